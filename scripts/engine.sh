@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers, and that the local test images exist.
+# Where no engine answers and we are root on Debian: install docker.io, start dockerd in the
+# background, wait until it answers. No image can be pulled on these machines, so the base image
+# (a busybox root filesystem from Debian's busybox-static) is imported locally.
+# Also installs the benchmark baseline (Debian's docker-compose v1) when asked: engine.sh --bench
+set -euo pipefail
+
+want_bench=0
+[ "${1:-}" = "--bench" ] && want_bench=1
+BASE_IMAGE="${DOCKYARD_TEST_IMAGE:-dockyard-test/busybox:latest}"
+log() { printf 'engine: %s\n' "$*" >&2; }
+
+engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
+
+is_debian_root() { [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; }
+
+apt_install() {
+  log "installing $* (apt-get)"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/tmp/dockyard-apt.log 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >>/tmp/dockyard-apt.log 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>/tmp/dockyard-apt.log 2>&1 \
+      || { log "apt-get install $* failed; see /tmp/dockyard-apt.log"; exit 1; }
+  fi
+}
+
+need_pkgs=()
+command -v docker >/dev/null || need_pkgs+=(docker.io)
+command -v dockerd >/dev/null || need_pkgs+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -q '^wget$' || need_pkgs+=(busybox-static)
+[ $want_bench = 1 ] && ! command -v docker-compose >/dev/null && need_pkgs+=(docker-compose)
+
+if ! engine_answers; then
+  if ! is_debian_root; then
+    log "no Docker engine answers, and this is not root on Debian, so I cannot start one."
+    log "start one yourself (e.g. 'sudo systemctl start docker' or 'sudo dockerd &'), or set DOCKER_HOST, then run again."
+    exit 3
+  fi
+  if [ ${#need_pkgs[@]} -gt 0 ]; then apt_install $(printf '%s\n' "${need_pkgs[@]}" | sort -u); need_pkgs=(); fi
+  log "starting dockerd in the background (log: /var/log/dockyard-dockerd.log)"
+  setsid dockerd >/var/log/dockyard-dockerd.log 2>&1 < /dev/null &
+  for i in $(seq 1 60); do engine_answers && break; sleep 1; done
+  engine_answers || { log "dockerd did not answer within 60 s; its log:"; tail -20 /var/log/dockyard-dockerd.log >&2; exit 3; }
+  log "engine is up"
+fi
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if is_debian_root; then apt_install $(printf '%s\n' "${need_pkgs[@]}" | sort -u)
+  else log "missing: ${need_pkgs[*]} (install them with apt-get as root)"; exit 1; fi
+fi
+
+# The base image: busybox with every applet linked, imported (no registry needed).
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  log "building $BASE_IMAGE from /bin/busybox"
+  root=$(mktemp -d)
+  trap 'rm -rf "$root"' EXIT
+  mkdir -p "$root"/{bin,etc,tmp,var,root,proc,sys,dev,usr/bin,usr/sbin,sbin}
+  cp /bin/busybox "$root/bin/busybox"
+  for a in $("$root/bin/busybox" --list-full); do
+    [ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' > "$root/etc/group"
+  chmod 1777 "$root/tmp"
+  tar -C "$root" -c . | docker import \
+    -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' - "$BASE_IMAGE" >/dev/null
+  log "built $BASE_IMAGE"
+fi

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/** The dockyard command line: docker compose's verbs and flags. */
+import { Command, CommanderError } from 'commander';
+import { addGlobalOptions, reportError } from './common.js';
+import type { GlobalOptions } from './common.js';
+import { registerConfig } from './config.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = addGlobalOptions(new Command('dockyard'))
+    .description('Docker development and test environments, faster and clearer: loads Compose files, builds, runs')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) })
+    .showSuggestionAfterError(true);
+  const globals = () => program.opts<GlobalOptions>();
+  registerConfig(program, globals);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    return reportError(e);
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.exitCode = reportError(e);
+  },
+);
