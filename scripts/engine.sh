@@ -28,7 +28,10 @@ need_pkgs=()
 command -v docker >/dev/null || need_pkgs+=(docker.io)
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -q '^wget$' || need_pkgs+=(busybox-static)
-[ $want_bench = 1 ] && ! command -v docker-compose >/dev/null && need_pkgs+=(docker-compose)
+if [ $want_bench = 1 ]; then
+  command -v docker-compose >/dev/null || need_pkgs+=(docker-compose)
+  [ -x /usr/bin/time ] || need_pkgs+=(time)
+fi
 
 if ! engine_answers; then
   if ! is_debian_root; then

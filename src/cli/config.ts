@@ -1,7 +1,7 @@
 /** `dockyard config`: the canonical model, or parts of it. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
+import jsyaml from 'js-yaml';
 import { DockyardError } from '../errors.js';
 import { loadProject } from '../load/index.js';
 import { projectModel, serviceConfigHash } from '../model/serialize.js';
@@ -64,7 +64,7 @@ export function registerConfig(program: Command, globals: () => GlobalOptions): 
         text = lines(wanted.map((n) => `${n} ${serviceConfigHash(project.services[n]!)}`));
       } else {
         const model = projectModel(project, { escapeDollars: o.interpolate });
-        text = o.format === 'json' ? JSON.stringify(model, null, 2) + '\n' : stringify(model, { lineWidth: 0, aliasDuplicateObjects: false });
+        text = o.format === 'json' ? JSON.stringify(model, null, 2) + '\n' : jsyaml.dump(model, { lineWidth: -1, noRefs: true, quotingType: '"' });
       }
       if (o.output) writeFileSync(o.output, text);
       else process.stdout.write(text);

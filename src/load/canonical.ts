@@ -5,7 +5,7 @@
  */
 import { DockyardError } from '../errors.js';
 import type { KeyPath } from './path.js';
-import { formatPath, isPlainObject, matches } from './path.js';
+import { formatPath, isPlainObject, PatternTrie } from './path.js';
 
 type Any = unknown;
 type Transform = (v: Any, path: KeyPath) => Any;
@@ -25,7 +25,7 @@ const keyValueToMap: Transform = (v) => {
   return out;
 };
 
-const transformers: Array<[string[], Transform]> = (
+const transformers = PatternTrie.of<Transform>(
   [
     ['services.*.build.secrets.*', fileMount],
     ['services.*.build.additional_contexts', keyValueToMap],
@@ -57,22 +57,21 @@ const transformers: Array<[string[], Transform]> = (
     ['secrets.*', maybeExternal],
     ['configs.*', maybeExternal],
     ['include.*', (v) => (typeof v === 'string' ? { path: v } : v)],
-  ] as Array<[string, Transform]>
-).map(([p, t]) => [p.split('.'), t]);
+  ] as Array<[string, Transform]>,
+);
 
 /** Rewrites the tree into canonical syntax (in place where possible). */
-export function canonical(value: Any, path: KeyPath = []): Any {
-  let v = value;
-  for (const [p, t] of transformers) {
-    if (matches(path, p)) {
-      v = t(v, path);
-      break;
-    }
-  }
+export function canonical(value: Any, path: KeyPath = [], trie: PatternTrie<Transform> | undefined = transformers): Any {
+  if (!trie) return value;
+  const v = trie.value ? trie.value(value, path) : value;
   if (isPlainObject(v)) {
-    for (const k of Object.keys(v)) v[k] = canonical(v[k], [...path, k]);
+    for (const k of Object.keys(v)) {
+      const t = trie.next(k);
+      if (t) v[k] = canonical(v[k], [...path, k], t);
+    }
   } else if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = canonical(v[i], [...path, i]);
+    const t = trie.next(0);
+    if (t) for (let i = 0; i < v.length; i++) v[i] = canonical(v[i], [...path, i], t);
   }
   return v;
 }

@@ -139,13 +139,13 @@ class Loader {
 
   /** Interpolates and validates one document; returns its tree (a copy). */
   prepare(doc: ParsedDocument, env: Record<string, string>): Rec {
-    const locateHere = (path: KeyPath) => {
-      const pos = doc.source.locate(path, doc.docIndex);
+    const locateHere = (path: KeyPath, atValue = false) => {
+      const pos = doc.source.locate(path, doc.docIndex, atValue);
       return { file: doc.file, line: pos?.line, column: pos?.column };
     };
     let tree = structuredClone(doc.value);
     if (this.opts.interpolate !== false) {
-      tree = interpolateTree(tree, { lookup: (k) => env[k], locate: locateHere }) as Rec;
+      tree = interpolateTree(tree, { lookup: (k) => env[k], locate: (p) => locateHere(p, true) }) as Rec;
     }
     const issue = validate(tree, composeFileSchema);
     if (issue) {

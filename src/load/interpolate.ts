@@ -125,9 +125,9 @@ class Parser {
   }
 
   private invalid(start: number): TemplateError {
-    let end = this.s.indexOf('}', start);
-    if (end < 0) end = this.s.length;
-    return new TemplateError('invalid', `invalid interpolation format "\${${this.s.slice(start, end)}}" in "${this.s}"`);
+    const end = this.s.indexOf('}', start);
+    const frag = end < 0 ? this.s.slice(start - 2) : this.s.slice(start - 2, end + 1);
+    return new TemplateError('invalid', `invalid interpolation format "${frag}" in "${this.s}"${end < 0 ? ': missing closing brace' : ''}`);
   }
 }
 

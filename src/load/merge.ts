@@ -5,15 +5,14 @@
  */
 import { DockyardError } from '../errors.js';
 import type { KeyPath } from './path.js';
-import { formatPath, isPlainObject, matches } from './path.js';
+import { formatPath, isPlainObject, PatternTrie } from './path.js';
 import { parseVolumeSpec } from './canonical.js';
 
 type Any = unknown;
 type Merger = (base: Any, over: Any, path: KeyPath) => Any;
 
-const pattern = (p: string) => p.split('.');
 
-const specials: Array<[string[], Merger]> = [
+const specials = PatternTrie.of<Merger>([
   ['networks.*.ipam.config', mergeIpamConfig],
   ['networks.*.labels', mergeToSequence],
   ['volumes.*.labels', mergeToSequence],
@@ -45,19 +44,27 @@ const specials: Array<[string[], Merger]> = [
   ['services.*.ulimits.*', mergeUlimit],
   // runtime flags are one command line: a later file replaces it
   ['models.*.runtime_flags', override],
-].map(([p, m]) => [pattern(p as string), m as Merger]);
+]);
 
 function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
+/** The rules trie positioned at `path` (for merges that start below the root). */
+function rulesAt(path: KeyPath): PatternTrie<Merger> | undefined {
+  let t: PatternTrie<Merger> | undefined = specials;
+  for (const seg of path) t = t?.next(seg);
+  return t;
+}
+
 /** Merges `over` onto `base` (both plain trees); returns a new tree. */
-export function mergeTrees(base: Any, over: Any, path: KeyPath = []): Any {
-  for (const [p, m] of specials) if (matches(path, p)) return m(base, over, path);
+export function mergeTrees(base: Any, over: Any, path: KeyPath = [], trie?: PatternTrie<Merger> | null): Any {
+  const rules = trie === undefined ? rulesAt(path) : trie;
+  if (rules?.value) return rules.value(base, over, path);
   if (over === null || over === undefined) return base;
   if (isPlainObject(base)) {
     if (!isPlainObject(over)) throw conflict(path, base, over);
-    return mergeMappings(base, over, path);
+    return mergeMappings(base, over, path, rules);
   }
   if (Array.isArray(base)) {
     if (!Array.isArray(over)) throw conflict(path, base, over);
@@ -74,11 +81,12 @@ function conflict(path: KeyPath, base: Any, over: Any): DockyardError {
   });
 }
 
-function mergeMappings(base: Record<string, Any>, over: Record<string, Any>, path: KeyPath): Record<string, Any> {
+function mergeMappings(base: Record<string, Any>, over: Record<string, Any>, path: KeyPath, trie?: PatternTrie<Merger> | null): Record<string, Any> {
+  const rules = trie === undefined ? rulesAt(path) : trie;
   const out: Record<string, Any> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (!(k in out)) out[k] = v;
-    else out[k] = mergeTrees(out[k], v, [...path, k]);
+    else out[k] = mergeTrees(out[k], v, [...path, k], rules?.next(k) ?? null);
   }
   return out;
 }
@@ -194,7 +202,7 @@ function mergeIpamConfig(b: Any, o: Any, path: KeyPath): Any {
 // ---------------------------------------------------------------------------------------------
 // Unicity: a later entry with the same key replaces the earlier one, in its place.
 
-type Indexer = (entry: Any, path: KeyPath) => string;
+type Indexer = (entry: Any, path: KeyPath, index: number) => string;
 
 const keyValue: Indexer = (v) => {
   const s = typeof v === 'string' ? v : String(v);
@@ -236,7 +244,7 @@ const portIndexer: Indexer = (v) => {
 
 const envFileIndexer: Indexer = (v) => (typeof v === 'string' ? v : isPlainObject(v) ? String(v.path) : '');
 
-const unique: Array<[string[], Indexer]> = [
+const unique = PatternTrie.of<Indexer>([
   ['networks.*.labels', keyValue],
   ['networks.*.ipam.options', keyValue],
   ['services.*.annotations', keyValue],
@@ -266,21 +274,32 @@ const unique: Array<[string[], Indexer]> = [
   ['services.*.tmpfs', keyValue],
   ['services.*.volumes', volumeIndexer],
   ['services.*.devices', deviceIndexer],
-].map(([p, i]) => [pattern(p as string), i as Indexer]);
+]);
+
+function unicityAt(path: KeyPath): PatternTrie<Indexer> | undefined {
+  let t: PatternTrie<Indexer> | undefined = unique;
+  for (const seg of path) t = t?.next(seg);
+  return t;
+}
 
 /** Removes redefinitions from keyed sequences, in place order. */
-export function enforceUnicity(value: Any, path: KeyPath = []): Any {
+export function enforceUnicity(value: Any, path: KeyPath = [], trie: PatternTrie<Indexer> | undefined = unicityAt(path)): Any {
+  if (!trie) return value;
   if (isPlainObject(value)) {
-    for (const k of Object.keys(value)) value[k] = enforceUnicity(value[k], [...path, k]);
+    for (const k of Object.keys(value)) {
+      const t = trie.next(k);
+      if (t) value[k] = enforceUnicity(value[k], path, t);
+    }
     return value;
   }
   if (Array.isArray(value)) {
-    for (const [p, indexer] of unique) {
-      if (!matches(path, p)) continue;
+    const indexer = trie.value;
+    if (indexer) {
       const seq: Any[] = [];
       const keys = new Map<string, number>();
       value.forEach((entry, i) => {
-        const key = indexer(entry, [...path, i]);
+        void i;
+        const key = indexer(entry, path, i);
         const j = keys.get(key);
         if (j !== undefined) seq[j] = entry;
         else {

@@ -3,8 +3,9 @@
  * merge keys resolved), records the `!reset` / `!override` tags, and keeps the document so
  * that any key path can be located again (file:line:col) when a later stage reports an error.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parse as parseYamlText } from 'yaml';
-import type { Document, Node as YamlNode, Pair, Scalar } from 'yaml';
+import jsyaml from 'js-yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document, Node as YamlNode, Pair } from 'yaml';
 import { DockyardError } from '../errors.js';
 import type { KeyPath } from './path.js';
 import { formatPath } from './path.js';
@@ -20,11 +21,30 @@ export interface ParsedDocument {
 }
 
 export class SourceFile {
+  private parsed?: { docs: Document.Parsed[]; lines: LineCounter };
+
   constructor(
     readonly file: string,
-    readonly docs: Document.Parsed[],
-    private readonly lines: LineCounter,
+    readonly text: string,
   ) {}
+
+  /** The positioned YAML documents, parsed on first use (only errors need them). */
+  private get ast(): { docs: Document.Parsed[]; lines: LineCounter } {
+    if (!this.parsed) {
+      const lines = new LineCounter();
+      const docs = parseAllDocuments(this.text, { lineCounter: lines, merge: true, uniqueKeys: true, prettyErrors: false, strict: false });
+      this.parsed = { docs: (Array.isArray(docs) ? docs : []) as Document.Parsed[], lines };
+    }
+    return this.parsed;
+  }
+
+  get docs(): Document.Parsed[] {
+    return this.ast.docs;
+  }
+
+  private get lines(): LineCounter {
+    return this.ast.lines;
+  }
 
   position(offset: number): { line: number; column: number } {
     const p = this.lines.linePos(offset);
@@ -32,7 +52,7 @@ export class SourceFile {
   }
 
   /** Position of the key (or item) at `path`, or of its deepest existing ancestor. */
-  locate(path: KeyPath, docIndex = 0): { line: number; column: number; exact: boolean } | undefined {
+  locate(path: KeyPath, docIndex = 0, at_value = false): { line: number; column: number; exact: boolean } | undefined {
     const doc = this.docs[docIndex];
     if (!doc) return undefined;
     let node: unknown = doc.contents;
@@ -51,10 +71,25 @@ export class SourceFile {
       } else if (isSeq(node) && typeof seg === 'number') {
         next = node.items[seg];
         pos = (next as YamlNode | null)?.range?.[0];
+      } else if (isSeq(node)) {
+        // short syntax: a list item that names the key (depends_on: [db], environment: [A=1])
+        next = node.items.find((it) => {
+          const v = isScalar(it) ? String(it.value) : undefined;
+          return v === seg || v?.startsWith(`${seg}=`) || v?.startsWith(`${seg}:`);
+        });
+        pos = (next as YamlNode | null)?.range?.[0];
+      } else if (isScalar(node) && seg === 0) {
+        // a single value standing for a one-item list (env_file: .env)
+        next = node;
+        pos = node.range?.[0];
       }
       if (pos === undefined) return at === undefined ? undefined : { ...this.position(at), exact: false };
       at = pos;
       node = next;
+    }
+    if (at_value && path.length > 0) {
+      const v = deref(node, doc) as YamlNode | null;
+      if (v?.range) at = v.range[0];
     }
     return at === undefined ? undefined : { ...this.position(at), exact: true };
   }
@@ -96,39 +131,120 @@ const MAX_NODE_VISITS = 5_000_000;
 
 /** Parses YAML text: every document, or the first error with its position. */
 export function parseYaml(file: string, text: string): ParsedDocument[] {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, merge: true, uniqueKeys: true, prettyErrors: false, strict: false });
-  const list = Array.isArray(docs) ? docs : [];
-  const source = new SourceFile(file, list as Document.Parsed[], lines);
+  const source = new SourceFile(file, text);
+  let values: unknown[];
+  try {
+    // fast path: js-yaml builds plain values several times faster than a positioned AST
+    values = jsyaml.loadAll(text, null, { schema: COMPOSE_SCHEMA, filename: file });
+  } catch (e) {
+    // the positioned parser names the error precisely; fall back to js-yaml's own mark
+    checkPositioned(source);
+    const err = e as jsyaml.YAMLException;
+    const mark = err.mark;
+    throw new DockyardError(/duplicat/.test(err.reason ?? '') ? 'DUPLICATE_KEY' : 'YAML_SYNTAX', `invalid YAML: ${err.reason ?? err.message}`, {
+      location: { file, line: mark ? mark.line + 1 : undefined, column: mark ? mark.column + 1 : undefined },
+      hint: 'check indentation, quoting and colons near this position',
+    });
+  }
   const out: ParsedDocument[] = [];
-  list.forEach((doc, docIndex) => {
-    const err = doc.errors[0];
-    if (err) {
-      const pos = source.position(err.pos[0]);
-      const dup = err.code === 'DUPLICATE_KEY';
-      const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
-      const dupPath = dup ? duplicatePath(doc as Document.Parsed, err.pos[0]) : undefined;
-      const dupKey = dupPath?.split('.').pop();
-      throw new DockyardError(dup ? 'DUPLICATE_KEY' : 'YAML_SYNTAX', dup ? `key "${dupKey ?? '?'}" is defined twice in the same mapping` : `invalid YAML: ${msg}`, {
-        location: { file, line: pos.line, column: pos.column },
-        keyPath: dupPath,
-        hint: dup ? 'each key may appear once in a mapping; remove or rename one of them' : 'check indentation, quoting and colons near this position',
-      });
-    }
-    if (doc.contents === null) return; // empty document
-    const conv = new Converter(doc as Document.Parsed, source);
-    const value = conv.convert(doc.contents, []);
-    if (value === null || value === undefined) return;
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      const pos = source.position(doc.contents.range?.[0] ?? 0);
+  values.forEach((raw, docIndex) => {
+    if (raw === null || raw === undefined) return;
+    if (typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Tagged) {
+      const pos = source.locate([], docIndex);
       throw new DockyardError('WRONG_TYPE', 'the top level of a Compose file must be a mapping', {
-        location: { file, line: pos.line, column: pos.column },
+        location: { file, line: pos?.line, column: pos?.column },
         hint: 'a Compose file starts with keys such as services:, networks:, volumes:',
       });
     }
-    out.push({ file, value: value as Record<string, unknown>, resets: conv.resets, source, docIndex });
+    const w = new TagWalker(source);
+    const value = w.walk(raw, []) as Record<string, unknown>;
+    out.push({ file, value, resets: w.resets, source, docIndex });
   });
   return out;
+}
+
+/** !reset / !override values, found after parsing and replaced by a walk that knows their paths. */
+class Tagged {
+  constructor(
+    readonly tag: '!reset' | '!override',
+    readonly value: unknown,
+  ) {}
+}
+
+const taggedTypes = (['scalar', 'sequence', 'mapping'] as const).flatMap((kind) =>
+  (['!reset', '!override'] as const).map(
+    (tag) =>
+      new jsyaml.Type(tag, {
+        kind,
+        construct: (data: unknown) => new Tagged(tag, data === undefined ? null : kind === 'scalar' && typeof data === 'string' ? resolveScalar(data) : data),
+      }),
+  ),
+);
+
+/** A plain scalar under a custom tag, resolved as the core schema would (numbers, booleans, null). */
+function resolveScalar(s: string): unknown {
+  const v = jsyaml.load(s, { schema: jsyaml.CORE_SCHEMA });
+  return v === undefined ? null : v;
+}
+
+// js-yaml ships the merge-key (<<) type; its typings do not declare `types`
+const mergeType = (jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge;
+const COMPOSE_SCHEMA = jsyaml.CORE_SCHEMA.extend({ implicit: [mergeType], explicit: taggedTypes });
+
+class TagWalker {
+  resets: KeyPath[] = [];
+  private visits = 0;
+  constructor(private readonly source: SourceFile) {}
+
+  walk(v: unknown, path: (string | number)[]): unknown {
+    if (++this.visits > MAX_NODE_VISITS) {
+      throw new DockyardError('YAML_SYNTAX', `the document expands to more than ${MAX_NODE_VISITS} nodes`, {
+        location: { file: this.source.file },
+        hint: 'look for aliases that refer to each other in a loop or expand exponentially',
+      });
+    }
+    if (v instanceof Tagged) {
+      this.resets.push([...path]);
+      if (v.tag === '!reset') return RESET;
+      return this.walk(v.value, path);
+    }
+    if (Array.isArray(v)) {
+      const out: unknown[] = [];
+      for (const item of v) {
+        const x = this.walk(item, [...path, out.length]);
+        if (x !== RESET) out.push(x);
+      }
+      return out;
+    }
+    if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const y = this.walk(x, [...path, k]);
+        if (y !== RESET) out[k] = y;
+      }
+      return out;
+    }
+    return v;
+  }
+}
+
+/** Throws the positioned parser's first error for this source, if it finds one. */
+function checkPositioned(source: SourceFile): void {
+  const file = source.file;
+  source.docs.forEach((doc) => {
+    const err = doc.errors[0];
+    if (!err) return;
+    const pos = source.position(err.pos[0]);
+    const dup = err.code === 'DUPLICATE_KEY';
+    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
+    const dupPath = dup ? duplicatePath(doc, err.pos[0]) : undefined;
+    const dupKey = dupPath?.split('.').pop();
+    throw new DockyardError(dup ? 'DUPLICATE_KEY' : 'YAML_SYNTAX', dup ? `key "${dupKey ?? '?'}" is defined twice in the same mapping` : `invalid YAML: ${msg}`, {
+      location: { file, line: pos.line, column: pos.column },
+      keyPath: dupPath,
+      hint: dup ? 'each key may appear once in a mapping; remove or rename one of them' : 'check indentation, quoting and colons near this position',
+    });
+  });
 }
 
 /** Best effort: the key path of the duplicated key at an offset. */
@@ -157,83 +273,6 @@ function duplicatePath(doc: Document.Parsed, offset: number): string | undefined
     } else break;
   }
   return path.length ? formatPath(path) : undefined;
-}
-
-class Converter {
-  resets: KeyPath[] = [];
-  private visits = 0;
-  constructor(
-    private readonly doc: Document.Parsed,
-    private readonly source: SourceFile,
-  ) {}
-
-  private fail(node: YamlNode | null | undefined, message: string, hint?: string): never {
-    const pos = this.source.position(node?.range?.[0] ?? 0);
-    throw new DockyardError('YAML_SYNTAX', message, { location: { file: this.source.file, line: pos.line, column: pos.column }, hint });
-  }
-
-  convert(node: unknown, path: (string | number)[], aliasDepth = 0): unknown {
-    if (++this.visits > MAX_NODE_VISITS) {
-      this.fail(node as YamlNode, `the document expands to more than ${MAX_NODE_VISITS} nodes`, 'look for aliases that refer to each other in a loop or expand exponentially');
-    }
-    if (node === null || node === undefined) return null;
-    if (isAlias(node)) {
-      if (aliasDepth > 1000) this.fail(node as unknown as YamlNode, 'alias nesting is too deep');
-      const target = node.resolve(this.doc);
-      if (!target) this.fail(node as unknown as YamlNode, `unknown alias *${node.source}`, 'define the anchor (&name) before using it');
-      return this.convert(target, path, aliasDepth + 1);
-    }
-    const tag = (node as { tag?: string }).tag;
-    if (tag === '!reset') {
-      this.resets.push([...path]);
-      return RESET;
-    }
-    if (tag === '!override') this.resets.push([...path]);
-    if (isScalar(node)) return this.scalar(node, tag);
-    if (isSeq(node)) {
-      const out: unknown[] = [];
-      for (const item of node.items) {
-        const v = this.convert(item, [...path, out.length], aliasDepth);
-        if (v !== RESET) out.push(v);
-      }
-      return out;
-    }
-    if (isMap(node)) {
-      const out: Record<string, unknown> = {};
-      const merged: Record<string, unknown>[] = [];
-      for (const pair of node.items as Pair[]) {
-        const keyNode = pair.key;
-        const key = isScalar(keyNode) ? keyNode.value : keyNode;
-        if (isMergeKey(keyNode)) {
-          const v = this.convert(pair.value, path, aliasDepth);
-          const list = Array.isArray(v) ? v : [v];
-          for (const m of list) {
-            if (m === null || typeof m !== 'object' || Array.isArray(m)) this.fail(pair.value as YamlNode, 'a merge key (<<) needs a mapping or a list of mappings');
-            merged.push(m as Record<string, unknown>);
-          }
-          continue;
-        }
-        if (key !== null && typeof key === 'object') this.fail(keyNode as YamlNode, 'mapping keys must be scalars');
-        const k = String(key);
-        const v = this.convert(pair.value, [...path, k], aliasDepth);
-        if (v !== RESET) out[k] = v;
-      }
-      // merge keys: explicit keys win, earlier merged maps win over later ones
-      for (const m of merged) for (const [k, v] of Object.entries(m)) if (!(k in out)) out[k] = v;
-      return out;
-    }
-    if (isPair(node)) return this.convert(node.value, path, aliasDepth);
-    return null;
-  }
-
-  private scalar(node: Scalar, tag: string | undefined): unknown {
-    if ((tag === '!reset' || tag === '!override') && node.type === 'PLAIN' && typeof node.source === 'string') {
-      return parseYamlText(node.source) as unknown;
-    }
-    const v = node.value;
-    if (typeof v === 'bigint') return Number(v);
-    return v;
-  }
 }
 
 const RESET = Symbol('reset');

@@ -495,6 +495,22 @@ export function validate(value: unknown, schema: Schema, path: (string | number)
   }
 }
 
+function kinds(s: Schema): string[] {
+  if (s.k === 'union') return s.of.flatMap(kinds);
+  if (s.k === 'lazy') return kinds(s.get());
+  return [s.k];
+}
+
+function typeHint(schema: Schema, value: unknown): string {
+  const k = kinds(schema);
+  if (k.includes('arr') && !Array.isArray(value)) return 'write a YAML list: [a, b], or one "- item" per line';
+  if (k.includes('obj') && (typeof value !== 'object' || Array.isArray(value))) return 'write a mapping: one "key: value" per line, indented under this key';
+  if (k.includes('str') && typeof value !== 'string') return 'quote the value to make it a string';
+  if (k.includes('num')) return 'write a number without quotes';
+  if (k.includes('bool')) return 'write true or false';
+  return `expected ${describe(schema)}`;
+}
+
 function wrong(value: unknown, schema: Schema, path: (string | number)[]): SchemaIssue {
-  return { path, code: 'WRONG_TYPE', message: `must be ${describe(schema)}, not ${typeOf(value)}`, hint: undefined };
+  return { path, code: 'WRONG_TYPE', message: `must be ${describe(schema)}, not ${typeOf(value)}`, hint: typeHint(schema, value) };
 }

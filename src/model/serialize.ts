@@ -51,11 +51,15 @@ export function serviceModel(s: Service): Rec {
   return out;
 }
 
-/** Doubles every `$` so that the output loads back to the same values. */
+/** Doubles every `$` (in place) so that the output loads back to the same values. */
 function escapeDollars(v: unknown): unknown {
-  if (typeof v === 'string') return v.replaceAll('$', '$$$$');
-  if (Array.isArray(v)) return v.map(escapeDollars);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Rec).map(([k, x]) => [k, escapeDollars(x)]));
+  if (typeof v === 'string') return v.includes('$') ? v.replaceAll('$', '$$$$') : v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = escapeDollars(v[i]);
+  } else if (v && typeof v === 'object') {
+    const r = v as Rec;
+    for (const k in r) r[k] = escapeDollars(r[k]);
+  }
   return v;
 }
 

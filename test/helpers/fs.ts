@@ -1,0 +1,36 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const made: string[] = [];
+
+/** Writes files into a fresh temporary directory and returns its path. */
+export function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dockyard-test-'));
+  made.push(dir);
+  for (const [name, text] of Object.entries(files)) {
+    const p = join(dir, name);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text);
+  }
+  return dir;
+}
+
+export function cleanupTrees(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'dockyard.cjs');
+
+/** Runs the built CLI; returns exit code and output. */
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...opts.env },
+    input: opts.input,
+    encoding: 'utf8',
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
