@@ -46,3 +46,41 @@ export function reportError(e: unknown): number {
   if (process.env.DOCKYARD_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
   return 1;
 }
+
+import { DockerEngine } from '../engine/docker.js';
+import { loadProject } from '../load/index.js';
+import { Converger } from '../converge/runner.js';
+import type { Project } from '../model/project.js';
+import { progressPrinter } from './render.js';
+
+export interface Context {
+  project: Project;
+  engine: DockerEngine;
+  converger: Converger;
+}
+
+/** Loads the project and connects to the engine (nothing is contacted until first use). */
+export function context(g: GlobalOptions, quiet = false): Context {
+  const project = loadProject(loadOptionsFrom(g));
+  const engine = new DockerEngine();
+  const converger = new Converger(engine, project, quiet ? () => undefined : progressPrinter());
+  return { project, engine, converger };
+}
+
+export const collectOption = collect;
+
+/** "30s", "1m", "500ms" or a number of seconds, as milliseconds. */
+export function parseTimeoutMs(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v);
+  if (!m) throw new DockyardError('USAGE', `invalid duration "${v}"`, { hint: 'write seconds (30) or a duration (30s, 2m)' });
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60000, h: 3600000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}
+
+export function parseIntOption(name: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v)) throw new DockyardError('USAGE', `${name} must be a whole number, not "${v}"`);
+    return Number(v);
+  };
+}

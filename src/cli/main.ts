@@ -4,6 +4,12 @@ import { Command, CommanderError } from 'commander';
 import { addGlobalOptions, reportError } from './common.js';
 import type { GlobalOptions } from './common.js';
 import { registerConfig } from './config.js';
+import { registerUp } from './up.js';
+import { registerLifecycle } from './lifecycle.js';
+import { registerPs } from './ps.js';
+import { registerLogs } from './logs.js';
+import { registerExec } from './exec.js';
+import { registerBuild } from './build.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -11,9 +17,16 @@ export async function main(argv: string[]): Promise<number> {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .enablePositionalOptions();
   const globals = () => program.opts<GlobalOptions>();
   registerConfig(program, globals);
+  registerUp(program, globals);
+  registerLifecycle(program, globals);
+  registerPs(program, globals);
+  registerLogs(program, globals);
+  registerExec(program, globals);
+  registerBuild(program, globals);
   try {
     await program.parseAsync(argv);
     return 0;
@@ -28,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
 
 main(process.argv).then(
   (code) => {
-    process.exitCode = code;
+    // a command may have set its own exit code (exec, run, up --exit-code-from)
+    if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
   },
   (e) => {
     process.exitCode = reportError(e);

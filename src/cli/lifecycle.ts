@@ -1,0 +1,69 @@
+/** `down`, `start`, `stop`, `restart`, `kill`, `rm`. */
+import type { Command } from 'commander';
+import { DockyardError } from '../errors.js';
+import type { GlobalOptions } from './common.js';
+import { context, parseIntOption } from './common.js';
+
+export function registerLifecycle(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('down')
+    .description('stop and remove containers and networks (and volumes with -v)')
+    .option('-v, --volumes', 'also remove named volumes declared by the project, and anonymous volumes')
+    .option('--remove-orphans', 'also remove containers of services no longer defined')
+    .option('--rmi <which>', 'remove images: local (built ones without a name) or all')
+    .option('-t, --timeout <seconds>', 'seconds to wait for each container to stop', parseIntOption('--timeout'))
+    .action(async (o: { volumes?: boolean; removeOrphans?: boolean; rmi?: string; timeout?: number }) => {
+      if (o.rmi !== undefined && o.rmi !== 'local' && o.rmi !== 'all') throw new DockyardError('USAGE', `invalid --rmi "${o.rmi}"`, { hint: 'local or all' });
+      const { converger } = context(globals());
+      const t0 = Date.now();
+      await converger.down({ volumes: o.volumes, removeOrphans: o.removeOrphans, rmi: o.rmi as 'local' | 'all' | undefined, timeout: o.timeout });
+      process.stderr.write(`down in ${((Date.now() - t0) / 1000).toFixed(2)}s\n`);
+    });
+
+  program
+    .command('start')
+    .description('start existing containers')
+    .argument('[services...]')
+    .action(async (names: string[]) => {
+      await context(globals()).converger.start(names);
+    });
+
+  program
+    .command('stop')
+    .description('stop running containers (dependents first)')
+    .argument('[services...]')
+    .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
+    .action(async (names: string[], o: { timeout?: number }) => {
+      await context(globals()).converger.stop(names, o.timeout);
+    });
+
+  program
+    .command('restart')
+    .description('restart containers')
+    .argument('[services...]')
+    .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
+    .action(async (names: string[], o: { timeout?: number }) => {
+      await context(globals()).converger.restart(names, o.timeout);
+    });
+
+  program
+    .command('kill')
+    .description('send a signal to running containers')
+    .argument('[services...]')
+    .option('-s, --signal <signal>', 'the signal', 'SIGKILL')
+    .action(async (names: string[], o: { signal: string }) => {
+      await context(globals()).converger.kill(names, o.signal);
+    });
+
+  program
+    .command('rm')
+    .description('remove stopped containers')
+    .argument('[services...]')
+    .option('-s, --stop', 'stop them first')
+    .option('-f, --force', 'do not ask (dockyard never asks)')
+    .option('-v, --volumes', 'remove anonymous volumes too')
+    .action(async (names: string[], o: { stop?: boolean; volumes?: boolean }) => {
+      const removed = await context(globals()).converger.rm(names, o);
+      if (!removed.length) process.stderr.write('no stopped containers\n');
+    });
+}

@@ -1,0 +1,137 @@
+/** Rendering for the terminal: progress lines, prefixed logs, timelines (text Gantt and SVG). */
+import type { ProgressEvent, Timeline } from '../converge/events.js';
+
+const tty = () => process.stderr.isTTY === true && !process.env.NO_COLOR;
+const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96];
+export const color = (i: number, s: string) => (tty() ? `\x1b[${COLORS[i % COLORS.length]}m${s}\x1b[0m` : s);
+const dim = (s: string) => (tty() ? `\x1b[2m${s}\x1b[0m` : s);
+const bold = (s: string) => (tty() ? `\x1b[1m${s}\x1b[0m` : s);
+export const red = (s: string) => (tty() ? `\x1b[31m${s}\x1b[0m` : s);
+const green = (s: string) => (tty() ? `\x1b[32m${s}\x1b[0m` : s);
+
+const WORDS: Record<string, string> = {
+  creating: 'Creating',
+  created: 'Created',
+  recreating: 'Recreating',
+  recreated: 'Recreated',
+  starting: 'Starting',
+  started: 'Started',
+  running: 'Running',
+  waiting: 'Waiting',
+  healthy: 'Healthy',
+  exited: 'Exited',
+  stopping: 'Stopping',
+  stopped: 'Stopped',
+  killed: 'Killed',
+  removing: 'Removing',
+  removed: 'Removed',
+  restarting: 'Restarting',
+  restarted: 'Restarted',
+  failed: 'Failed',
+  pulling: 'Pulling',
+  pulled: 'Pulled',
+  building: 'Building',
+  built: 'Built',
+  exists: 'Exists',
+};
+const FINAL = new Set(['created', 'recreated', 'started', 'running', 'healthy', 'exited', 'stopped', 'killed', 'removed', 'restarted', 'pulled', 'built']);
+
+/** Progress as plain lines on stderr: one line per finished step (and a start line on a TTY). */
+export function progressPrinter(t0 = Date.now()): (e: ProgressEvent) => void {
+  const began = new Map<string, number>();
+  return (e) => {
+    if (e.type === 'warning') {
+      process.stderr.write(`${bold('warning:')} ${e.message}\n`);
+      return;
+    }
+    const key = `${e.type === 'resource' ? e.kind : 'container'} ${e.name}`;
+    const label = e.type === 'resource' ? `${e.kind[0]!.toUpperCase()}${e.kind.slice(1)} ${e.name}` : `Container ${e.name}`;
+    if (!FINAL.has(e.action)) {
+      began.set(key, Date.now());
+      if (tty()) process.stderr.write(dim(` … ${label.padEnd(36)} ${WORDS[e.action] ?? e.action}\n`));
+      return;
+    }
+    const since = began.get(key) ?? t0;
+    const secs = ((Date.now() - since) / 1000).toFixed(1);
+    process.stderr.write(` ${green('✔')} ${label.padEnd(36)} ${(WORDS[e.action] ?? e.action).padEnd(10)} ${dim(`${secs}s`)}${e.type === 'container' && e.detail ? ` ${e.detail}` : ''}\n`);
+  };
+}
+
+/** Splits a stream into lines and prefixes each with the container name. */
+export function prefixer(width: number, name: string, index: number, timestamps = false): (chunk: Buffer | string) => string {
+  let rest = '';
+  const prefix = `${color(index, name.padEnd(width))} | `;
+  return (chunk) => {
+    const text = rest + chunk.toString();
+    const lines = text.split('\n');
+    rest = lines.pop() ?? '';
+    void timestamps;
+    return lines.map((l) => `${prefix}${l}\n`).join('');
+  };
+}
+
+function fmtMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+export function timelineSummary(t: Timeline): string {
+  return `${bold('up')} in ${fmtMs(t.totalMs)}; critical path: ${t.criticalPath.services.join(' → ') || '(none)'} (${fmtMs(t.criticalPath.ms)})`;
+}
+
+/** The timeline as a Gantt chart: waiting (·), creating (░), starting to ready (█). */
+export function timelineGantt(t: Timeline, width = 60): string {
+  const total = Math.max(t.totalMs, 1);
+  const col = (ms: number) => Math.min(width, Math.round((ms / total) * width));
+  const nameW = Math.max(7, ...t.entries.map((e) => e.service.length));
+  const lines = [`${'service'.padEnd(nameW)}  ${'0'.padEnd(width - fmtMs(total).length)}${fmtMs(total)}`];
+  const crit = new Set(t.criticalPath.services);
+  for (const e of [...t.entries].sort((a, b) => a.queued - b.queued || a.service.localeCompare(b.service))) {
+    const bar = Array<string>(width).fill(' ');
+    const q = col(e.queued);
+    const c = col(e.created ?? e.started ?? e.queued);
+    const s = col(e.started ?? e.created ?? e.queued);
+    const r = col(e.ready ?? e.exited ?? e.started ?? e.queued);
+    for (let i = q; i < c; i++) bar[i] = '·';
+    for (let i = c; i < s; i++) bar[i] = '░';
+    for (let i = s; i < Math.max(r, s + 1) && i < width; i++) bar[i] = '█';
+    const milestones = [`start ${fmtMs(e.started ?? 0)}`, e.ready !== undefined ? `ready ${fmtMs(e.ready)}` : '', e.exited !== undefined ? `done ${fmtMs(e.exited)}` : ''].filter(Boolean).join(', ');
+    lines.push(`${(crit.has(e.service) ? bold(e.service) : e.service).padEnd(nameW + (crit.has(e.service) && tty() ? 8 : 0))}  ${bar.join('')}  ${dim(milestones)}`);
+  }
+  lines.push(dim(`· waiting for dependencies   ░ creating   █ starting → ready      bold: critical path`));
+  return lines.join('\n');
+}
+
+const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+
+/** The timeline as an SVG picture. */
+export function timelineSvg(t: Timeline): string {
+  const rowH = 26;
+  const left = 140;
+  const width = 760;
+  const total = Math.max(t.totalMs, 1);
+  const x = (ms: number) => left + (ms / total) * (width - left - 20);
+  const entries = [...t.entries].sort((a, b) => a.queued - b.queued || a.service.localeCompare(b.service));
+  const h = 50 + entries.length * rowH + 30;
+  const crit = new Set(t.criticalPath.services);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(`up: ${fmtMs(t.totalMs)} — critical path ${t.criticalPath.services.join(' → ')}`)}</text>`,
+  ];
+  for (let i = 0; i <= 4; i++) {
+    const ms = (total * i) / 4;
+    parts.push(`<line x1="${x(ms)}" y1="30" x2="${x(ms)}" y2="${h - 30}" stroke="#ddd"/><text x="${x(ms)}" y="${h - 14}" text-anchor="middle" fill="#666">${fmtMs(ms)}</text>`);
+  }
+  entries.forEach((e, i) => {
+    const y = 40 + i * rowH;
+    const c = e.created ?? e.started ?? e.queued;
+    const s = e.started ?? c;
+    const r = e.ready ?? e.exited ?? s;
+    parts.push(`<text x="10" y="${y + 15}"${crit.has(e.service) ? ' font-weight="bold"' : ''}>${esc(e.service)}</text>`);
+    parts.push(`<rect x="${x(e.queued)}" y="${y + 8}" width="${Math.max(0, x(c) - x(e.queued))}" height="4" fill="#bbb"><title>waiting for ${esc(e.deps.join(', ') || 'nothing')}</title></rect>`);
+    parts.push(`<rect x="${x(c)}" y="${y + 4}" width="${Math.max(1, x(s) - x(c))}" height="12" fill="#9ecae1"><title>create</title></rect>`);
+    parts.push(`<rect x="${x(s)}" y="${y + 4}" width="${Math.max(2, x(r) - x(s))}" height="12" fill="${crit.has(e.service) ? '#e6550d' : '#3182bd'}"><title>start → ${e.ready !== undefined ? 'ready' : e.exited !== undefined ? 'exited' : 'started'} ${fmtMs(r)}</title></rect>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}

@@ -1,0 +1,613 @@
+/**
+ * Converge a Project onto the engine: up, down, start, stop, restart, kill, rm.
+ * Independent services run in parallel (bounded); each waits for exactly its own dependencies'
+ * conditions, observed through the engine's event stream.
+ */
+import { DockyardError } from '../errors.js';
+import type { ContainerInspect, Engine } from '../engine/engine.js';
+import { serviceGraph } from '../load/index.js';
+import { containerName, imageName, LABEL } from '../model/names.js';
+import type { Project, Service } from '../model/project.js';
+import { serviceConfigHash } from '../model/serialize.js';
+import type { Emit, Timeline, TimelineEntry } from './events.js';
+import { containerSpec, networkBody, replicas, volumeBody } from './spec.js';
+import { Limit, projectContainers } from './state.js';
+import type { ProjectContainer } from './state.js';
+import { EventHub, hasCompleted, isHealthy, isReady, isRunning } from './waits.js';
+import type { Condition } from './waits.js';
+import { tarFiles } from './tar.js';
+
+export interface UpOptions {
+  /** services to bring up (with their dependencies unless noDeps); default all */
+  services?: string[];
+  scale?: Record<string, number>;
+  forceRecreate?: boolean;
+  noRecreate?: boolean;
+  noStart?: boolean;
+  noDeps?: boolean;
+  removeOrphans?: boolean;
+  /** wait for running/healthy/completed after starting */
+  wait?: boolean;
+  waitTimeoutMs?: number;
+  /** seconds to wait when stopping containers being replaced */
+  timeout?: number;
+  /** build images that are missing ('missing'), always ('always') or never ('never') */
+  build?: 'missing' | 'always' | 'never';
+  builder?: (services: Service[]) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface UpResult {
+  timeline: Timeline;
+  containers: Record<string, string[]>;
+}
+
+const LOG_TAIL = 10;
+
+export class Converger {
+  private readonly limit = new Limit(16);
+
+  constructor(
+    readonly engine: Engine,
+    readonly project: Project,
+    private readonly emit: Emit = () => undefined,
+  ) {}
+
+  private stopTimeout(s: Service | undefined, override?: number): number | undefined {
+    if (override !== undefined) return override;
+    if (s?.stop_grace_period !== undefined) return Math.ceil(s.stop_grace_period / 1e9);
+    return undefined;
+  }
+
+  /** Last log lines of a container, for error messages. */
+  async lastLogs(id: string, n = LOG_TAIL): Promise<string> {
+    try {
+      const info = await this.engine.inspectContainer(id);
+      const logs = await this.engine.containerLogs(id, { tail: n }, info?.Config.Tty ?? false);
+      const chunks: Buffer[] = [];
+      logs.stdout.on('data', (c: Buffer) => chunks.push(c));
+      logs.stderr.on('data', (c: Buffer) => chunks.push(c));
+      await logs.done;
+      await new Promise((r) => setImmediate(r));
+      return Buffer.concat(chunks).toString('utf8').trimEnd();
+    } catch {
+      return '';
+    }
+  }
+
+  private async failure(service: string, id: string, reason: string, info?: ContainerInspect): Promise<DockyardError> {
+    const health = info?.State.Health?.Log?.at(-1);
+    const healthOut = health ? `\n  last health check (exit ${health.ExitCode}): ${health.Output.trim().split('\n').slice(-3).join(' | ')}` : '';
+    const logs = await this.lastLogs(id);
+    const tail = logs ? `\n  last log lines:\n${logs.split('\n').map((l) => `    ${l}`).join('\n')}` : '';
+    return new DockyardError('SERVICE_FAILED', `service "${service}" ${reason}${healthOut}${tail}`, {
+      hint: `inspect it with: dockyard logs ${service}`,
+    });
+  }
+
+  async ensureEngine(): Promise<void> {
+    await this.engine.ping();
+  }
+
+  private async ensureNetworks(services: Service[]): Promise<void> {
+    const used = new Set<string>();
+    for (const s of services) for (const n of Object.keys(s.networks ?? {})) used.add(n);
+    await Promise.all(
+      [...used].map(async (key) => {
+        const net = this.project.networks[key];
+        if (!net) return;
+        const existing = await this.engine.inspectNetwork(net.name);
+        if (net.external) {
+          if (!existing) throw new DockyardError('MISSING_REFERENCE', `external network "${net.name}" does not exist`, { hint: `create it first: docker network create ${net.name}` });
+          return;
+        }
+        if (existing) {
+          if (existing.Labels[LABEL.project] && existing.Labels[LABEL.project] !== this.project.name) {
+            this.emit({ type: 'warning', message: `network ${net.name} belongs to project ${existing.Labels[LABEL.project]}; using it anyway` });
+          }
+          return;
+        }
+        this.emit({ type: 'resource', kind: 'network', name: net.name, action: 'creating' });
+        try {
+          await this.engine.createNetwork(networkBody(this.project, key));
+        } catch (e) {
+          // created concurrently by another run: fine
+          if (!(await this.engine.inspectNetwork(net.name))) throw e;
+        }
+        this.emit({ type: 'resource', kind: 'network', name: net.name, action: 'created' });
+      }),
+    );
+  }
+
+  private async ensureVolumes(services: Service[]): Promise<void> {
+    const used = new Set<string>();
+    for (const s of services) for (const v of s.volumes ?? []) if (v.type === 'volume' && v.source && this.project.volumes[v.source]) used.add(v.source);
+    await Promise.all(
+      [...used].map(async (key) => {
+        const vol = this.project.volumes[key]!;
+        const existing = await this.engine.inspectVolume(vol.name);
+        if (vol.external) {
+          if (!existing) throw new DockyardError('MISSING_REFERENCE', `external volume "${vol.name}" does not exist`, { hint: `create it first: docker volume create ${vol.name}` });
+          return;
+        }
+        if (existing) return;
+        this.emit({ type: 'resource', kind: 'volume', name: vol.name, action: 'creating' });
+        await this.engine.createVolume(volumeBody(this.project, key));
+        this.emit({ type: 'resource', kind: 'volume', name: vol.name, action: 'created' });
+      }),
+    );
+  }
+
+  /** The image id each service runs; builds or pulls what is missing. */
+  private async ensureImages(services: Service[], o: UpOptions): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    const toBuild: Service[] = [];
+    await Promise.all(
+      services.map(async (s) => {
+        const ref = imageName(this.project.name, s);
+        const img = o.build === 'always' && s.build ? undefined : await this.engine.inspectImage(ref);
+        if (img) {
+          ids.set(s.name, img.Id);
+          return;
+        }
+        if (s.build && o.build !== 'never') {
+          toBuild.push(s);
+          return;
+        }
+        if (s.build && o.build === 'never') {
+          throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not built`, { hint: 'build it (dockyard build) or drop --no-build' });
+        }
+        this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulling' });
+        try {
+          await this.engine.pullImage(ref);
+        } catch (e) {
+          throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not present and cannot be pulled: ${(e as Error).message.replace(/^pull [^:]+: /, '')}`, {
+            hint: s.build ? 'build it with dockyard build' : 'build or load it locally (docker build / docker load), or give the service a build: section',
+          });
+        }
+        const pulled = await this.engine.inspectImage(ref);
+        if (!pulled) throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is missing after pull`);
+        this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulled' });
+        ids.set(s.name, pulled.Id);
+      }),
+    );
+    if (toBuild.length) {
+      if (!o.builder) throw new DockyardError('SERVICE_FAILED', `image for service "${toBuild[0]!.name}" must be built`, { hint: 'run dockyard build first' });
+      await o.builder(toBuild);
+      for (const s of toBuild) {
+        const img = await this.engine.inspectImage(imageName(this.project.name, s));
+        if (!img) throw new DockyardError('SERVICE_FAILED', `image for service "${s.name}" is missing after build`);
+        ids.set(s.name, img.Id);
+      }
+    }
+    return ids;
+  }
+
+  /** Target services: those asked for, with their dependencies unless noDeps. */
+  targets(names?: string[], noDeps?: boolean): Service[] {
+    const all = this.project.services;
+    for (const n of names ?? []) {
+      if (!all[n]) {
+        const disabled = this.project.disabledServices[n];
+        throw new DockyardError('USAGE', `no such service: ${n}`, {
+          hint: disabled ? `it is disabled by profiles: add --profile ${disabled.profiles?.[0]}` : `services: ${Object.keys(all).join(', ')}`,
+        });
+      }
+    }
+    if (!names?.length) return Object.values(all);
+    const set = noDeps ? new Set(names) : serviceGraph(this.project).closure(names);
+    return Object.values(all).filter((s) => set.has(s.name));
+  }
+
+  async up(o: UpOptions = {}): Promise<UpResult> {
+    const t0 = Date.now();
+    const project = this.project;
+    await this.ensureEngine();
+    const services = this.targets(o.services, o.noDeps);
+    const enabled = new Set(services.map((s) => s.name));
+    const hub = new EventHub(this.engine);
+    await hub.open(project.name);
+    const entries = new Map<string, TimelineEntry>();
+    const now = () => Date.now() - t0;
+    const result: Record<string, string[]> = {};
+    try {
+      await Promise.all([this.ensureNetworks(services), this.ensureVolumes(services)]);
+      const images = await this.ensureImages(services, o);
+      const existing = await projectContainers(this.engine, project.name, { oneoff: false });
+      const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
+      const orphans = existing.filter((c) => !known.has(c.service));
+      if (orphans.length) {
+        if (o.removeOrphans) await this.removeContainers(orphans, o.timeout);
+        else this.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project; remove them with --remove-orphans` });
+      }
+
+      const graph = serviceGraph(project);
+      const done = new Map<string, Promise<{ recreated: boolean; ids: string[] }>>();
+      const byService = new Map<string, ProjectContainer[]>();
+      for (const c of existing) (byService.get(c.service) ?? byService.set(c.service, []).get(c.service)!).push(c);
+      const nameOf = new Map<string, string>();
+      const lookup = (svc: string) => nameOf.get(svc) ?? byService.get(svc)?.[0]?.name;
+
+      // readiness of each service, observed from the moment it starts (for the timeline and --wait)
+      const readiness: Promise<void>[] = [];
+      let finished = false;
+      const trackReady = (name: string, ids: string[], entry: TimelineEntry) =>
+        Promise.all(
+          ids.map(async (id) => {
+            try {
+              const info = await hub.wait(id, isReady, o.wait ? o.waitTimeoutMs : undefined, `${name} to be ready`);
+              if (info?.State.Status === 'exited') entry.exited = Math.max(entry.exited ?? 0, now());
+              else entry.ready = Math.max(entry.ready ?? 0, now());
+              if (!finished) this.emit({ type: 'container', service: name, name: info?.Name.replace(/^\//, '') ?? name, action: info?.State.Status === 'exited' ? 'exited' : info?.State.Health ? 'healthy' : 'running' });
+            } catch (e) {
+              const info = await this.engine.inspectContainer(id);
+              throw await this.failure(name, id, e instanceof DockyardError ? e.message : String(e), info);
+            }
+          }),
+        ).then(() => undefined);
+
+      const run = async (s: Service): Promise<{ recreated: boolean; ids: string[] }> => {
+        if (o.signal?.aborted) throw interrupted();
+        const entry: TimelineEntry = { service: s.name, queued: now(), deps: [] };
+        entries.set(s.name, entry);
+        // wait for exactly our own dependencies
+        let depRecreated = false;
+        for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
+          if (!enabled.has(dep)) {
+            if (!project.services[dep]) continue;
+            // a dependency not started by this run (--no-deps): wait only if it has containers
+            if (!byService.get(dep)?.length) continue;
+          }
+          entry.deps.push(dep);
+          const depResult = done.get(dep) ? await done.get(dep)! : undefined;
+          if (depResult?.recreated && cfg.restart) depRecreated = true;
+          const ids = depResult?.ids ?? (byService.get(dep) ?? []).map((c) => c.id);
+          if (o.noStart) continue;
+          const cond: Condition = cfg.condition === 'service_healthy' ? isHealthy : cfg.condition === 'service_completed_successfully' ? hasCompleted : isRunning;
+          await Promise.all(
+            ids.map(async (id) => {
+              try {
+                await hub.wait(id, cond, o.waitTimeoutMs, `${dep} (${cfg.condition})`);
+              } catch (e) {
+                const info = await this.engine.inspectContainer(id);
+                const reason = e instanceof DockyardError ? e.message : String(e);
+                const err = await this.failure(dep, id, reason, info);
+                if (!cfg.required) {
+                  this.emit({ type: 'warning', message: `optional dependency ${dep} of ${s.name} failed: ${reason}` });
+                  return;
+                }
+                err.message = `${err.message}\n  so "${s.name}", which depends on it (${cfg.condition}), was not started`;
+                throw err;
+              }
+            }),
+          );
+        }
+        if (o.signal?.aborted) throw interrupted();
+        const r = await this.convergeService(s, images.get(s.name)!, byService.get(s.name) ?? [], o, depRecreated, lookup, entry, now);
+        if (r.ids.length) nameOf.set(s.name, r.names[0]!);
+        result[s.name] = r.names;
+        if (!o.noStart) {
+          const p = trackReady(s.name, r.ids, entry);
+          p.catch(() => undefined); // observed below (with --wait) or abandoned
+          readiness.push(p);
+        }
+        return r;
+      };
+      for (const name of graph.order()) {
+        const s = project.services[name];
+        if (!s || !enabled.has(name)) continue;
+        done.set(name, run(s));
+      }
+      // surface the first failure, but let the rest settle
+      const settled = await Promise.allSettled(done.values());
+      const failed = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (failed) throw failed.reason;
+      if (o.wait) {
+        const r = await Promise.allSettled(readiness);
+        const f = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
+        if (f) throw f.reason;
+      }
+      finished = true;
+      return { timeline: buildTimeline(t0, [...entries.values()]), containers: result };
+    } finally {
+      hub.close();
+    }
+  }
+
+  private async convergeService(
+    s: Service,
+    imageId: string,
+    existing: ProjectContainer[],
+    o: UpOptions,
+    depRecreated: boolean,
+    lookup: (svc: string) => string | undefined,
+    entry: TimelineEntry,
+    now: () => number,
+  ): Promise<{ recreated: boolean; ids: string[]; names: string[] }> {
+    const want = replicas(s, o.scale?.[s.name]);
+    const hash = serviceConfigHash(s);
+    const ids: string[] = [];
+    const names: string[] = [];
+    let recreated = false;
+    const byNumber = new Map<number, ProjectContainer>();
+    const extra: ProjectContainer[] = [];
+    for (const c of existing) {
+      if (c.number >= 1 && c.number <= want && !byNumber.has(c.number)) byNumber.set(c.number, c);
+      else extra.push(c);
+    }
+    // scale down first (highest numbers), in parallel
+    if (extra.length) await this.removeContainers(extra, this.stopTimeout(s, o.timeout));
+    const image = imageName(this.project.name, s);
+    await Promise.all(
+      Array.from({ length: want }, (_, i) => i + 1).map(async (n) => {
+        const c = byNumber.get(n);
+        const name = containerName(this.project.name, s, n);
+        const stale = c && (c.configHash !== hash || c.imageId !== imageId || o.forceRecreate || depRecreated);
+        let id: string;
+        if (c && (!stale || o.noRecreate)) {
+          id = c.id;
+          if (c.state !== 'running' && !o.noStart) {
+            this.emit({ type: 'container', service: s.name, name: c.name, action: 'starting' });
+            await this.limit.run(() => this.startWithDiagnosis(s, id, c.name));
+            entry.started = Math.max(entry.started ?? 0, now());
+            this.emit({ type: 'container', service: s.name, name: c.name, action: 'started' });
+          } else {
+            this.emit({ type: 'container', service: s.name, name: c.name, action: 'running' });
+          }
+        } else {
+          if (c) {
+            recreated = true;
+            this.emit({ type: 'container', service: s.name, name: c.name, action: 'recreating' });
+            await this.engine.stopContainer(c.id, this.stopTimeout(s, o.timeout));
+            await this.engine.removeContainer(c.id, { force: true });
+          } else {
+            this.emit({ type: 'container', service: s.name, name, action: 'creating' });
+          }
+          id = await this.limit.run(() => this.create(s, n, name, image, lookup));
+          entry.created = Math.max(entry.created ?? 0, now());
+          this.emit({ type: 'container', service: s.name, name, action: c ? 'recreated' : 'created' });
+          if (!o.noStart) {
+            await this.limit.run(() => this.startWithDiagnosis(s, id, name));
+            entry.started = Math.max(entry.started ?? 0, now());
+            this.emit({ type: 'container', service: s.name, name, action: 'started' });
+          }
+        }
+        ids[n - 1] = id;
+        names[n - 1] = c && (!stale || o.noRecreate) ? c.name : name;
+      }),
+    );
+    return { recreated, ids, names };
+  }
+
+  /** Creates one container: remove a leftover with our name, create, connect networks, copy files. */
+  async create(s: Service, n: number, name: string, image: string, lookup: (svc: string) => string | undefined, opts: Parameters<typeof containerSpec>[6] = {}): Promise<string> {
+    const spec = containerSpec(this.project, s, n, name, image, lookup, opts);
+    let id: string;
+    try {
+      id = await this.engine.createContainer(name, spec.body);
+    } catch (e) {
+      if (!/Conflict|already in use/i.test((e as Error).message)) throw e;
+      // a container left by a killed run, with our name: adopt it by replacing it if it is ours
+      const other = await this.engine.inspectContainer(name);
+      if (other?.Config.Labels?.[LABEL.project] !== this.project.name) {
+        throw new DockyardError('ENGINE', `the name ${name} is taken by a container that is not part of project ${this.project.name}`, { hint: `remove or rename it: docker rm -f ${name}` });
+      }
+      await this.engine.removeContainer(other.Id, { force: true });
+      id = await this.engine.createContainer(name, spec.body);
+    }
+    for (const net of spec.extraNetworks) await this.engine.connectNetwork(net.name, id, net.endpoint);
+    if (spec.files.length) {
+      for (const f of spec.files) {
+        const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
+        await this.engine.putArchive(id, '/', await tarFiles([{ name: f.path.replace(/^\//, ''), content: f.content, mode: f.mode, uid: f.uid, gid: f.gid, dirs: dir }]));
+      }
+    }
+    return id;
+  }
+
+  /** Starts a container; explains a port conflict by naming the port and who holds it. */
+  private async startWithDiagnosis(s: Service, id: string, name: string): Promise<void> {
+    try {
+      await this.engine.startContainer(id);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const m = /(?:Bind for|listen tcp|listen udp)\s*([\d.:[\]a-f]*?):(\d+)(?: failed)?:? .*(?:port is already allocated|address already in use)/i.exec(msg);
+      if (m) {
+        const port = Number(m[2]);
+        const holder = await this.portHolder(port, id);
+        throw new DockyardError('SERVICE_FAILED', `service "${s.name}" (${name}) cannot publish port ${port}: it is already in use ${holder}`, {
+          hint: `stop what holds it, or publish another host port for ${s.name} (e.g. "${port + 1}:${s.ports?.find((p) => p.published === String(port))?.target ?? port}")`,
+        });
+      }
+      throw e;
+    }
+  }
+
+  private async portHolder(port: number, self: string): Promise<string> {
+    const all = await this.engine.listContainers([], false);
+    const c = all.find((x) => x.id !== self && x.ports.some((p) => p.publicPort === port));
+    if (c) {
+      const proj = c.labels[LABEL.project];
+      return `by container ${c.name}${proj ? ` (project ${proj}, service ${c.labels[LABEL.service]})` : ''}`;
+    }
+    return 'by a process on this host';
+  }
+
+  /** Stops and removes containers (dependents first when they belong to services). */
+  async removeContainers(cs: ProjectContainer[], timeout?: number, volumes = false): Promise<void> {
+    await Promise.all(
+      cs.map(async (c) => {
+        this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
+        await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], timeout)));
+        this.emit({ type: 'container', service: c.service, name: c.name, action: 'removing' });
+        await this.limit.run(() => this.engine.removeContainer(c.id, { force: true, volumes }));
+        this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
+      }),
+    );
+  }
+
+  /** Runs `f` on containers in reverse dependency order (dependents first), layer by layer. */
+  private async reverseOrder(cs: ProjectContainer[], f: (c: ProjectContainer) => Promise<void>): Promise<void> {
+    const layers = serviceGraph(this.project).layers().reverse();
+    const placed = new Set<string>();
+    for (const layer of layers) {
+      const batch = cs.filter((c) => layer.includes(c.service));
+      batch.forEach((c) => placed.add(c.id));
+      await Promise.all(batch.map(f));
+    }
+    await Promise.all(cs.filter((c) => !placed.has(c.id)).map(f));
+  }
+
+  async down(o: { removeOrphans?: boolean; volumes?: boolean; rmi?: 'local' | 'all'; timeout?: number } = {}): Promise<void> {
+    await this.ensureEngine();
+    const all = await projectContainers(this.engine, this.project.name);
+    const known = new Set([...Object.keys(this.project.services), ...Object.keys(this.project.disabledServices)]);
+    const mine = all.filter((c) => known.has(c.service) || c.oneoff || o.removeOrphans);
+    const orphans = all.filter((c) => !mine.includes(c));
+    if (orphans.length) this.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}); remove them with --remove-orphans` });
+    await this.reverseOrder(mine, async (c) => {
+      this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
+      await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], o.timeout)));
+      this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopped' });
+    });
+    await Promise.all(
+      mine.map(async (c) => {
+        await this.limit.run(() => this.engine.removeContainer(c.id, { force: true, volumes: o.volumes }));
+        this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
+      }),
+    );
+    // networks of the project (by label), not external ones
+    const nets = await this.engine.listNetworks([`${LABEL.project}=${this.project.name}`]);
+    await Promise.all(
+      nets.map(async (n) => {
+        await this.engine.removeNetwork(n.Name);
+        this.emit({ type: 'resource', kind: 'network', name: n.Name, action: 'removed' });
+      }),
+    );
+    if (o.volumes) {
+      const vols = await this.engine.listVolumes([`${LABEL.project}=${this.project.name}`]);
+      await Promise.all(
+        vols.map(async (v) => {
+          await this.engine.removeVolume(v.Name);
+          this.emit({ type: 'resource', kind: 'volume', name: v.Name, action: 'removed' });
+        }),
+      );
+    }
+    if (o.rmi) {
+      const refs = new Set<string>();
+      for (const s of Object.values(this.project.services)) {
+        if (o.rmi === 'all' || (!s.image && s.build)) refs.add(imageName(this.project.name, s));
+      }
+      for (const r of refs) {
+        await this.engine.removeImage(r);
+        this.emit({ type: 'resource', kind: 'image', name: r, action: 'removed' });
+      }
+    }
+  }
+
+  private async containersOf(services?: string[]): Promise<ProjectContainer[]> {
+    if (services?.length) this.targets(services, true);
+    return projectContainers(this.engine, this.project.name, { oneoff: false, services: services?.length ? services : undefined });
+  }
+
+  async stop(services?: string[], timeout?: number): Promise<void> {
+    await this.ensureEngine();
+    const cs = await this.containersOf(services);
+    await this.reverseOrder(cs, async (c) => {
+      this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
+      await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], timeout)));
+      this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopped' });
+    });
+  }
+
+  async start(services?: string[], waitTimeoutMs?: number): Promise<void> {
+    await this.ensureEngine();
+    const cs = await this.containersOf(services);
+    if (!cs.length) throw new DockyardError('USAGE', 'no containers to start', { hint: 'create them with dockyard up' });
+    const hub = new EventHub(this.engine);
+    await hub.open(this.project.name);
+    try {
+      for (const layer of serviceGraph(this.project).layers()) {
+        await Promise.all(
+          cs
+            .filter((c) => layer.includes(c.service))
+            .map(async (c) => {
+              const s = this.project.services[c.service];
+              for (const [dep, cfg] of Object.entries(s?.depends_on ?? {})) {
+                const cond = cfg.condition === 'service_healthy' ? isHealthy : cfg.condition === 'service_completed_successfully' ? hasCompleted : isRunning;
+                for (const d of cs.filter((x) => x.service === dep)) await hub.wait(d.id, cond, waitTimeoutMs, `${dep} (${cfg.condition})`);
+              }
+              this.emit({ type: 'container', service: c.service, name: c.name, action: 'starting' });
+              await this.engine.startContainer(c.id);
+              this.emit({ type: 'container', service: c.service, name: c.name, action: 'started' });
+            }),
+        );
+      }
+    } finally {
+      hub.close();
+    }
+  }
+
+  async restart(services?: string[], timeout?: number): Promise<void> {
+    await this.ensureEngine();
+    const cs = await this.containersOf(services);
+    await Promise.all(
+      cs.map(async (c) => {
+        this.emit({ type: 'container', service: c.service, name: c.name, action: 'restarting' });
+        await this.engine.restartContainer(c.id, this.stopTimeout(this.project.services[c.service], timeout));
+        this.emit({ type: 'container', service: c.service, name: c.name, action: 'restarted' });
+      }),
+    );
+  }
+
+  async kill(services?: string[], signal = 'SIGKILL'): Promise<void> {
+    await this.ensureEngine();
+    const cs = (await this.containersOf(services)).filter((c) => c.state === 'running');
+    await Promise.all(
+      cs.map(async (c) => {
+        await this.engine.killContainer(c.id, signal);
+        this.emit({ type: 'container', service: c.service, name: c.name, action: 'killed', detail: signal });
+      }),
+    );
+  }
+
+  async rm(services?: string[], o: { stop?: boolean; volumes?: boolean } = {}): Promise<ProjectContainer[]> {
+    await this.ensureEngine();
+    let cs = await this.containersOf(services);
+    if (o.stop) await this.stop(services);
+    else cs = cs.filter((c) => c.state !== 'running' && c.state !== 'restarting' && c.state !== 'paused');
+    if (o.stop) cs = await this.containersOf(services);
+    await Promise.all(
+      cs.map(async (c) => {
+        await this.engine.removeContainer(c.id, { force: true, volumes: o.volumes });
+        this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
+      }),
+    );
+    return cs;
+  }
+}
+
+function interrupted(): DockyardError {
+  return new DockyardError('SERVICE_FAILED', 'interrupted', { hint: 'run dockyard up again to finish, or dockyard down to remove what was created' });
+}
+
+/** The timeline of a run, with its critical path: the chain of waits that decided the total. */
+export function buildTimeline(startedAt: number, entries: TimelineEntry[]): Timeline {
+  const byName = new Map(entries.map((e) => [e.service, e]));
+  const end = (e: TimelineEntry) => e.ready ?? e.exited ?? e.started ?? e.created ?? e.queued;
+  let last: TimelineEntry | undefined;
+  for (const e of entries) if (!last || end(e) > end(last)) last = e;
+  const chain: string[] = [];
+  let cur = last;
+  while (cur) {
+    chain.unshift(cur.service);
+    let next: TimelineEntry | undefined;
+    for (const d of cur.deps) {
+      const de = byName.get(d);
+      if (de && (!next || end(de) > end(next))) next = de;
+    }
+    cur = next;
+  }
+  const totalMs = entries.length ? Math.max(...entries.map(end)) : 0;
+  return { startedAt, totalMs, entries, criticalPath: { services: chain, ms: last ? end(last) : 0 } };
+}

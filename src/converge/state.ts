@@ -1,0 +1,45 @@
+/** The actual state: the engine's containers, listed by the Compose labels. No local database. */
+import type { ContainerSummary, Engine } from '../engine/engine.js';
+import { LABEL } from '../model/names.js';
+
+export interface ProjectContainer extends ContainerSummary {
+  service: string;
+  number: number;
+  oneoff: boolean;
+  configHash: string;
+}
+
+export async function projectContainers(engine: Engine, project: string, opts: { all?: boolean; oneoff?: boolean; services?: string[] } = {}): Promise<ProjectContainer[]> {
+  const labels = [`${LABEL.project}=${project}`];
+  if (opts.oneoff === false) labels.push(`${LABEL.oneoff}=False`);
+  if (opts.oneoff === true) labels.push(`${LABEL.oneoff}=True`);
+  const list = await engine.listContainers(labels, opts.all ?? true);
+  return list
+    .map((c) => ({
+      ...c,
+      service: c.labels[LABEL.service] ?? '',
+      number: Number(c.labels[LABEL.number] ?? 0),
+      oneoff: c.labels[LABEL.oneoff] === 'True',
+      configHash: c.labels[LABEL.configHash] ?? '',
+    }))
+    .filter((c) => !opts.services || opts.services.includes(c.service))
+    .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number || a.name.localeCompare(b.name));
+}
+
+/** A small counting semaphore: at most `n` tasks at once. */
+export class Limit {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(private readonly n: number) {}
+
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.active >= this.n) await new Promise<void>((r) => this.queue.push(r));
+    this.active++;
+    try {
+      return await f();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}

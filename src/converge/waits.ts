@@ -1,0 +1,119 @@
+/**
+ * Waits driven by the engine's event stream: subscribe once per run, inspect a container once
+ * on each event that concerns it, settle the waiters whose condition is now met or failed.
+ */
+import { DockyardError } from '../errors.js';
+import type { ContainerInspect, Engine, EventSubscription } from '../engine/engine.js';
+
+export type Verdict = { done: true; ok: true } | { done: true; ok: false; reason: string } | { done: false };
+export type Condition = (c: ContainerInspect | undefined) => Verdict;
+
+interface Waiter {
+  id: string;
+  cond: Condition;
+  resolve: (c: ContainerInspect | undefined) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+export class EventHub {
+  private sub?: EventSubscription;
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly listeners = new Set<(id: string, action: string, attrs: Record<string, string>, time: number) => void>();
+
+  constructor(private readonly engine: Engine) {}
+
+  async open(project: string): Promise<void> {
+    this.sub = await this.engine.events({ type: ['container'], label: [`com.docker.compose.project=${project}`] }, (e) => {
+      const id = e.Actor.ID;
+      for (const l of this.listeners) l(id, e.Action, e.Actor.Attributes, e.timeNano / 1e6);
+      if (this.waiters.has(id)) void this.check(id);
+    });
+  }
+
+  close(): void {
+    this.sub?.close();
+    for (const set of this.waiters.values()) for (const w of set) clearTimeout(w.timer);
+    this.waiters.clear();
+  }
+
+  onEvent(l: (id: string, action: string, attrs: Record<string, string>, timeMs: number) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private async check(id: string): Promise<void> {
+    const set = this.waiters.get(id);
+    if (!set?.size) return;
+    let info: ContainerInspect | undefined;
+    try {
+      info = await this.engine.inspectContainer(id);
+    } catch (e) {
+      for (const w of set) this.settle(w, () => w.reject(e as Error));
+      return;
+    }
+    for (const w of [...set]) {
+      const v = w.cond(info);
+      if (!v.done) continue;
+      if (v.ok) this.settle(w, () => w.resolve(info));
+      else this.settle(w, () => w.reject(new DockyardError('SERVICE_FAILED', v.reason)));
+    }
+  }
+
+  private settle(w: Waiter, f: () => void): void {
+    clearTimeout(w.timer);
+    this.waiters.get(w.id)?.delete(w);
+    f();
+  }
+
+  /** Resolves when `cond` holds for the container; checks once now, then on each of its events. */
+  wait(id: string, cond: Condition, timeoutMs: number | undefined, what: string): Promise<ContainerInspect | undefined> {
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { id, cond, resolve, reject };
+      if (timeoutMs !== undefined) {
+        w.timer = setTimeout(() => this.settle(w, () => reject(new DockyardError('SERVICE_FAILED', `timed out after ${(timeoutMs / 1000).toFixed(1)}s waiting for ${what}`))), timeoutMs);
+      }
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      set.add(w);
+      void this.check(id);
+    });
+  }
+}
+
+export const isRunning: Condition = (c) => {
+  if (!c) return { done: true, ok: false, reason: 'the container was removed' };
+  if (c.State.Running) return { done: true, ok: true };
+  if (c.State.Status === 'exited' || c.State.Status === 'dead') return { done: true, ok: true };
+  return { done: false };
+};
+
+export const isHealthy: Condition = (c) => {
+  if (!c) return { done: true, ok: false, reason: 'the container was removed' };
+  const h = c.State.Health;
+  if (!h) {
+    if (c.State.Running) return { done: true, ok: true };
+  } else if (h.Status === 'healthy') return { done: true, ok: true };
+  else if (h.Status === 'unhealthy') return { done: true, ok: false, reason: 'is unhealthy' };
+  if (!c.State.Running && c.State.Status !== 'created' && c.State.Status !== 'restarting') {
+    return { done: true, ok: false, reason: `exited with code ${c.State.ExitCode}` };
+  }
+  return { done: false };
+};
+
+export const hasCompleted: Condition = (c) => {
+  if (!c) return { done: true, ok: false, reason: 'the container was removed' };
+  if (c.State.Status === 'exited' || c.State.Status === 'dead') {
+    return c.State.ExitCode === 0 ? { done: true, ok: true } : { done: true, ok: false, reason: `exited with code ${c.State.ExitCode}` };
+  }
+  return { done: false };
+};
+
+/** --wait: running (healthy when it has a check), or exited 0. */
+export const isReady: Condition = (c) => {
+  if (!c) return { done: true, ok: false, reason: 'the container was removed' };
+  if (c.State.Status === 'exited' || c.State.Status === 'dead') {
+    return c.State.ExitCode === 0 ? { done: true, ok: true } : { done: true, ok: false, reason: `exited with code ${c.State.ExitCode}` };
+  }
+  return isHealthy(c);
+};

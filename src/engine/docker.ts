@@ -1,0 +1,355 @@
+/** The Docker Engine API through dockerode: the only module that talks to a daemon. */
+import Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { DockyardError } from '../errors.js';
+import type { ContainerInspect, ContainerSummary, Engine, EngineEvent, EventSubscription, ExecOptions, ImageInspect, LogOptions } from './engine.js';
+
+interface ApiError extends Error {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string } | null;
+  reason?: string;
+}
+
+function where(): string {
+  return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
+
+/** Turns dockerode's errors into DockyardErrors: unreachable (exit 3) or an engine message. */
+export function engineError(e: unknown, what: string): DockyardError {
+  if (e instanceof DockyardError) return e;
+  const err = e as ApiError;
+  const code = err?.code ?? '';
+  if (['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code) && err.statusCode === undefined) {
+    return new DockyardError('ENGINE_UNREACHABLE', `cannot reach the Docker engine at ${where()} (${code})`, {
+      hint: code === 'EACCES' ? 'you lack permission on the socket: run as root or join the docker group' : 'start one: `bash scripts/engine.sh` (as root on Debian), `sudo systemctl start docker`, or set DOCKER_HOST',
+    });
+  }
+  const msg = err?.json?.message ?? (typeof err?.json === 'string' ? err.json : undefined) ?? err?.reason ?? err?.message ?? String(e);
+  return new DockyardError('ENGINE', `${what}: ${String(msg).trim()}`, { cause: e });
+}
+
+const isNotFound = (e: unknown) => (e as ApiError)?.statusCode === 404;
+
+export class DockerEngine implements Engine {
+  readonly docker: Docker;
+
+  constructor(docker?: Docker) {
+    this.docker = docker ?? new Docker();
+  }
+
+  private async call<T>(what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      throw engineError(e, what);
+    }
+  }
+
+  private async maybe<T>(what: string, f: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await f();
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw engineError(e, what);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping', () => this.docker.ping());
+  }
+
+  async version() {
+    const v = await this.call('version', () => this.docker.version());
+    return { Version: v.Version, ApiVersion: v.ApiVersion };
+  }
+
+  async listContainers(labels: string[], all = true): Promise<ContainerSummary[]> {
+    const list = await this.call('list containers', () => this.docker.listContainers({ all, filters: { label: labels } }));
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      image: c.Image,
+      imageId: c.ImageID,
+      state: c.State,
+      status: c.Status,
+      labels: c.Labels ?? {},
+      created: c.Created,
+      ports: (c.Ports ?? []).map((p) => ({ privatePort: p.PrivatePort, publicPort: p.PublicPort, type: p.Type, ip: p.IP })),
+    }));
+  }
+
+  inspectContainer(id: string): Promise<ContainerInspect | undefined> {
+    return this.maybe(`inspect container ${id}`, () => this.docker.getContainer(id).inspect() as unknown as Promise<ContainerInspect>);
+  }
+
+  async createContainer(name: string, body: Record<string, unknown>): Promise<string> {
+    const c = await this.call(`create container ${name}`, () => this.docker.createContainer({ ...(body as Docker.ContainerCreateOptions), name }));
+    return c.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (e) {
+      if ((e as ApiError).statusCode === 304) return; // already started
+      throw engineError(e, 'start container');
+    }
+  }
+
+  async stopContainer(id: string, timeoutSeconds?: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop(timeoutSeconds === undefined ? {} : { t: timeoutSeconds });
+    } catch (e) {
+      const s = (e as ApiError).statusCode;
+      if (s === 304 || s === 404) return;
+      throw engineError(e, 'stop container');
+    }
+  }
+
+  async restartContainer(id: string, timeoutSeconds?: number): Promise<void> {
+    await this.call('restart container', () => this.docker.getContainer(id).restart(timeoutSeconds === undefined ? {} : { t: timeoutSeconds }));
+  }
+
+  async killContainer(id: string, signal?: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).kill(signal ? { signal } : {});
+    } catch (e) {
+      const s = (e as ApiError).statusCode;
+      if (s === 409 || s === 404) return; // not running
+      throw engineError(e, 'kill container');
+    }
+  }
+
+  async removeContainer(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: opts.force ?? false, v: opts.volumes ?? false });
+    } catch (e) {
+      const s = (e as ApiError).statusCode;
+      if (s === 404) return;
+      if (s === 409 && /already in progress/.test((e as ApiError).json?.message ?? '')) return;
+      throw engineError(e, 'remove container');
+    }
+  }
+
+  async renameContainer(id: string, name: string): Promise<void> {
+    await this.call('rename container', () => this.docker.getContainer(id).rename({ name }));
+  }
+
+  async waitContainer(id: string): Promise<number> {
+    const r = (await this.call('wait container', () => this.docker.getContainer(id).wait())) as { StatusCode: number };
+    return r.StatusCode;
+  }
+
+  async containerLogs(id: string, opts: LogOptions, tty: boolean) {
+    const stream = (await this.call('container logs', () =>
+      this.docker.getContainer(id).logs({
+        follow: (opts.follow ?? false) as true,
+        stdout: true,
+        stderr: true,
+        timestamps: opts.timestamps ?? false,
+        tail: opts.tail ?? 'all',
+        since: opts.since,
+        until: opts.until,
+      } as Docker.ContainerLogsOptions & { follow: true }),
+    )) as unknown as Readable | Buffer;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (Buffer.isBuffer(stream)) {
+      if (tty) stdout.end(stream);
+      else demuxBuffer(stream, stdout, stderr);
+      return { stdout, stderr, done: Promise.resolve(), close: () => undefined };
+    }
+    if (tty) stream.pipe(stdout);
+    else this.docker.modem.demuxStream(stream, stdout, stderr);
+    const done = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    }).then(() => {
+      stdout.end();
+      stderr.end();
+    });
+    return { stdout, stderr, done, close: () => (stream as Readable & { destroy(): void }).destroy() };
+  }
+
+  async attachContainer(id: string, tty: boolean) {
+    const stream = (await this.call('attach container', () =>
+      this.docker.getContainer(id).attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }),
+    )) as NodeJS.ReadWriteStream & { destroy(): void };
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (tty) (stream as unknown as Readable).pipe(stdout);
+    else this.docker.modem.demuxStream(stream, stdout, stderr);
+    stream.on('end', () => {
+      stdout.end();
+      stderr.end();
+    });
+    return { stdout, stderr, stdin: stream as unknown as import('node:stream').Writable, close: () => stream.destroy() };
+  }
+
+  async putArchive(id: string, path: string, tar: Buffer): Promise<void> {
+    await this.call('copy into container', () => this.docker.getContainer(id).putArchive(tar, { path }));
+  }
+
+  topContainer(id: string, psArgs?: string) {
+    return this.call('top', () => this.docker.getContainer(id).top(psArgs ? { ps_args: psArgs } : {}) as Promise<{ Titles: string[]; Processes: string[][] }>);
+  }
+
+  async exec(id: string, o: ExecOptions): Promise<number> {
+    const exec = await this.call('exec', () =>
+      this.docker.getContainer(id).exec({
+        Cmd: o.cmd,
+        Env: o.env,
+        User: o.user,
+        WorkingDir: o.workdir,
+        Tty: o.tty ?? false,
+        Privileged: o.privileged,
+        AttachStdin: !!o.stdin,
+        AttachStdout: true,
+        AttachStderr: true,
+      }),
+    );
+    const stream = (await this.call('exec start', () => exec.start({ hijack: true, stdin: !!o.stdin, Tty: o.tty ?? false }))) as NodeJS.ReadWriteStream;
+    await new Promise<void>((resolve, reject) => {
+      if (o.tty) (stream as unknown as Readable).pipe(o.stdout, { end: false });
+      else this.docker.modem.demuxStream(stream, o.stdout, o.stderr);
+      if (o.stdin) o.stdin.pipe(stream as unknown as import('node:stream').Writable);
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    // the stream can end a moment before the engine records the exit code
+    for (let i = 0; i < 200; i++) {
+      const info = await this.call('exec inspect', () => exec.inspect());
+      if (!info.Running) return info.ExitCode ?? 0;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return -1;
+  }
+
+  async listNetworks(labels: string[]) {
+    const list = await this.call('list networks', () => this.docker.listNetworks({ filters: { label: labels } }));
+    return list.map((n) => ({ Id: n.Id, Name: n.Name, Labels: n.Labels ?? {} }));
+  }
+
+  async inspectNetwork(name: string) {
+    const n = await this.maybe(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect());
+    return n && { ...n, Labels: n.Labels ?? {} };
+  }
+
+  async createNetwork(body: Record<string, unknown>): Promise<string> {
+    const n = await this.call(`create network ${String(body.Name)}`, () => this.docker.createNetwork(body as unknown as Docker.NetworkCreateOptions));
+    return n.id;
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw engineError(e, `remove network ${name}`);
+    }
+  }
+
+  async connectNetwork(network: string, container: string, endpoint: Record<string, unknown>): Promise<void> {
+    await this.call(`connect to network ${network}`, () => this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: endpoint }));
+  }
+
+  async disconnectNetwork(network: string, container: string): Promise<void> {
+    await this.call(`disconnect from network ${network}`, () => this.docker.getNetwork(network).disconnect({ Container: container, Force: true }));
+  }
+
+  async listVolumes(labels: string[]) {
+    const r = await this.call('list volumes', () => this.docker.listVolumes({ filters: { label: labels } }));
+    return (r.Volumes ?? []).map((v) => ({ Name: v.Name, Labels: (v.Labels as Record<string, string>) ?? {} }));
+  }
+
+  inspectVolume(name: string) {
+    return this.maybe(`inspect volume ${name}`, () => this.docker.getVolume(name).inspect() as Promise<{ Name: string; Labels: Record<string, string> | null }>);
+  }
+
+  async createVolume(body: Record<string, unknown>): Promise<void> {
+    await this.call(`create volume ${String(body.Name)}`, () => this.docker.createVolume(body as Docker.VolumeCreateOptions));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove();
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw engineError(e, `remove volume ${name}`);
+    }
+  }
+
+  inspectImage(ref: string): Promise<ImageInspect | undefined> {
+    return this.maybe(`inspect image ${ref}`, () => this.docker.getImage(ref).inspect() as unknown as Promise<ImageInspect>);
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove();
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw engineError(e, `remove image ${ref}`);
+    }
+  }
+
+  async pullImage(ref: string): Promise<void> {
+    const stream = await this.call(`pull ${ref}`, () => this.docker.pull(ref) as Promise<Readable>);
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(engineError(err, `pull ${ref}`)) : resolve()));
+    });
+  }
+
+  async buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void> {
+    const stream = await this.call('build', () => this.docker.buildImage(context as unknown as NodeJS.ReadableStream, options));
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, out: Array<Record<string, unknown>>) => {
+          if (err) return reject(engineError(err, 'build'));
+          const failed = out.find((m) => m.error);
+          if (failed) return reject(new DockyardError('ENGINE', String(failed.error)));
+          resolve();
+        },
+        onProgress,
+      );
+    });
+  }
+
+  async events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void): Promise<EventSubscription> {
+    const stream = (await this.call('events', () => this.docker.getEvents({ filters }))) as Readable & { destroy(): void };
+    let buf = '';
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        try {
+          onEvent(JSON.parse(line) as EngineEvent);
+        } catch {
+          /* a partial or odd line: ignore */
+        }
+      }
+    });
+    stream.on('error', () => undefined);
+    return { close: () => stream.destroy() };
+  }
+}
+
+function demuxBuffer(buf: Buffer, stdout: PassThrough, stderr: PassThrough): void {
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const type = buf[i]!;
+    const len = buf.readUInt32BE(i + 4);
+    const payload = buf.subarray(i + 8, i + 8 + len);
+    (type === 2 ? stderr : stdout).write(payload);
+    i += 8 + len;
+  }
+  stdout.end();
+  stderr.end();
+}

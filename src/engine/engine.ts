@@ -1,0 +1,126 @@
+/**
+ * The Engine interface: everything dockyard asks of a Docker daemon. Bodies are the Docker
+ * Engine API's own shapes (ContainerCreate, NetworkCreate...), so nothing is lost in translation.
+ * The only implementation talking to a daemon is `DockerEngine` (./docker.ts).
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export type Labels = Record<string, string>;
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  state: string;
+  status: string;
+  labels: Labels;
+  created: number;
+  ports: Array<{ privatePort: number; publicPort?: number; type: string; ip?: string }>;
+}
+
+export interface ContainerInspect {
+  Id: string;
+  Name: string;
+  Image: string;
+  Created: string;
+  State: {
+    Status: string;
+    Running: boolean;
+    ExitCode: number;
+    Error?: string;
+    StartedAt: string;
+    FinishedAt: string;
+    OOMKilled?: boolean;
+    Health?: { Status: string; FailingStreak: number; Log?: Array<{ ExitCode: number; Output: string; Start: string; End: string }> };
+  };
+  Config: { Labels: Labels | null; Env?: string[]; Cmd?: string[] | null; Image: string; Tty?: boolean; User?: string; WorkingDir?: string; Entrypoint?: string[] | null; Hostname?: string; Healthcheck?: unknown; StopSignal?: string; StopTimeout?: number };
+  HostConfig: Record<string, unknown>;
+  NetworkSettings: {
+    Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+    Networks?: Record<string, { Aliases?: string[] | null; IPAddress?: string; NetworkID?: string; IPAMConfig?: unknown }>;
+  };
+  Mounts?: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }>;
+}
+
+export interface EngineEvent {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  time: number;
+  timeNano: number;
+}
+
+export interface EventSubscription {
+  close(): void;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tail?: number | 'all';
+  since?: number;
+  until?: number;
+  timestamps?: boolean;
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  workdir?: string;
+  tty?: boolean;
+  privileged?: boolean;
+  stdin?: Readable;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+export interface ImageInspect {
+  Id: string;
+  RepoTags?: string[];
+  Config?: { Labels?: Labels | null; Cmd?: string[] | null; Entrypoint?: string[] | null; Env?: string[]; ExposedPorts?: Record<string, object> };
+  Created?: string;
+  Size?: number;
+}
+
+export interface Engine {
+  ping(): Promise<void>;
+  version(): Promise<{ Version: string; ApiVersion: string }>;
+
+  listContainers(labels: string[], all?: boolean): Promise<ContainerSummary[]>;
+  inspectContainer(id: string): Promise<ContainerInspect | undefined>;
+  createContainer(name: string, body: Record<string, unknown>): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
+  restartContainer(id: string, timeoutSeconds?: number): Promise<void>;
+  killContainer(id: string, signal?: string): Promise<void>;
+  removeContainer(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  renameContainer(id: string, name: string): Promise<void>;
+  waitContainer(id: string): Promise<number>;
+  containerLogs(id: string, opts: LogOptions, tty: boolean): Promise<{ stdout: Readable; stderr: Readable; done: Promise<void>; close(): void }>;
+  attachContainer(id: string, tty: boolean): Promise<{ stdout: Readable; stderr: Readable; stdin: Writable; close(): void }>;
+  putArchive(id: string, path: string, tar: Buffer): Promise<void>;
+  topContainer(id: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+  exec(id: string, opts: ExecOptions): Promise<number>;
+  resizeExec?(id: string, h: number, w: number): Promise<void>;
+
+  listNetworks(labels: string[]): Promise<Array<{ Id: string; Name: string; Labels: Labels }>>;
+  inspectNetwork(name: string): Promise<{ Id: string; Name: string; Labels: Labels; Internal?: boolean; Driver?: string; Containers?: Record<string, unknown> } | undefined>;
+  createNetwork(body: Record<string, unknown>): Promise<string>;
+  removeNetwork(name: string): Promise<void>;
+  connectNetwork(network: string, container: string, endpoint: Record<string, unknown>): Promise<void>;
+  disconnectNetwork(network: string, container: string): Promise<void>;
+
+  listVolumes(labels: string[]): Promise<Array<{ Name: string; Labels: Labels }>>;
+  inspectVolume(name: string): Promise<{ Name: string; Labels: Labels | null } | undefined>;
+  createVolume(body: Record<string, unknown>): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+
+  inspectImage(ref: string): Promise<ImageInspect | undefined>;
+  removeImage(ref: string): Promise<void>;
+  pullImage(ref: string): Promise<void>;
+  buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void>;
+
+  /** Engine events (filters as the API takes them); `onEvent` runs for each. */
+  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void): Promise<EventSubscription>;
+}
