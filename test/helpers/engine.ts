@@ -1,0 +1,70 @@
+/** Engine tests: a unique project per test, the CLI run against it, cleanup even on failure. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cli, tree } from './fs.js';
+
+export const BASE = process.env.DOCKYARD_TEST_IMAGE ?? 'dockyard-test/busybox:latest';
+
+/** Runs the docker CLI (tests may observe with it); returns trimmed stdout. */
+export function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+export function dockerJson<T = Record<string, unknown>>(...args: string[]): T {
+  return JSON.parse(docker(...args)) as T;
+}
+
+export function engineAvailable(): boolean {
+  return spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+}
+
+export class TestProject {
+  readonly name: string;
+  readonly dir: string;
+
+  constructor(files: Record<string, string>, prefix = 'dyt') {
+    this.name = `${prefix}-${randomBytes(4).toString('hex')}`;
+    this.dir = tree(files);
+  }
+
+  /** Runs `dockyard -p <name> ...args` in the project directory. */
+  run(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
+    return cli(['-p', this.name, ...args], { cwd: this.dir, env: { DOCKYARD_BASE_IMAGE: BASE, ...opts.env }, input: opts.input });
+  }
+
+  /** Like run, but fails the test with the output when the exit code is not `code`. */
+  ok(args: string[], opts: { env?: Record<string, string>; input?: string; code?: number } = {}) {
+    const r = this.run(args, opts);
+    if (r.code !== (opts.code ?? 0)) throw new Error(`dockyard ${args.join(' ')} exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    return r;
+  }
+
+  containers(all = true): Array<{ id: string; name: string; service: string; state: string }> {
+    const out = docker('ps', ...(all ? ['-a'] : []), '--filter', `label=com.docker.compose.project=${this.name}`, '--format', '{{.ID}}\t{{.Names}}\t{{.Label "com.docker.compose.service"}}\t{{.State}}');
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [id, name, service, state] = l.split('\t');
+        return { id: id!, name: name!, service: service!, state: state! };
+      })
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  inspect(container: string): Record<string, any> {
+    return dockerJson<Array<Record<string, any>>>('inspect', container)[0]!;
+  }
+
+  /** Removes everything the project created: containers, networks, volumes, built images. */
+  cleanup(): void {
+    const label = `label=com.docker.compose.project=${this.name}`;
+    const ids = docker('ps', '-aq', '--filter', label).split('\n').filter(Boolean);
+    if (ids.length) spawnSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
+    const nets = docker('network', 'ls', '-q', '--filter', label).split('\n').filter(Boolean);
+    if (nets.length) spawnSync('docker', ['network', 'rm', ...nets], { stdio: 'ignore' });
+    const vols = docker('volume', 'ls', '-q', '--filter', label).split('\n').filter(Boolean);
+    if (vols.length) spawnSync('docker', ['volume', 'rm', '-f', ...vols], { stdio: 'ignore' });
+    const imgs = docker('images', '-q', '--filter', label).split('\n').filter(Boolean);
+    if (imgs.length) spawnSync('docker', ['rmi', '-f', ...new Set(imgs)], { stdio: 'ignore' });
+  }
+}
