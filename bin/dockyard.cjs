@@ -34,7 +34,8 @@ if (!cached || script.cachedDataRejected) {
         const f = path.join(dir, `${require('node:crypto').createHash('sha1').update(stamp).digest('hex')}.bin`);
         fs.writeFileSync(`${f}.${process.pid}`, data);
         fs.renameSync(`${f}.${process.pid}`, f);
-        if (cacheFile && cacheFile !== f) fs.rmSync(cacheFile, { force: true });
+        // caches of earlier builds are of no further use
+        for (const old of fs.readdirSync(dir)) if (old.endsWith('.bin') && path.join(dir, old) !== f) fs.rmSync(path.join(dir, old), { force: true });
         return;
       } catch {
         /* try the next place */

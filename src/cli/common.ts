@@ -13,9 +13,14 @@ export interface GlobalOptions {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-export function addGlobalOptions(cmd: Command): Command {
+/**
+ * The docker compose global flags. They are accepted before the command and after it (as
+ * Compose accepts them); where a command has its own -f (logs --follow, rm --force), only
+ * --file is accepted after that command.
+ */
+export function addGlobalOptions(cmd: Command, shortFile = true): Command {
   return cmd
-    .option('-f, --file <file>', 'Compose file (repeatable; "-" reads stdin)', collect)
+    .option(shortFile ? '-f, --file <file>' : '--file <file>', 'Compose file (repeatable; "-" reads stdin)', collect)
     .option('-p, --project-name <name>', 'project name')
     .option('--project-directory <dir>', 'project directory (default: the directory of the first file)')
     .option('--env-file <file>', 'environment file (repeatable)', collect)

@@ -114,7 +114,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
       }
       const c = (await projectContainers(engine, project.name, { oneoff: true })).find((x) => x.id === id)!;
       await engine.startContainer(id);
-      const exits = await followLogs(engine, [c], { follow: true, prefix: false });
+      const exits = await followLogs(engine, [c], { follow: true, prefix: false, stderrTo: 'stderr' });
       process.exitCode = exits.get(id) ?? 0;
       if (o.rm) await engine.removeContainer(id, { force: true });
     });

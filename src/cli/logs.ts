@@ -15,6 +15,8 @@ export interface FollowOptions {
   since?: number;
   timestamps?: boolean;
   prefix?: boolean;
+  /** where the containers' stderr goes: stdout (logs, up) or stderr (run) */
+  stderrTo?: 'stdout' | 'stderr';
 }
 
 /**
@@ -33,7 +35,7 @@ export async function followLogs(engine: Engine, cs: ProjectContainer[], o: Foll
       const p = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
       const pe = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
       logs.stdout.on('data', (b: Buffer) => process.stdout.write(p(b)));
-      logs.stderr.on('data', (b: Buffer) => (o.prefix === false ? process.stderr : process.stdout).write(pe(b)));
+      logs.stderr.on('data', (b: Buffer) => (o.stderrTo === 'stderr' ? process.stderr : process.stdout).write(pe(b)));
       await logs.done;
       if (o.follow) {
         const code = await engine.waitContainer(c.id).catch(() => -1);

@@ -19,7 +19,23 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ outputError: (s, write) => write(s) })
     .showSuggestionAfterError(true)
     .enablePositionalOptions();
-  const globals = () => program.opts<GlobalOptions>();
+  // the command being run: its options merged with the program's (global flags go either side)
+  let active: Command = program;
+  program.hook('preAction', (_this, actionCommand) => {
+    active = actionCommand;
+  });
+  const globals = () => {
+    const own = active.opts<GlobalOptions>();
+    const top = program.opts<GlobalOptions>();
+    const both = <T>(a?: T[], b?: T[]) => (a || b ? [...(a ?? []), ...(b ?? [])] : undefined);
+    return {
+      file: both(top.file, active === program ? undefined : own.file),
+      projectName: own.projectName ?? top.projectName,
+      projectDirectory: own.projectDirectory ?? top.projectDirectory,
+      envFile: both(top.envFile, active === program ? undefined : own.envFile),
+      profile: both(top.profile, active === program ? undefined : own.profile),
+    } satisfies GlobalOptions;
+  };
   registerConfig(program, globals);
   registerUp(program, globals);
   registerLifecycle(program, globals);
@@ -27,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLogs(program, globals);
   registerExec(program, globals);
   registerBuild(program, globals);
+  for (const c of program.commands) addGlobalOptions(c, !['logs', 'rm'].includes(c.name()));
   try {
     await program.parseAsync(argv);
     return 0;

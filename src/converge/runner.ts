@@ -411,9 +411,10 @@ export class Converger {
       await this.engine.startContainer(id);
     } catch (e) {
       const msg = (e as Error).message;
-      const m = /(?:Bind for|listen tcp|listen udp)\s*([\d.:[\]a-f]*?):(\d+)(?: failed)?:? .*(?:port is already allocated|address already in use)/i.exec(msg);
+      // "Bind for 0.0.0.0:8080 failed: port is already allocated" / "listen tcp4 127.0.0.1:8080: bind: address already in use"
+      const m = /:(\d+)(?: failed)?: (?:bind: )?(?:port is already allocated|address already in use)/i.exec(msg);
       if (m) {
-        const port = Number(m[2]);
+        const port = Number(m[1]);
         const holder = await this.portHolder(port, id);
         throw new DockyardError('SERVICE_FAILED', `service "${s.name}" (${name}) cannot publish port ${port}: it is already in use ${holder}`, {
           hint: `stop what holds it, or publish another host port for ${s.name} (e.g. "${port + 1}:${s.ports?.find((p) => p.published === String(port))?.target ?? port}")`,

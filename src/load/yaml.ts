@@ -189,7 +189,17 @@ function resolveScalar(s: string): unknown {
 
 // js-yaml ships the merge-key (<<) type; its typings do not declare `types`
 const mergeType = (jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge;
-const COMPOSE_SCHEMA = jsyaml.CORE_SCHEMA.extend({ implicit: [mergeType], explicit: taggedTypes });
+
+const types = (jsyaml as unknown as { types: Record<'null' | 'bool' | 'int' | 'float', jsyaml.Type> }).types;
+/** YAML 1.1 octal (0440), as go-yaml (and so Compose) reads it: file modes are written this way. */
+const legacyOctal = new jsyaml.Type('tag:dockyard.dev,2026:legacy-octal-int', {
+  kind: 'scalar',
+  resolve: (s: string | null) => s !== null && /^[-+]?0[0-7]+$/.test(s),
+  construct: (s: string) => parseInt(s, 8),
+  predicate: () => false,
+});
+// the core schema's scalars, with legacy octal first and merge keys; !reset / !override tags
+const COMPOSE_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({ implicit: [types.null, types.bool, legacyOctal, types.int, types.float, mergeType], explicit: taggedTypes });
 
 class TagWalker {
   resets: KeyPath[] = [];

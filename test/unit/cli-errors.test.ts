@@ -67,6 +67,9 @@ describe('dockyard config', () => {
     expect(q).toMatchObject({ code: 0, stdout: '' });
     expect(cli(['config', '-o', 'out.yaml'], { cwd: dir }).stdout).toBe('');
     expect(cli(['-f', 'out.yaml', 'config', '--services'], { cwd: dir }).stdout).toBe('db\n');
+    // global flags are accepted after the command too, as docker compose accepts them
+    expect(cli(['config', '--services', '-f', 'out.yaml', '--profile', 'front'], { cwd: dir }).stdout).toBe('db\n');
+    expect(cli(['config', '--services', '--profile', 'front'], { cwd: dir }).stdout).toBe('db\nweb\n');
   });
 
   it('reads stdin with -f - and round-trips its own output', () => {

@@ -370,3 +370,12 @@ describe('consistency', () => {
 });
 
 void mkdirSync;
+
+describe('YAML scalars as Compose reads them', () => {
+  it('reads 0440 as octal (as go-yaml does), keeps quoted strings, and YAML 1.2 booleans', () => {
+    const dir = tree({ 'compose.yaml': 'services:\n  s:\n    image: x\n    configs: [{source: c, mode: 0440}]\n    environment: {A: "0440", B: yes, C: on}\nconfigs:\n  c: {content: hi}\n' });
+    const s = load(dir).services.s!;
+    expect(s.configs![0]!.mode).toBe(0o440);
+    expect(s.environment).toEqual({ A: '0440', B: 'yes', C: 'on' });
+  });
+});
