@@ -1,6 +1,5 @@
 /** `dockyard build`: build service images as a graph, skipping what is up to date. */
 import type { Command } from 'commander';
-import { buildServices } from '../build/builder.js';
 import type { BuildEvent, BuildOptions } from '../build/builder.js';
 import type { Engine } from '../engine/engine.js';
 import type { Project } from '../model/project.js';
@@ -20,7 +19,8 @@ function printer(): (e: BuildEvent) => void {
   };
 }
 
-export function buildServicesWithOutput(engine: Engine, project: Project, names: string[] | undefined, o: BuildOptions) {
+export async function buildServicesWithOutput(engine: Engine, project: Project, names: string[] | undefined, o: BuildOptions) {
+  const { buildServices } = await import('../build/builder.js');
   return buildServices(engine, project, names, { onEvent: printer(), ...o });
 }
 
@@ -35,7 +35,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--pull', 'always try to pull newer base images')
     .option('--parallel <n>', 'builds at once', '4')
     .action(async (names: string[], o: { cache: boolean; pull?: boolean; parallel: string }) => {
-      const { project, engine, converger } = context(globals(), true);
+      const { project, engine, converger } = await context(globals(), true);
       if (names.length) converger.targets(names, true);
       await converger.ensureEngine();
       const t0 = Date.now();

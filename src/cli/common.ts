@@ -52,9 +52,9 @@ export function reportError(e: unknown): number {
   return 1;
 }
 
-import { DockerEngine } from '../engine/docker.js';
 import { loadProject } from '../load/index.js';
-import { Converger } from '../converge/runner.js';
+import type { Converger } from '../converge/runner.js';
+import type { DockerEngine } from '../engine/docker.js';
 import type { Project } from '../model/project.js';
 import { progressPrinter } from './render.js';
 
@@ -64,9 +64,13 @@ export interface Context {
   converger: Converger;
 }
 
-/** Loads the project and connects to the engine (nothing is contacted until first use). */
-export function context(g: GlobalOptions, quiet = false): Context {
+/**
+ * Loads the project and prepares the engine client (nothing is contacted until first use).
+ * The engine modules load on demand: `config` and `--help` never pay for them.
+ */
+export async function context(g: GlobalOptions, quiet = false): Promise<Context> {
   const project = loadProject(loadOptionsFrom(g));
+  const [{ DockerEngine }, { Converger }] = await Promise.all([import('../engine/docker.js'), import('../converge/runner.js')]);
   const engine = new DockerEngine();
   const converger = new Converger(engine, project, quiet ? () => undefined : progressPrinter());
   return { project, engine, converger };

@@ -6,6 +6,7 @@ import { projectContainers } from '../converge/state.js';
 import { imageName } from '../model/names.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
+import type { Context } from './common.js';
 import { followLogs } from './logs.js';
 
 function envList(e: string[] | undefined): Record<string, string> {
@@ -20,7 +21,7 @@ function envList(e: string[] | undefined): Record<string, string> {
   return out;
 }
 
-async function containerOf(ctx: ReturnType<typeof context>, service: string, index = 1) {
+async function containerOf(ctx: Context, service: string, index = 1) {
   ctx.converger.targets([service], true);
   await ctx.converger.ensureEngine();
   const cs = await projectContainers(ctx.engine, ctx.project.name, { oneoff: false, services: [service] });
@@ -44,7 +45,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .option('--index <n>', 'replica number', '1')
     .passThroughOptions()
     .action(async (service: string, cmd: string[], o: { tty: boolean; detach?: boolean; env?: string[]; user?: string; workdir?: string; privileged?: boolean; index: string }) => {
-      const ctx = context(globals(), true);
+      const ctx = await context(globals(), true);
       const c = await containerOf(ctx, service, Number(o.index));
       if (c.state !== 'running') throw new DockyardError('SERVICE_FAILED', `container ${c.name} is not running (${c.status})`, { hint: `start it: dockyard start ${service}` });
       const tty = o.tty && process.stdin.isTTY === true;
@@ -87,7 +88,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .option('-P, --service-ports', "publish the service's ports")
     .passThroughOptions()
     .action(async (service: string, cmd: string[], o: { rm?: boolean; detach?: boolean; env?: string[]; name?: string; deps: boolean; user?: string; workdir?: string; entrypoint?: string; tty: boolean; servicePorts?: boolean }) => {
-      const ctx = context(globals());
+      const ctx = await context(globals());
       const { project, engine, converger } = ctx;
       const [s] = converger.targets([service], true);
       const deps = Object.keys(s!.depends_on ?? {}).filter((d) => project.services[d]);
@@ -127,7 +128,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .option('--protocol <proto>', 'tcp or udp', 'tcp')
     .option('--index <n>', 'replica number', '1')
     .action(async (service: string, port: string, o: { protocol: string; index: string }) => {
-      const ctx = context(globals(), true);
+      const ctx = await context(globals(), true);
       const c = await containerOf(ctx, service, Number(o.index));
       const info = await ctx.engine.inspectContainer(c.id);
       const b = info?.NetworkSettings.Ports?.[`${port}/${o.protocol}`];
@@ -140,7 +141,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .description('show the processes running in containers')
     .argument('[services...]')
     .action(async (names: string[]) => {
-      const ctx = context(globals(), true);
+      const ctx = await context(globals(), true);
       if (names.length) ctx.converger.targets(names, true);
       await ctx.converger.ensureEngine();
       const cs = (await projectContainers(ctx.engine, ctx.project.name, { oneoff: false, services: names.length ? names : undefined })).filter((c) => c.state === 'running');

@@ -14,7 +14,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .option('-t, --timeout <seconds>', 'seconds to wait for each container to stop', parseIntOption('--timeout'))
     .action(async (o: { volumes?: boolean; removeOrphans?: boolean; rmi?: string; timeout?: number }) => {
       if (o.rmi !== undefined && o.rmi !== 'local' && o.rmi !== 'all') throw new DockyardError('USAGE', `invalid --rmi "${o.rmi}"`, { hint: 'local or all' });
-      const { converger } = context(globals());
+      const { converger } = await context(globals());
       const t0 = Date.now();
       await converger.down({ volumes: o.volumes, removeOrphans: o.removeOrphans, rmi: o.rmi as 'local' | 'all' | undefined, timeout: o.timeout });
       process.stderr.write(`down in ${((Date.now() - t0) / 1000).toFixed(2)}s\n`);
@@ -25,7 +25,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .description('start existing containers')
     .argument('[services...]')
     .action(async (names: string[]) => {
-      await context(globals()).converger.start(names);
+      await (await context(globals())).converger.start(names);
     });
 
   program
@@ -34,7 +34,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .argument('[services...]')
     .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
     .action(async (names: string[], o: { timeout?: number }) => {
-      await context(globals()).converger.stop(names, o.timeout);
+      await (await context(globals())).converger.stop(names, o.timeout);
     });
 
   program
@@ -43,7 +43,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .argument('[services...]')
     .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
     .action(async (names: string[], o: { timeout?: number }) => {
-      await context(globals()).converger.restart(names, o.timeout);
+      await (await context(globals())).converger.restart(names, o.timeout);
     });
 
   program
@@ -52,7 +52,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .argument('[services...]')
     .option('-s, --signal <signal>', 'the signal', 'SIGKILL')
     .action(async (names: string[], o: { signal: string }) => {
-      await context(globals()).converger.kill(names, o.signal);
+      await (await context(globals())).converger.kill(names, o.signal);
     });
 
   program
@@ -63,7 +63,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .option('-f, --force', 'do not ask (dockyard never asks)')
     .option('-v, --volumes', 'remove anonymous volumes too')
     .action(async (names: string[], o: { stop?: boolean; volumes?: boolean }) => {
-      const removed = await context(globals()).converger.rm(names, o);
+      const removed = await (await context(globals())).converger.rm(names, o);
       if (!removed.length) process.stderr.write('no stopped containers\n');
     });
 }

@@ -69,7 +69,7 @@ export function registerLogs(program: Command, globals: () => GlobalOptions): vo
     .option('--no-log-prefix', 'do not prefix lines with the container name')
     .option('--index <n>', 'the replica number of the service')
     .action(async (names: string[], o: { follow?: boolean; tail: string; since?: string; timestamps?: boolean; logPrefix: boolean; index?: string }) => {
-      const { project, engine, converger } = context(globals(), true);
+      const { project, engine, converger } = await context(globals(), true);
       if (names.length) converger.targets(names, true);
       await converger.ensureEngine();
       let cs = await projectContainers(engine, project.name, { services: names.length ? names : undefined });

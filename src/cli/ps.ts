@@ -18,7 +18,7 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
     .option('--status <status>', 'filter by state (repeatable): ' + STATES.join(', '), collectOption)
     .option('-q, --quiet', 'print the ids only')
     .action(async (names: string[], o: { all?: boolean; format: string; services?: boolean; status?: string[]; quiet?: boolean }) => {
-      const { project, engine, converger } = context(globals(), true);
+      const { project, engine, converger } = await context(globals(), true);
       for (const s of o.status ?? []) if (!STATES.includes(s)) throw new DockyardError('USAGE', `invalid --status "${s}"`, { hint: `one of ${STATES.join(', ')}` });
       if (o.format !== 'table' && o.format !== 'json') throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'table or json' });
       if (names.length) converger.targets(names, true);

@@ -88,8 +88,8 @@ export function timelineGantt(t: Timeline, width = 60): string {
   for (const e of [...t.entries].sort((a, b) => a.queued - b.queued || a.service.localeCompare(b.service))) {
     const bar = Array<string>(width).fill(' ');
     const q = col(e.queued);
-    const c = col(e.created ?? e.started ?? e.queued);
-    const s = col(e.started ?? e.created ?? e.queued);
+    const c = col(e.starting ?? e.started ?? e.queued);
+    const s = col(e.started ?? e.starting ?? e.queued);
     const r = col(e.ready ?? e.exited ?? e.started ?? e.queued);
     for (let i = q; i < c; i++) bar[i] = '·';
     for (let i = c; i < s; i++) bar[i] = '░';
@@ -97,7 +97,7 @@ export function timelineGantt(t: Timeline, width = 60): string {
     const milestones = [`start ${fmtMs(e.started ?? 0)}`, e.ready !== undefined ? `ready ${fmtMs(e.ready)}` : '', e.exited !== undefined ? `done ${fmtMs(e.exited)}` : ''].filter(Boolean).join(', ');
     lines.push(`${(crit.has(e.service) ? bold(e.service) : e.service).padEnd(nameW + (crit.has(e.service) && tty() ? 8 : 0))}  ${bar.join('')}  ${dim(milestones)}`);
   }
-  lines.push(dim(`· waiting for dependencies   ░ creating   █ starting → ready      bold: critical path`));
+  lines.push(dim(`· created, waiting for dependencies   ░ engine starting it   █ started → ready      bold: critical path`));
   return lines.join('\n');
 }
 
@@ -124,12 +124,12 @@ export function timelineSvg(t: Timeline): string {
   }
   entries.forEach((e, i) => {
     const y = 40 + i * rowH;
-    const c = e.created ?? e.started ?? e.queued;
+    const c = e.starting ?? e.started ?? e.queued;
     const s = e.started ?? c;
     const r = e.ready ?? e.exited ?? s;
     parts.push(`<text x="10" y="${y + 15}"${crit.has(e.service) ? ' font-weight="bold"' : ''}>${esc(e.service)}</text>`);
     parts.push(`<rect x="${x(e.queued)}" y="${y + 8}" width="${Math.max(0, x(c) - x(e.queued))}" height="4" fill="#bbb"><title>waiting for ${esc(e.deps.join(', ') || 'nothing')}</title></rect>`);
-    parts.push(`<rect x="${x(c)}" y="${y + 4}" width="${Math.max(1, x(s) - x(c))}" height="12" fill="#9ecae1"><title>create</title></rect>`);
+    parts.push(`<rect x="${x(c)}" y="${y + 4}" width="${Math.max(1, x(s) - x(c))}" height="12" fill="#9ecae1"><title>engine starting it</title></rect>`);
     parts.push(`<rect x="${x(s)}" y="${y + 4}" width="${Math.max(2, x(r) - x(s))}" height="12" fill="${crit.has(e.service) ? '#e6550d' : '#3182bd'}"><title>start → ${e.ready !== undefined ? 'ready' : e.exited !== undefined ? 'exited' : 'started'} ${fmtMs(r)}</title></rect>`);
   });
   parts.push('</svg>');

@@ -33,6 +33,8 @@ export interface TimelineEntry {
   /** began waiting for its dependencies */
   queued: number;
   created?: number;
+  /** the start was asked of the engine */
+  starting?: number;
   started?: number;
   /** healthy (or running, for services without a health check) */
   ready?: number;

@@ -45,7 +45,7 @@ export interface UpResult {
 const LOG_TAIL = 10;
 
 export class Converger {
-  private readonly limit = new Limit(16);
+  private readonly limit = new Limit(Number(process.env.DOCKYARD_PARALLEL) || 16);
 
   constructor(
     readonly engine: Engine,
@@ -228,6 +228,35 @@ export class Converger {
       const nameOf = new Map<string, string>();
       const lookup = (svc: string) => nameOf.get(svc) ?? byService.get(svc)?.[0]?.name;
 
+      // Containers that do not exist yet are created at once, in parallel, so that creating them
+      // is off the critical path: each is then started as soon as its dependencies allow.
+      const refersToService = (s: Service) => ['network_mode', 'ipc', 'pid'].some((k) => String(s[k] ?? '').startsWith('service:')) || !!s.volumes_from || !!s.links;
+      const precreated = new Map<string, Promise<Map<number, { id: string; at: number }>>>();
+      const unstarted = new Set<string>();
+      for (const s of services) {
+        if (refersToService(s)) continue;
+        const have = new Set((byService.get(s.name) ?? []).map((c) => c.number));
+        const want = replicas(s, o.scale?.[s.name]);
+        const missing = Array.from({ length: want }, (_, i) => i + 1).filter((n) => !have.has(n));
+        if (!missing.length) continue;
+        const p = (async () => {
+          const made = new Map<number, { id: string; at: number }>();
+          await Promise.all(
+            missing.map(async (n) => {
+              const name = containerName(project.name, s, n);
+              this.emit({ type: 'container', service: s.name, name, action: 'creating' });
+              const id = await this.limit.run(() => this.create(s, n, name, imageName(project.name, s), lookup));
+              unstarted.add(id);
+              made.set(n, { id, at: now() });
+              this.emit({ type: 'container', service: s.name, name, action: 'created' });
+            }),
+          );
+          return made;
+        })();
+        p.catch(() => undefined);
+        precreated.set(s.name, p);
+      }
+
       // readiness of each service, observed from the moment it starts (for the timeline and --wait)
       const readiness: Promise<void>[] = [];
       let finished = false;
@@ -283,7 +312,9 @@ export class Converger {
           );
         }
         if (o.signal?.aborted) throw interrupted();
-        const r = await this.convergeService(s, images.get(s.name)!, byService.get(s.name) ?? [], o, depRecreated, lookup, entry, now);
+        const made = await precreated.get(s.name);
+        const r = await this.convergeService(s, images.get(s.name)!, byService.get(s.name) ?? [], o, depRecreated, lookup, entry, now, made);
+        for (const id of r.ids) unstarted.delete(id);
         if (r.ids.length) nameOf.set(s.name, r.names[0]!);
         result[s.name] = r.names;
         if (!o.noStart) {
@@ -301,7 +332,12 @@ export class Converger {
       // surface the first failure, but let the rest settle
       const settled = await Promise.allSettled(done.values());
       const failed = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (failed) throw failed.reason;
+      if (failed) {
+        // what was created ahead for services that never got to start is removed again
+        await Promise.allSettled([...precreated.values()]);
+        if (!o.noStart) await Promise.all([...unstarted].map((id) => this.engine.removeContainer(id, { force: true })));
+        throw failed.reason;
+      }
       if (o.wait) {
         const r = await Promise.allSettled(readiness);
         const f = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
@@ -323,6 +359,7 @@ export class Converger {
     lookup: (svc: string) => string | undefined,
     entry: TimelineEntry,
     now: () => number,
+    precreated?: Map<number, { id: string; at: number }>,
   ): Promise<{ recreated: boolean; ids: string[]; names: string[] }> {
     const want = replicas(s, o.scale?.[s.name]);
     const hash = serviceConfigHash(s);
@@ -342,12 +379,26 @@ export class Converger {
       Array.from({ length: want }, (_, i) => i + 1).map(async (n) => {
         const c = byNumber.get(n);
         const name = containerName(this.project.name, s, n);
+        const pre = precreated?.get(n);
+        if (pre) {
+          entry.created = Math.max(entry.created ?? 0, pre.at);
+          if (!o.noStart) {
+            entry.starting ??= now();
+            await this.limit.run(() => this.startWithDiagnosis(s, pre.id, name));
+            entry.started = Math.max(entry.started ?? 0, now());
+            this.emit({ type: 'container', service: s.name, name, action: 'started' });
+          }
+          ids[n - 1] = pre.id;
+          names[n - 1] = name;
+          return;
+        }
         const stale = c && (c.configHash !== hash || c.imageId !== imageId || o.forceRecreate || depRecreated);
         let id: string;
         if (c && (!stale || o.noRecreate)) {
           id = c.id;
           if (c.state !== 'running' && !o.noStart) {
             this.emit({ type: 'container', service: s.name, name: c.name, action: 'starting' });
+            entry.starting ??= now();
             await this.limit.run(() => this.startWithDiagnosis(s, id, c.name));
             entry.started = Math.max(entry.started ?? 0, now());
             this.emit({ type: 'container', service: s.name, name: c.name, action: 'started' });
@@ -367,6 +418,7 @@ export class Converger {
           entry.created = Math.max(entry.created ?? 0, now());
           this.emit({ type: 'container', service: s.name, name, action: c ? 'recreated' : 'created' });
           if (!o.noStart) {
+            entry.starting ??= now();
             await this.limit.run(() => this.startWithDiagnosis(s, id, name));
             entry.started = Math.max(entry.started ?? 0, now());
             this.emit({ type: 'container', service: s.name, name, action: 'started' });
@@ -466,17 +518,14 @@ export class Converger {
     const mine = all.filter((c) => known.has(c.service) || c.oneoff || o.removeOrphans);
     const orphans = all.filter((c) => !mine.includes(c));
     if (orphans.length) this.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}); remove them with --remove-orphans` });
+    // dependents stop first; each container is removed as soon as it has stopped
     await this.reverseOrder(mine, async (c) => {
       this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
       await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], o.timeout)));
       this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopped' });
+      await this.limit.run(() => this.engine.removeContainer(c.id, { force: true, volumes: o.volumes }));
+      this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
     });
-    await Promise.all(
-      mine.map(async (c) => {
-        await this.limit.run(() => this.engine.removeContainer(c.id, { force: true, volumes: o.volumes }));
-        this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
-      }),
-    );
     // networks of the project (by label), not external ones
     const nets = await this.engine.listNetworks([`${LABEL.project}=${this.project.name}`]);
     await Promise.all(

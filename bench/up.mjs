@@ -1,0 +1,147 @@
+// up -d of 30 independent services, up -d of a 3-level health-check chain, down of 30 services:
+// dockyard and docker-compose v1 on the same engine, same files, in the same run.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { COMPOSE_V1, DOCKYARD, line, measure, report, run, tmpDir } from './lib.mjs';
+
+const IMAGE = process.env.DOCKYARD_TEST_IMAGE ?? 'dockyard-test/busybox:latest';
+
+function docker(...args) {
+  return execFileSync('docker', args, { encoding: 'utf8' }).trim();
+}
+
+function cleanup(project) {
+  for (const label of [`com.docker.compose.project=${project}`]) {
+    const ids = docker('ps', '-aq', '--filter', `label=${label}`).split('\n').filter(Boolean);
+    if (ids.length) docker('rm', '-f', ...ids);
+    const nets = docker('network', 'ls', '-q', '--filter', `label=${label}`).split('\n').filter(Boolean);
+    if (nets.length) docker('network', 'rm', ...nets);
+  }
+}
+
+const independent = (n) =>
+  'services:\n' + Array.from({ length: n }, (_, i) => `  s${i}:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    init: true\n`).join('');
+
+// three levels: a <- b <- c, each healthy 1 check after it starts
+const INTERVAL_MS = 500;
+const chain = `services:
+  a:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+    init: true
+    healthcheck: {test: ["CMD", "true"], interval: ${INTERVAL_MS}ms, timeout: 2s, retries: 20}
+  b:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+    init: true
+    healthcheck: {test: ["CMD", "true"], interval: ${INTERVAL_MS}ms, timeout: 2s, retries: 20}
+    depends_on: {a: {condition: service_healthy}}
+  c:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+    init: true
+    healthcheck: {test: ["CMD", "true"], interval: ${INTERVAL_MS}ms, timeout: 2s, retries: 20}
+    depends_on: {b: {condition: service_healthy}}
+`;
+
+const fmtS = (x) => `${x.toFixed(2)}s`;
+
+/** What the engine alone needs for n containers (through the API, all in parallel): the floor. */
+function engineFloor(n) {
+  const script = `
+    const { DockerEngine } = await import(${JSON.stringify(new URL('../dist/engine/docker.js', import.meta.url).href)});
+    const e = new DockerEngine();
+    await e.createNetwork({ Name: 'dockyard-bench-floor' });
+    const t0 = Date.now();
+    const ids = await Promise.all(Array.from({ length: ${n} }, (_, i) => e.createContainer('dockyard-bench-floor-' + i, { Image: ${JSON.stringify(IMAGE)}, Cmd: ['sleep', '3600'], HostConfig: { Init: true, NetworkMode: 'dockyard-bench-floor' } })));
+    await Promise.all(ids.map((id) => e.startContainer(id)));
+    const t1 = Date.now();
+    await Promise.all(ids.map(async (id) => { await e.stopContainer(id); await e.removeContainer(id, { force: true }); }));
+    const t2 = Date.now();
+    await e.removeNetwork('dockyard-bench-floor');
+    console.log(JSON.stringify({ up: (t1 - t0) / 1000, down: (t2 - t1) / 1000 }));`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
+}
+
+/** Median time the engine needs to start one created container (the part no tool can avoid). */
+function engineStartLatency(runs = 5) {
+  docker('network', 'create', 'dockyard-bench-probe');
+  const times = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const id = docker('create', '--network', 'dockyard-bench-probe', '--init', IMAGE, 'sleep', '60');
+      const t0 = process.hrtime.bigint();
+      docker('start', id);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      docker('rm', '-f', id);
+    }
+  } finally {
+    docker('network', 'rm', 'dockyard-bench-probe');
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** The chain's own critical path: per level, the engine's start latency plus started -> healthy. */
+function chainCriticalPath(project, sep, startLatency) {
+  let total = 0;
+  for (const svc of ['a', 'b', 'c']) {
+    const info = JSON.parse(docker('inspect', `${project}${sep}${svc}${sep}1`))[0];
+    const started = Date.parse(info.State.StartedAt);
+    const healthy = info.State.Health.Log.map((l) => Date.parse(l.End)).find((t) => t >= started) ?? started;
+    total += startLatency + (healthy - started) / 1000;
+  }
+  return total;
+}
+
+export function benchUp() {
+  line('\n## up / down');
+  const dir30 = tmpDir('up-30');
+  writeFileSync(join(dir30, 'docker-compose.yml'), independent(30));
+  const dirChain = tmpDir('up-chain');
+  writeFileSync(join(dirChain, 'docker-compose.yml'), chain);
+  const N = Number(process.env.BENCH_RUNS ?? 3);
+
+  // 30 independent services: up -d, then down
+  const up30 = { ours: [], base: [] };
+  const down30 = { ours: [], base: [] };
+  for (let i = 0; i < N; i++) {
+    for (const [tool, cmd, key] of [['dy', DOCKYARD, 'ours'], ['v1', COMPOSE_V1, 'base']]) {
+      const project = `bench${tool}30x${i}`;
+      cleanup(project);
+      up30[key].push(run(cmd, ['-p', project, 'up', '-d'], { cwd: dir30 }));
+      down30[key].push(run(cmd, ['-p', project, 'down'], { cwd: dir30 }));
+      cleanup(project);
+    }
+  }
+  const m = (xs) => measure(xs.length, (i) => xs[i]);
+  report('up -d, 30 independent services', m(up30.ours), m(up30.base), 0.6);
+  report('down, 30 services', m(down30.ours), m(down30.base), 0.6);
+  const floor = engineFloor(30);
+  line(`  engine floor (raw API, no tool: create+start 30 in parallel ${fmtS(floor.up)}, stop+remove ${fmtS(floor.down)}): dockyard spends ${fmtS(m(up30.ours).seconds - floor.up)} / ${fmtS(m(down30.ours).seconds - floor.down)} above it, docker-compose v1 ${fmtS(m(up30.base).seconds - floor.up)} / ${fmtS(m(down30.base).seconds - floor.down)}`);
+
+  // the health-check chain
+  const startLatency = engineStartLatency();
+  const chainRuns = { ours: [], base: [] };
+  const crit = [];
+  for (let i = 0; i < N; i++) {
+    for (const [tool, cmd, key, sep] of [['dy', DOCKYARD, 'ours', '-'], ['v1', COMPOSE_V1, 'base', '_']]) {
+      const project = `bench${tool}chain${i}`;
+      cleanup(project);
+      const r = run(cmd, ['-p', project, 'up', '-d'], { cwd: dirChain });
+      // v1 returns once c is started; dockyard too (without --wait): compare the same point
+      chainRuns[key].push(r);
+      if (key === 'ours') crit.push({ path: chainCriticalPath(project, sep, startLatency), total: r.seconds });
+      cleanup(project);
+    }
+  }
+  report('up -d, 3-level health-check chain', m(chainRuns.ours), m(chainRuns.base), 0.8);
+  crit.sort((a, b) => a.total - b.total);
+  const mid = crit[Math.floor(crit.length / 2)];
+  const over = (mid.total - mid.path) * 1000;
+  line(
+    `  chain critical path (engine start ${(startLatency * 1000).toFixed(0)}ms x3 + each level's start->healthy): ${(mid.path * 1000).toFixed(0)}ms; dockyard total ${(mid.total * 1000).toFixed(0)}ms; overhead ${over.toFixed(0)}ms (target <= 300ms)${over <= 300 ? '  ok' : '  MISSED'}`,
+  );
+  return over <= 300 ? 0 : 1;
+}
