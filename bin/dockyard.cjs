@@ -24,7 +24,7 @@ for (const dir of cacheDirs) {
     /* not cached here */
   }
 }
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData: cached, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+const script = new vm.Script(Module.wrap(source), { filename: file, cachedData: cached });
 if (!cached || script.cachedDataRejected) {
   process.once('exit', () => {
     const data = script.createCachedData();

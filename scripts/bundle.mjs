@@ -12,8 +12,11 @@ await build({
   format: 'cjs',
   outfile: join(root, 'dist/dockyard.cjs'),
   logLevel: 'warning',
-  // ssh2 (used only for ssh:// engines) is loaded lazily from node_modules
-  external: ['ssh2', 'cpu-features'],
+  // import() of an external module becomes require(): the bundle runs inside vm.Script
+  supported: { 'dynamic-import': false },
+  // ssh2 (used only for ssh:// engines) is loaded lazily from node_modules; the HCL parser
+  // loads its WebAssembly from its own directory, so it stays in node_modules too
+  external: ['ssh2', 'cpu-features', '@cdktf/hcl2json'],
   plugins: [
     {
       name: 'lazy-ssh2',

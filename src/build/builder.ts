@@ -31,6 +31,8 @@ export interface BuildPlan {
   image: string;
   dockerfile: string;
   dockerfileText: string;
+  /** the Dockerfile is sent as a generated entry (inline, or rewritten for additional contexts) */
+  generated: boolean;
   hash: string;
   files: ReturnType<typeof listContext>;
 }
@@ -55,7 +57,52 @@ export function needsBuildKit(text: string): string | undefined {
   return undefined;
 }
 
-export function planBuild(project: Project, s: Service): BuildPlan {
+const INLINE_NAME = '.dockyard.Dockerfile';
+
+/**
+ * The classic builder has no additional contexts. Those that name an image (docker-image://ref,
+ * or service:x, the image of another service) are honoured by rewriting `FROM name` and
+ * `COPY --from=name` to that image; a directory context cannot be, and says so.
+ */
+export function applyAdditionalContexts(project: Project, s: Service, text: string): string {
+  const ctxs = s.build?.additional_contexts ?? {};
+  if (!Object.keys(ctxs).length) return text;
+  const refs = new Map<string, string>();
+  for (const [name, v] of Object.entries(ctxs)) {
+    if (v.startsWith('docker-image://')) refs.set(name, v.slice('docker-image://'.length));
+    else if (v.startsWith('service:')) {
+      const other = project.services[v.slice(8)];
+      if (!other) throw new DockyardError('MISSING_REFERENCE', `service "${s.name}": additional context "${name}" names unknown service "${v.slice(8)}"`, { hint: 'use service:<name of a service with a build>' });
+      refs.set(name, imageName(project.name, other));
+    } else {
+      throw new DockyardError('INVALID_VALUE', `service "${s.name}": additional context "${name}" (${v}) is a directory or URL, which needs BuildKit; this engine builds with the classic builder`, {
+        hint: 'use docker-image://<image> or service:<name>, or copy the files into the main context',
+      });
+    }
+  }
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  let out = text;
+  for (const [name, ref] of refs) {
+    out = out
+      .replace(new RegExp(`^(\\s*FROM\\s+(?:--platform=\\S+\\s+)?)${esc(name)}(\\s|$)`, 'gim'), `$1${ref}$2`)
+      .replace(new RegExp(`(--from=)${esc(name)}(\\s)`, 'gi'), `$1${ref}$2`);
+  }
+  return out;
+}
+
+/** The images a Dockerfile starts FROM (stage names and scratch left out). */
+export function baseImages(text: string): string[] {
+  const stages = new Set<string>();
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/gim)) {
+    const ref = m[1]!;
+    if (!stages.has(ref.toLowerCase()) && ref !== 'scratch' && !out.includes(ref)) out.push(ref);
+    if (m[2]) stages.add(m[2].toLowerCase());
+  }
+  return out;
+}
+
+export function planBuild(project: Project, s: Service, baseIds: Record<string, string> = {}): BuildPlan {
   const b = s.build!;
   if (/^[a-z]+:\/\//i.test(b.context) || b.context.startsWith('git@')) {
     throw new DockyardError('INVALID_VALUE', `service "${s.name}": remote build contexts are not supported yet (${b.context})`, { hint: 'clone it and point build.context at the directory' });
@@ -67,10 +114,13 @@ export function planBuild(project: Project, s: Service): BuildPlan {
       hint: 'rewrite that instruction without BuildKit features (e.g. COPY instead of RUN --mount), or build with docker buildx and use the image',
     });
   }
-  const dfRel = b.dockerfile_inline !== undefined ? 'Dockerfile' : relative(b.context, df.path);
+  const text = applyAdditionalContexts(project, s, df.text);
+  const generated = b.dockerfile_inline !== undefined || text !== df.text;
+  const dfRel = b.dockerfile_inline !== undefined ? INLINE_NAME : relative(b.context, df.path);
   const files = listContext(b.context, dfRel);
-  const hash = sourceHash(files, { dockerfile: df.text, args: b.args, target: b.target, other: { labels: b.labels, inline: b.dockerfile_inline !== undefined } });
-  return { service: s, image: imageName(project.name, s), dockerfile: dfRel, dockerfileText: df.text, hash, files };
+  // the base images' ids are part of the hash: a rebuilt or updated base makes this image stale
+  const hash = sourceHash(files, { dockerfile: text, args: b.args, target: b.target, other: { labels: b.labels, tags: b.tags, bases: baseIds } });
+  return { service: s, image: imageName(project.name, s), dockerfile: generated ? INLINE_NAME : dfRel, dockerfileText: text, generated, hash, files };
 }
 
 /** Build order: services whose Dockerfile starts FROM another service's image come after it. */
@@ -113,7 +163,10 @@ export async function buildServices(engine: Engine, project: Project, names: str
   const one = async (s: Service) => {
     for (const d of dag.deps.get(s.name) ?? []) await done.get(d);
     await limit.run(async () => {
-      const plan = planBuild(project, s);
+      const text = applyAdditionalContexts(project, s, dockerfileText(s).text);
+      const baseIds: Record<string, string> = {};
+      for (const ref of baseImages(text)) baseIds[ref] = (await engine.inspectImage(ref))?.Id ?? 'missing';
+      const plan = planBuild(project, s, baseIds);
       const existing = await engine.inspectImage(plan.image);
       if (!o.force && !o.noCache && existing?.Config?.Labels?.[LABEL.sourceHash] === plan.hash) {
         results.set(s.name, 'skipped');
@@ -130,7 +183,7 @@ export async function buildServices(engine: Engine, project: Project, names: str
       labels[LABEL.service] = s.name;
       const buildargs: Record<string, string> = {};
       for (const [k, v] of Object.entries(b.args ?? {})) if (v !== null) buildargs[k] = v;
-      const extra = b.dockerfile_inline !== undefined ? [{ path: plan.dockerfile, content: b.dockerfile_inline }] : [];
+      const extra = plan.generated ? [{ path: plan.dockerfile, content: plan.dockerfileText }] : [];
       const tags = [plan.image, ...(b.tags ?? [])];
       const stepLines: string[] = [];
       let steps = 0;

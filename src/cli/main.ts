@@ -10,6 +10,7 @@ import { registerPs } from './ps.js';
 import { registerLogs } from './logs.js';
 import { registerExec } from './exec.js';
 import { registerBuild } from './build.js';
+import { registerBake } from './bake.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -43,7 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   registerLogs(program, globals);
   registerExec(program, globals);
   registerBuild(program, globals);
+  // bake has its own -f (bake files), as docker buildx bake does
   for (const c of program.commands) addGlobalOptions(c, !['logs', 'rm'].includes(c.name()));
+  registerBake(program, globals);
   try {
     await program.parseAsync(argv);
     return 0;

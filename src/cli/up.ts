@@ -85,7 +85,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
           waitTimeoutMs: parseTimeoutMs(o.waitTimeout),
           timeout: o.timeout,
           build: o.build ? 'always' : o.noBuild === true || (o.build === false) ? 'never' : 'missing',
-          builder: async (svcs) => void (await buildServices(engine, project, svcs.map((s) => s.name), {})),
+          builder: async (svcs, force) => void (await buildServices(engine, project, svcs.map((s) => s.name), { force })),
           signal: abort.signal,
         });
       } catch (e) {

@@ -33,7 +33,8 @@ export interface UpOptions {
   timeout?: number;
   /** build images that are missing ('missing'), always ('always') or never ('never') */
   build?: 'missing' | 'always' | 'never';
-  builder?: (services: Service[]) => Promise<void>;
+  /** builds images (skipping up-to-date ones unless force); called with every service that has a build */
+  builder?: (services: Service[], force: boolean) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -145,13 +146,15 @@ export class Converger {
     await Promise.all(
       services.map(async (s) => {
         const ref = imageName(this.project.name, s);
-        const img = o.build === 'always' && s.build ? undefined : await this.engine.inspectImage(ref);
-        if (img) {
-          ids.set(s.name, img.Id);
-          return;
-        }
+        // a service with a build is built when its image is missing or stale (the builder
+        // compares the context's source hash with the image's label and skips current ones)
         if (s.build && o.build !== 'never') {
           toBuild.push(s);
+          return;
+        }
+        const img = await this.engine.inspectImage(ref);
+        if (img) {
+          ids.set(s.name, img.Id);
           return;
         }
         if (s.build && o.build === 'never') {
@@ -173,7 +176,7 @@ export class Converger {
     );
     if (toBuild.length) {
       if (!o.builder) throw new DockyardError('SERVICE_FAILED', `image for service "${toBuild[0]!.name}" must be built`, { hint: 'run dockyard build first' });
-      await o.builder(toBuild);
+      await o.builder(toBuild, o.build === 'always');
       for (const s of toBuild) {
         const img = await this.engine.inspectImage(imageName(this.project.name, s));
         if (!img) throw new DockyardError('SERVICE_FAILED', `image for service "${s.name}" is missing after build`);

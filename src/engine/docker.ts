@@ -304,7 +304,9 @@ export class DockerEngine implements Engine {
   }
 
   async buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void> {
-    const stream = await this.call('build', () => this.docker.buildImage(context as unknown as NodeJS.ReadableStream, options));
+    // undefined options would reach the API as empty strings ("bad format for add-host")
+    const opts = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && v !== ''));
+    const stream = await this.call('build', () => this.docker.buildImage(context as unknown as NodeJS.ReadableStream, opts));
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(
         stream,
