@@ -32,6 +32,7 @@ export async function followLogs(engine: Engine, cs: ProjectContainer[], o: Foll
       const info = await engine.inspectContainer(c.id);
       const tty = info?.Config.Tty ?? false;
       const logs = await engine.containerLogs(c.id, { follow: o.follow, tail: o.tail, since: o.since, timestamps: o.timestamps }, tty);
+      // one prefixer per stream: each keeps its own partial last line
       const p = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
       const pe = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
       logs.stdout.on('data', (b: Buffer) => process.stdout.write(p(b)));

@@ -6,7 +6,7 @@ import { projectContainers } from '../converge/state.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context, parseIntOption, parseTimeoutMs } from './common.js';
 import { followLogs } from './logs.js';
-import { red, timelineGantt, timelineSummary, timelineSvg } from './render.js';
+import { timelineGantt, timelineSummary, timelineSvg } from './render.js';
 import { buildServices } from './build.js';
 
 interface UpFlags {
@@ -137,6 +137,5 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
         process.off('SIGINT', sig);
         process.off('SIGTERM', sig);
       }
-      void red;
     });
 }

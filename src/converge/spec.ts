@@ -72,11 +72,9 @@ export interface ContainerSpec {
   files: Array<{ path: string; content: string; mode: number; uid?: number; gid?: number }>;
 }
 
-function endpoint(project: Project, s: Service, key: string, cfg: ServiceNetwork | null, n: number, containerName: string): Rec {
-  const aliases = [s.name, ...(cfg?.aliases ?? [])];
-  void n;
-  void containerName;
-  const ep: Rec = { Aliases: [...new Set(aliases)] };
+/** The endpoint on one network: the service name and its aliases resolve to the container. */
+function endpoint(s: Service, cfg: ServiceNetwork | null): Rec {
+  const ep: Rec = { Aliases: [...new Set([s.name, ...(cfg?.aliases ?? [])])] };
   const ipam: Rec = {};
   if (cfg?.ipv4_address) ipam.IPv4Address = cfg.ipv4_address;
   if (cfg?.ipv6_address) ipam.IPv6Address = cfg.ipv6_address;
@@ -85,8 +83,6 @@ function endpoint(project: Project, s: Service, key: string, cfg: ServiceNetwork
   if (cfg?.mac_address) ep.MacAddress = cfg.mac_address;
   if (cfg?.driver_opts) ep.DriverOpts = cfg.driver_opts;
   if (cfg?.gw_priority !== undefined) ep.GwPriority = cfg.gw_priority;
-  void project;
-  void key;
   return ep;
 }
 
@@ -255,9 +251,9 @@ export function containerSpec(
     const [firstKey, firstCfg] = nets[0]!;
     const firstName = project.networks[firstKey]?.name ?? firstKey;
     host.NetworkMode = firstName;
-    networking = { EndpointsConfig: { [firstName]: endpoint(project, s, firstKey, firstCfg, n, name) } };
+    networking = { EndpointsConfig: { [firstName]: endpoint(s, firstCfg) } };
     for (const [key, cfg] of nets.slice(1)) {
-      extraNetworks.push({ name: project.networks[key]?.name ?? key, endpoint: endpoint(project, s, key, cfg, n, name) });
+      extraNetworks.push({ name: project.networks[key]?.name ?? key, endpoint: endpoint(s, cfg) });
     }
   }
 

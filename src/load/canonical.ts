@@ -6,6 +6,7 @@
 import { DockyardError } from '../errors.js';
 import type { KeyPath } from './path.js';
 import { formatPath, isPlainObject, PatternTrie } from './path.js';
+import type { PortConfig } from '../model/project.js';
 
 type Any = unknown;
 type Transform = (v: Any, path: KeyPath) => Any;
@@ -213,15 +214,6 @@ function volumeMount(v: Any, path: KeyPath): Any {
 
 // --- ports -------------------------------------------------------------------------------------
 
-export interface PortConfig {
-  name?: string;
-  mode: string;
-  host_ip?: string;
-  target: number;
-  published?: string;
-  protocol: string;
-  app_protocol?: string;
-}
 
 function parseRange(s: string): [number, number] | undefined {
   const m = /^(\d+)(?:-(\d+))?$/.exec(s);

@@ -175,7 +175,8 @@ class Loader {
         applyResets(dict, doc.resets);
         this.applyExtends(cfg, file, doc, env, workingDir, []);
         dict = mergeTrees(dict, cfg) as Rec;
-        dict = enforceUnicity(dict) as Rec;
+        // canonical syntax first, then unicity once: the indexers read both forms, and only the
+        // long form reveals duplicates such as a port range overlapping an override
         dict = this.canonical(dict);
         dict = enforceUnicity(dict) as Rec;
       }
@@ -313,13 +314,11 @@ class Loader {
 
 /** With --no-path-resolution, paths taken from other files are made relative to the project directory. */
 function relativize(svc: Rec, base: string): void {
-  const tree = { services: { s: svc } };
   const rel = (p: string) => (isAbsolute(p) ? relative(base, p) || '.' : p);
   const b = svc.build;
   if (isPlainObject(b) && typeof b.context === 'string' && b.context.startsWith('/')) b.context = rel(b.context);
   if (Array.isArray(svc.volumes)) for (const v of svc.volumes) if (isPlainObject(v) && v.type === 'bind' && typeof v.source === 'string') v.source = rel(v.source);
   if (Array.isArray(svc.env_file)) for (const f of svc.env_file) if (isPlainObject(f) && typeof f.path === 'string') f.path = rel(f.path);
-  void tree;
 }
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { DockyardError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import type { Mapping, Project, Service } from '../model/project.js';
+import type { Mapping, Service } from '../model/project.js';
 import { readEnvFiles } from './dotenv.js';
 import type { KeyPath } from './path.js';
 import { formatPath, isPlainObject } from './path.js';
@@ -327,4 +327,3 @@ export function normalizeProjectName(s: string): string {
     .replace(/^[^a-z0-9]+/, '');
 }
 
-export type { Project };

@@ -2,17 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { docker, TestProject } from '../helpers/engine.js';
+import { docker, useProjects } from '../helpers/engine.js';
 
-const projects: TestProject[] = [];
-const project = (files: Record<string, string>) => {
-  const p = new TestProject(files);
-  projects.push(p);
-  return p;
-};
-afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
-});
+const project = useProjects(afterEach);
 
 const BASE = 'dockyard-test/busybox:latest';
 const created = (image: string) => docker('image', 'inspect', image, '--format', '{{.Id}}');

@@ -2,17 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { TestProject } from '../helpers/engine.js';
+import { useProjects } from '../helpers/engine.js';
 
-const projects: TestProject[] = [];
-const project = (files: Record<string, string>) => {
-  const p = new TestProject(files);
-  projects.push(p);
-  return p;
-};
-afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
-});
+const project = useProjects(afterEach);
 
 const IMG = '${DOCKYARD_BASE_IMAGE}';
 const t = (iso: string) => Date.parse(iso);

@@ -3,18 +3,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { BASE, TestProject } from '../helpers/engine.js';
+import { BASE, useProjects } from '../helpers/engine.js';
 import { CLI } from '../helpers/fs.js';
 
-const projects: TestProject[] = [];
-const project = (files: Record<string, string>) => {
-  const p = new TestProject(files);
-  projects.push(p);
-  return p;
-};
-afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
-});
+const project = useProjects(afterEach);
 
 const IMG = '${DOCKYARD_BASE_IMAGE}';
 

@@ -1,16 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { docker, TestProject } from '../helpers/engine.js';
+import { docker, useProjects } from '../helpers/engine.js';
 
-const projects: TestProject[] = [];
-const project = (files: Record<string, string>) => {
-  const p = new TestProject(files);
-  projects.push(p);
-  return p;
-};
+const project = useProjects(afterEach);
 const extra: string[] = [];
 afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
   for (const cmd of extra.splice(0)) {
     const [kind, name] = cmd.split(' ');
     try {

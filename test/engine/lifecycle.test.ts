@@ -1,16 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { docker, TestProject } from '../helpers/engine.js';
+import { docker, TestProject, useProjects } from '../helpers/engine.js';
 
-const projects: TestProject[] = [];
-const project = (files: Record<string, string>) => {
-  const p = new TestProject(files);
-  projects.push(p);
-  return p;
-};
-afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
-});
+const project = useProjects(afterEach);
 
 const IMG = '${DOCKYARD_BASE_IMAGE}';
 const sleeper = (extra = '') => `    image: ${IMG}\n    command: ["sleep", "600"]\n    init: true\n${extra}`;

@@ -1,18 +1,10 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { BASE, docker, TestProject } from '../helpers/engine.js';
+import { BASE, docker, useProjects } from '../helpers/engine.js';
 import { CLI } from '../helpers/fs.js';
 
-const projects: TestProject[] = [];
-const project = (files: Record<string, string>) => {
-  const p = new TestProject(files);
-  projects.push(p);
-  return p;
-};
-afterEach(() => {
-  for (const p of projects.splice(0)) p.cleanup();
-});
+const project = useProjects(afterEach);
 
 const IMG = '${DOCKYARD_BASE_IMAGE}';
 

@@ -68,3 +68,16 @@ export class TestProject {
     if (imgs.length) spawnSync('docker', ['rmi', '-f', ...new Set(imgs)], { stdio: 'ignore' });
   }
 }
+
+/** One fresh project per call, all cleaned up after each test (also when it fails). */
+export function useProjects(afterEach: (fn: () => void) => void): (files: Record<string, string>) => TestProject {
+  const made: TestProject[] = [];
+  afterEach(() => {
+    for (const p of made.splice(0)) p.cleanup();
+  });
+  return (files) => {
+    const p = new TestProject(files);
+    made.push(p);
+    return p;
+  };
+}
