@@ -205,18 +205,21 @@ export class Converger {
   async up(o: UpOptions = {}): Promise<UpResult> {
     const t0 = Date.now();
     const project = this.project;
-    await this.ensureEngine();
     const services = this.targets(o.services, o.noDeps);
+    await this.ensureEngine();
     const enabled = new Set(services.map((s) => s.name));
     const hub = new EventHub(this.engine);
-    await hub.open(project.name);
     const entries = new Map<string, TimelineEntry>();
     const now = () => Date.now() - t0;
     const result: Record<string, string[]> = {};
     try {
-      await Promise.all([this.ensureNetworks(services), this.ensureVolumes(services)]);
-      const images = await this.ensureImages(services, o);
-      const existing = await projectContainers(this.engine, project.name, { oneoff: false });
+      // independent preparations run together: events, networks and volumes, images, the listing
+      const [, , images, existing] = await Promise.all([
+        hub.open(project.name),
+        Promise.all([this.ensureNetworks(services), this.ensureVolumes(services)]),
+        this.ensureImages(services, o),
+        projectContainers(this.engine, project.name, { oneoff: false }),
+      ]);
       const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
       const orphans = existing.filter((c) => !known.has(c.service));
       if (orphans.length) {
@@ -231,9 +234,17 @@ export class Converger {
       const nameOf = new Map<string, string>();
       const lookup = (svc: string) => nameOf.get(svc) ?? byService.get(svc)?.[0]?.name;
 
-      // Containers that do not exist yet are created at once, in parallel, so that creating them
-      // is off the critical path: each is then started as soon as its dependencies allow.
+      // Containers that do not exist yet are created ahead, so that creating them is off the
+      // critical path: services without dependencies at once; the others as soon as one of their
+      // dependencies has started (the engine is then mostly idle, waiting on health checks), so
+      // that creating them does not slow the starts that matter first.
       const refersToService = (s: Service) => ['network_mode', 'ipc', 'pid'].some((k) => String(s[k] ?? '').startsWith('service:')) || !!s.volumes_from || !!s.links;
+      const started = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+      for (const s of services) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        started.set(s.name, { promise, resolve });
+      }
       const precreated = new Map<string, Promise<Map<number, { id: string; at: number }>>>();
       const unstarted = new Set<string>();
       for (const s of services) {
@@ -242,7 +253,9 @@ export class Converger {
         const want = replicas(s, o.scale?.[s.name]);
         const missing = Array.from({ length: want }, (_, i) => i + 1).filter((n) => !have.has(n));
         if (!missing.length) continue;
+        const deps = Object.keys(s.depends_on ?? {}).filter((d) => started.has(d));
         const p = (async () => {
+          if (deps.length && !o.noStart) await Promise.race(deps.map((d) => started.get(d)!.promise));
           const made = new Map<number, { id: string; at: number }>();
           await Promise.all(
             missing.map(async (n) => {
@@ -318,6 +331,7 @@ export class Converger {
         const made = await precreated.get(s.name);
         const r = await this.convergeService(s, images.get(s.name)!, byService.get(s.name) ?? [], o, depRecreated, lookup, entry, now, made);
         for (const id of r.ids) unstarted.delete(id);
+        started.get(s.name)?.resolve();
         if (r.ids.length) nameOf.set(s.name, r.names[0]!);
         result[s.name] = r.names;
         if (!o.noStart) {
