@@ -41,6 +41,7 @@ export function loadOptionsFrom(g: GlobalOptions, extra: Partial<LoadOptions> = 
 
 /** Prints an error the way users should see it: one or two lines, no stack. Returns the exit code. */
 export function reportError(e: unknown): number {
+  finishProgress();
   if (e instanceof DockyardError) {
     process.stderr.write(`error: ${e.format()}\n`);
     return e.exitCode;
@@ -56,12 +57,15 @@ import { loadProject } from '../load/index.js';
 import type { Converger } from '../converge/runner.js';
 import type { DockerEngine } from '../engine/docker.js';
 import type { Project } from '../model/project.js';
-import { progressPrinter } from './render.js';
+import { finishProgress, progressPrinter } from './render.js';
+import type { Progress } from './render.js';
 
 export interface Context {
   project: Project;
   engine: DockerEngine;
   converger: Converger;
+  /** live progress: call finish() before printing anything else */
+  progress: Progress;
 }
 
 /**
@@ -72,8 +76,9 @@ export async function context(g: GlobalOptions, quiet = false): Promise<Context>
   const project = loadProject(loadOptionsFrom(g));
   const [{ DockerEngine }, { Converger }] = await Promise.all([import('../engine/docker.js'), import('../converge/runner.js')]);
   const engine = new DockerEngine();
-  const converger = new Converger(engine, project, quiet ? () => undefined : progressPrinter());
-  return { project, engine, converger };
+  const progress: Progress = quiet ? { emit: () => undefined, finish: () => undefined } : progressPrinter();
+  const converger = new Converger(engine, project, progress.emit);
+  return { project, engine, converger, progress };
 }
 
 export const collectOption = collect;

@@ -2,6 +2,7 @@
 /** The dockyard command line: docker compose's verbs and flags. */
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions, reportError } from './common.js';
+import { finishProgress } from './render.js';
 import type { GlobalOptions } from './common.js';
 import { registerConfig } from './config.js';
 import { registerUp } from './up.js';
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBake(program, globals);
   try {
     await program.parseAsync(argv);
+    finishProgress();
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

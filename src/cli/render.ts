@@ -36,24 +36,107 @@ const WORDS: Record<string, string> = {
 };
 const FINAL = new Set(['created', 'recreated', 'started', 'running', 'healthy', 'exited', 'stopped', 'killed', 'removed', 'restarted', 'pulled', 'built']);
 
-/** Progress as plain lines on stderr: one line per finished step (and a start line on a TTY). */
-export function progressPrinter(t0 = Date.now()): (e: ProgressEvent) => void {
+export interface Progress {
+  emit: (e: ProgressEvent) => void;
+  /** draws the final state (on a TTY) and stops redrawing */
+  finish: () => void;
+}
+
+/**
+ * Progress on stderr. On a TTY: one live line per network, volume, image and container, redrawn
+ * in place (spinner while working, ✔ and the time when done). Otherwise: one plain line per
+ * finished step, for logs and CI.
+ */
+const live = new Set<Progress>();
+
+/** Finishes every live progress block (before an error or a summary is printed). */
+export function finishProgress(): void {
+  for (const p of live) p.finish();
+  live.clear();
+}
+
+export function progressPrinter(t0 = Date.now()): Progress {
+  if (!tty()) return plainProgress(t0);
+  const p = liveProgress();
+  live.add(p);
+  return p;
+}
+
+function liveProgress(): Progress {
+  const rows = new Map<string, { label: string; word: string; began: number; ended?: number; warn?: boolean }>();
+  const warnings: string[] = [];
+  let drawn = 0;
+  let frame = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const SPIN = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+  let finished = false;
+  const after = plainProgress(Date.now());
+  const draw = () => {
+    frame++;
+    const out: string[] = [];
+    for (const w of warnings.splice(0)) out.push(`${bold('warning:')} ${w}`);
+    const lines = [...rows.values()].map((r) => {
+      const secs = (((r.ended ?? Date.now()) - r.began) / 1000).toFixed(1);
+      const mark = r.ended !== undefined ? green('✔') : SPIN[frame % SPIN.length]!;
+      return ` ${mark} ${r.label.padEnd(36)} ${r.word.padEnd(10)} ${dim(`${secs}s`)}`;
+    });
+    // move up over the previous live block, print warnings above it, redraw the block
+    let text = drawn ? `\x1b[${drawn}A\r` : '';
+    for (const w of out) text += `\x1b[2K${w}\n`;
+    for (const l of lines) text += `\x1b[2K${l}\n`;
+    process.stderr.write(text);
+    drawn = lines.length;
+  };
+  const schedule = () => {
+    timer ??= setInterval(draw, 100);
+    timer.unref();
+  };
+  return {
+    emit: (e) => {
+      // once finished, the block is left alone: later events print as plain lines below it
+      if (finished) return after.emit(e);
+      if (e.type === 'warning') {
+        warnings.push(e.message);
+        schedule();
+        return;
+      }
+      const key = `${e.type === 'resource' ? e.kind : 'container'} ${e.name}`;
+      const label = e.type === 'resource' ? `${e.kind[0]!.toUpperCase()}${e.kind.slice(1)} ${e.name}` : `Container ${e.name}`;
+      const row = rows.get(key) ?? { label, word: '', began: Date.now() };
+      if (!rows.has(key) || row.ended !== undefined) row.began = row.ended !== undefined && !FINAL.has(e.action) ? Date.now() : row.began;
+      row.word = WORDS[e.action] ?? e.action;
+      row.ended = FINAL.has(e.action) ? Date.now() : undefined;
+      rows.set(key, row);
+      schedule();
+    },
+    finish: () => {
+      if (finished) return;
+      finished = true;
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      if (rows.size || warnings.length) draw();
+    },
+  };
+}
+
+function plainProgress(t0: number): Progress {
   const began = new Map<string, number>();
-  return (e) => {
-    if (e.type === 'warning') {
-      process.stderr.write(`${bold('warning:')} ${e.message}\n`);
-      return;
-    }
-    const key = `${e.type === 'resource' ? e.kind : 'container'} ${e.name}`;
-    const label = e.type === 'resource' ? `${e.kind[0]!.toUpperCase()}${e.kind.slice(1)} ${e.name}` : `Container ${e.name}`;
-    if (!FINAL.has(e.action)) {
-      began.set(key, Date.now());
-      if (tty()) process.stderr.write(dim(` … ${label.padEnd(36)} ${WORDS[e.action] ?? e.action}\n`));
-      return;
-    }
-    const since = began.get(key) ?? t0;
-    const secs = ((Date.now() - since) / 1000).toFixed(1);
-    process.stderr.write(` ${green('✔')} ${label.padEnd(36)} ${(WORDS[e.action] ?? e.action).padEnd(10)} ${dim(`${secs}s`)}${e.type === 'container' && e.detail ? ` ${e.detail}` : ''}\n`);
+  return {
+    emit: (e) => {
+      if (e.type === 'warning') {
+        process.stderr.write(`warning: ${e.message}\n`);
+        return;
+      }
+      const key = `${e.type === 'resource' ? e.kind : 'container'} ${e.name}`;
+      const label = e.type === 'resource' ? `${e.kind[0]!.toUpperCase()}${e.kind.slice(1)} ${e.name}` : `Container ${e.name}`;
+      if (!FINAL.has(e.action)) {
+        began.set(key, Date.now());
+        return;
+      }
+      const secs = ((Date.now() - (began.get(key) ?? t0)) / 1000).toFixed(1);
+      process.stderr.write(` ✔ ${label.padEnd(36)} ${(WORDS[e.action] ?? e.action).padEnd(10)} ${secs}s${e.type === 'container' && e.detail ? ` ${e.detail}` : ''}\n`);
+    },
+    finish: () => undefined,
   };
 }
 

@@ -51,7 +51,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--timeline', 'print the startup timeline as a Gantt chart')
     .option('--timeline-svg <file>', 'write the startup timeline as an SVG picture')
     .action(async (names: string[], o: UpFlags) => {
-      const { project, engine, converger } = await context(globals());
+      const { project, engine, converger, progress } = await context(globals());
       if (o.exitCodeFrom && !project.services[o.exitCodeFrom]) throw new DockyardError('USAGE', `no such service: ${o.exitCodeFrom}`, { hint: '--exit-code-from takes a service name' });
       if (o.exitCodeFrom) o.abortOnContainerExit = true;
       if (o.detach && o.abortOnContainerExit) throw new DockyardError('USAGE', '--abort-on-container-exit and --detach cannot be combined');
@@ -89,6 +89,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
           signal: abort.signal,
         });
       } catch (e) {
+        progress.finish();
         if (abort.signal.aborted) {
           const cs = await projectContainers(engine, project.name, { oneoff: false }).catch(() => []);
           process.stderr.write(`interrupted: ${cs.length} container(s) of ${project.name} exist: ${cs.map((c) => `${c.name} (${c.state})`).join(', ') || 'none'}\n`);
@@ -99,6 +100,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
         throw e;
       } finally {
         process.off('SIGINT', onSigint);
+        progress.finish();
       }
       process.stderr.write(`${timelineSummary(result.timeline)}\n`);
       if (o.timeline) process.stderr.write(`${timelineGantt(result.timeline)}\n`);
