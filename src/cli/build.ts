@@ -5,23 +5,34 @@ import type { Engine } from '../engine/engine.js';
 import type { Project } from '../model/project.js';
 import type { GlobalOptions } from './common.js';
 import { context } from './common.js';
+import { progressPrinter } from './render.js';
+import type { Progress } from './render.js';
 
-function printer(): (e: BuildEvent) => void {
-  const tty = process.stderr.isTTY === true;
+/** Build events as progress rows: per image, the step under way, then time and cache hits. */
+function printer(progress: Progress): (e: BuildEvent) => void {
+  const images = new Map<string, string>();
   return (e) => {
     if (e.type === 'step') {
-      if (tty) process.stderr.write(`   ${e.service} step ${e.step}/${e.of}: ${e.instruction.slice(0, 70)}\n`);
+      const image = images.get(e.service) ?? e.service;
+      progress.emit({ type: 'resource', kind: 'image', name: image, action: 'building', detail: `step ${e.step}/${e.of}: ${e.instruction.slice(0, 50)}` });
       return;
     }
-    if (e.action === 'building') process.stderr.write(` … Image ${e.image} building\n`);
-    else if (e.action === 'skipped') process.stderr.write(` ✔ Image ${e.image.padEnd(30)} up to date\n`);
-    else if (e.action === 'built') process.stderr.write(` ✔ Image ${e.image.padEnd(30)} built in ${((e.ms ?? 0) / 1000).toFixed(1)}s (${e.cacheHits ?? 0}/${e.steps ?? 0} steps cached)\n`);
+    images.set(e.service, e.image);
+    if (e.action === 'building') progress.emit({ type: 'resource', kind: 'image', name: e.image, action: 'building' });
+    else if (e.action === 'skipped') progress.emit({ type: 'resource', kind: 'image', name: e.image, action: 'exists', detail: 'up to date' });
+    else if (e.action === 'built') progress.emit({ type: 'resource', kind: 'image', name: e.image, action: 'built', detail: `${e.cacheHits ?? 0}/${e.steps ?? 0} steps cached` });
   };
 }
 
-export async function buildServicesWithOutput(engine: Engine, project: Project, names: string[] | undefined, o: BuildOptions) {
+/** Builds with progress rows; into the caller's live block when given one (up), else its own. */
+export async function buildServicesWithOutput(engine: Engine, project: Project, names: string[] | undefined, o: BuildOptions, shared?: Progress) {
   const { buildServices } = await import('../build/builder.js');
-  return buildServices(engine, project, names, { onEvent: printer(), ...o });
+  const progress = shared ?? progressPrinter();
+  try {
+    return await buildServices(engine, project, names, { onEvent: printer(progress), ...o });
+  } finally {
+    if (!shared) progress.finish();
+  }
 }
 
 export { buildServicesWithOutput as buildServices };

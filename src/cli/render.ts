@@ -32,9 +32,9 @@ const WORDS: Record<string, string> = {
   pulled: 'Pulled',
   building: 'Building',
   built: 'Built',
-  exists: 'Exists',
+  exists: 'Current',
 };
-const FINAL = new Set(['created', 'recreated', 'started', 'running', 'healthy', 'exited', 'stopped', 'killed', 'removed', 'restarted', 'pulled', 'built']);
+const FINAL = new Set(['created', 'recreated', 'started', 'running', 'healthy', 'exited', 'stopped', 'killed', 'removed', 'restarted', 'pulled', 'built', 'exists']);
 
 export interface Progress {
   emit: (e: ProgressEvent) => void;
@@ -63,7 +63,7 @@ export function progressPrinter(t0 = Date.now()): Progress {
 }
 
 function liveProgress(): Progress {
-  const rows = new Map<string, { label: string; word: string; began: number; ended?: number; warn?: boolean }>();
+  const rows = new Map<string, { label: string; word: string; began: number; ended?: number; detail?: string }>();
   const warnings: string[] = [];
   let drawn = 0;
   let frame = 0;
@@ -78,7 +78,7 @@ function liveProgress(): Progress {
     const lines = [...rows.values()].map((r) => {
       const secs = (((r.ended ?? Date.now()) - r.began) / 1000).toFixed(1);
       const mark = r.ended !== undefined ? green('✔') : SPIN[frame % SPIN.length]!;
-      return ` ${mark} ${r.label.padEnd(36)} ${r.word.padEnd(10)} ${dim(`${secs}s`)}`;
+      return ` ${mark} ${r.label.padEnd(36)} ${r.word.padEnd(10)} ${dim(`${secs}s`)}${r.detail ? ` ${dim(r.detail)}` : ''}`;
     });
     // move up over the previous live block, print warnings above it, redraw the block
     let text = drawn ? `\x1b[${drawn}A\r` : '';
@@ -106,6 +106,7 @@ function liveProgress(): Progress {
       if (!rows.has(key) || row.ended !== undefined) row.began = row.ended !== undefined && !FINAL.has(e.action) ? Date.now() : row.began;
       row.word = WORDS[e.action] ?? e.action;
       row.ended = FINAL.has(e.action) ? Date.now() : undefined;
+      row.detail = e.detail;
       rows.set(key, row);
       schedule();
     },
@@ -134,7 +135,7 @@ function plainProgress(t0: number): Progress {
         return;
       }
       const secs = ((Date.now() - (began.get(key) ?? t0)) / 1000).toFixed(1);
-      process.stderr.write(` ✔ ${label.padEnd(36)} ${(WORDS[e.action] ?? e.action).padEnd(10)} ${secs}s${e.type === 'container' && e.detail ? ` ${e.detail}` : ''}\n`);
+      process.stderr.write(` ✔ ${label.padEnd(36)} ${(WORDS[e.action] ?? e.action).padEnd(10)} ${secs}s${e.detail ? ` ${e.detail}` : ''}\n`);
     },
     finish: () => undefined,
   };

@@ -85,7 +85,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
           waitTimeoutMs: parseTimeoutMs(o.waitTimeout),
           timeout: o.timeout,
           build: o.build ? 'always' : o.noBuild === true || (o.build === false) ? 'never' : 'missing',
-          builder: async (svcs, force) => void (await buildServices(engine, project, svcs.map((s) => s.name), { force })),
+          builder: async (svcs, force) => void (await buildServices(engine, project, svcs.map((s) => s.name), { force }, progress)),
           signal: abort.signal,
         });
       } catch (e) {

@@ -92,9 +92,9 @@ describe('build', () => {
   it('up builds what is missing or stale; --no-build refuses', () => {
     const p = project({ 'Dockerfile': `FROM ${BASE}\nCOPY msg /msg\nCMD ["sh", "-c", "cat /msg; exec sleep 600"]\n`, msg: 'one\n', 'compose.yaml': 'services:\n  app:\n    build: .\n    init: true\n' });
     const r = p.ok(['up', '-d']);
-    expect(r.stderr).toMatch(/built in/);
+    expect(r.stderr).toMatch(/Image .*-app +Built /);
     expect(docker('exec', `${p.name}-app-1`, 'cat', '/msg')).toBe('one');
-    expect(p.ok(['up', '-d']).stderr).toMatch(/up to date/);
+    expect(p.ok(['up', '-d']).stderr).toMatch(/Image .*-app +Current .*up to date/);
     writeFileSync(join(p.dir, 'msg'), 'two\n');
     p.ok(['up', '-d']);
     expect(docker('exec', `${p.name}-app-1`, 'cat', '/msg')).toBe('two'); // rebuilt and recreated
