@@ -8,6 +8,7 @@ import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
 import type { Context } from './common.js';
 import { followLogs } from './logs.js';
+import { buildServices } from './build.js';
 
 function envList(e: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -94,6 +95,8 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
       const deps = Object.keys(s!.depends_on ?? {}).filter((d) => project.services[d]);
       if (o.deps && deps.length) await converger.up({ services: deps, wait: false });
       else await converger.ensureEngine();
+      if (s!.build) await buildServices(engine, project, [service], {}, ctx.progress);
+      ctx.progress.finish();
       const img = await engine.inspectImage(imageName(project.name, s!));
       if (!img) throw new DockyardError('SERVICE_FAILED', `image ${imageName(project.name, s!)} for service "${service}" is not present`, { hint: s!.build ? 'build it first: dockyard build' : 'load or build it locally' });
       const name = o.name ?? `${project.name}-${service}-run-${randomBytes(6).toString('hex')}`;

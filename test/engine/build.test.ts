@@ -98,8 +98,10 @@ describe('build', () => {
     writeFileSync(join(p.dir, 'msg'), 'two\n');
     p.ok(['up', '-d']);
     expect(docker('exec', `${p.name}-app-1`, 'cat', '/msg')).toBe('two'); // rebuilt and recreated
-    docker('rmi', '-f', `${p.name}-app`);
-    p.ok(['down']);
+    // run builds too, and down --rmi local removes the images built for the project
+    expect(p.ok(['run', '--rm', 'app', 'cat', '/msg']).stdout).toBe('two\n');
+    p.ok(['down', '--rmi', 'local']);
+    expect(docker('images', '-q', `${p.name}-app`)).toBe('');
     const nb = p.run(['up', '-d', '--no-build']);
     expect(nb.code).toBe(4);
     expect(nb.stderr).toMatch(/image .*-app for service "app" is not built/);
