@@ -72,8 +72,8 @@ export interface Context {
  * Loads the project and prepares the engine client (nothing is contacted until first use).
  * The engine modules load on demand: `config` and `--help` never pay for them.
  */
-export async function context(g: GlobalOptions, quiet = false): Promise<Context> {
-  const project = loadProject(loadOptionsFrom(g));
+export async function context(g: GlobalOptions, quiet = false, services?: string[]): Promise<Context> {
+  const project = loadProject(loadOptionsFrom(g, { services }));
   const [{ DockerEngine }, { Converger }] = await Promise.all([import('../engine/docker.js'), import('../converge/runner.js')]);
   const engine = new DockerEngine();
   const progress: Progress = quiet ? { emit: () => undefined, finish: () => undefined } : progressPrinter();

@@ -89,7 +89,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .option('-P, --service-ports', "publish the service's ports")
     .passThroughOptions()
     .action(async (service: string, cmd: string[], o: { rm?: boolean; detach?: boolean; env?: string[]; name?: string; deps: boolean; user?: string; workdir?: string; entrypoint?: string; tty: boolean; servicePorts?: boolean }) => {
-      const ctx = await context(globals());
+      const ctx = await context(globals(), false, [service]);
       const { project, engine, converger } = ctx;
       const [s] = converger.targets([service], true);
       const deps = Object.keys(s!.depends_on ?? {}).filter((d) => project.services[d]);

@@ -51,7 +51,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--timeline', 'print the startup timeline as a Gantt chart')
     .option('--timeline-svg <file>', 'write the startup timeline as an SVG picture')
     .action(async (names: string[], o: UpFlags) => {
-      const { project, engine, converger, progress } = await context(globals());
+      const { project, engine, converger, progress } = await context(globals(), false, names);
       if (o.exitCodeFrom && !project.services[o.exitCodeFrom]) throw new DockyardError('USAGE', `no such service: ${o.exitCodeFrom}`, { hint: '--exit-code-from takes a service name' });
       if (o.exitCodeFrom) o.abortOnContainerExit = true;
       if (o.detach && o.abortOnContainerExit) throw new DockyardError('USAGE', '--abort-on-container-exit and --detach cannot be combined');

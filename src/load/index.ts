@@ -33,6 +33,8 @@ export interface LoadOptions {
   envFiles?: string[];
   /** --profile (repeatable); COMPOSE_PROFILES is added */
   profiles?: string[];
+  /** services named on the command line: their profiles are activated (as Compose does) */
+  services?: string[];
   /** the shell environment (default: process.env) */
   environment?: Record<string, string | undefined>;
   /** false: --no-interpolate */
@@ -388,7 +390,8 @@ export function loadProject(opts: LoadOptions = {}): Project {
   }
 
   // 5. profiles
-  const profiles = [...new Set([...(opts.profiles ?? []), ...(environment.COMPOSE_PROFILES ?? '').split(',').map((s) => s.trim())].filter(Boolean))];
+  const named = (opts.services ?? []).flatMap((n) => all[n]?.profiles ?? []);
+  const profiles = [...new Set([...(opts.profiles ?? []), ...(environment.COMPOSE_PROFILES ?? '').split(',').map((s) => s.trim()), ...named].filter(Boolean))];
   const services: Record<string, Service> = {};
   const disabledServices: Record<string, Service> = {};
   for (const [sname, svc] of Object.entries(all)) {

@@ -244,6 +244,11 @@ describe('profiles', () => {
     expect(Object.keys(load(dir, { profiles: ['*'] }).services)).toHaveLength(3);
   });
 
+  it('activates the profiles of services named on the command line', () => {
+    const dir = tree(files);
+    expect(Object.keys(load(dir, { services: ['debug'] }).services)).toEqual(['app', 'debug', 'tools']);
+  });
+
   it('reports a dependency disabled by profiles', () => {
     const dir = tree({ 'compose.yaml': 'services:\n  app:\n    image: a\n    depends_on: [db]\n  db:\n    image: d\n    profiles: [data]\n' });
     const e = error(() => load(dir));
