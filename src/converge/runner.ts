@@ -547,7 +547,16 @@ export class Converger {
     const nets = await this.engine.listNetworks([`${LABEL.project}=${this.project.name}`]);
     await Promise.all(
       nets.map(async (n) => {
-        await this.engine.removeNetwork(n.Name);
+        // the engine can report endpoints of just-removed containers for a moment: retry briefly
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await this.engine.removeNetwork(n.Name);
+            break;
+          } catch (e) {
+            if (attempt >= 20 || !/active endpoints/.test((e as Error).message)) throw e;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
         this.emit({ type: 'resource', kind: 'network', name: n.Name, action: 'removed' });
       }),
     );
