@@ -12,13 +12,18 @@ function docker(...args) {
 }
 
 function cleanup(project) {
-  for (const label of [`com.docker.compose.project=${project}`]) {
-    const ids = docker('ps', '-aq', '--filter', `label=${label}`).split('\n').filter(Boolean);
-    if (ids.length) docker('rm', '-f', ...ids);
-    const nets = docker('network', 'ls', '-q', '--filter', `label=${label}`).split('\n').filter(Boolean);
+  const label = `com.docker.compose.project=${project}`;
+  const ids = docker('ps', '-aq', '--filter', `label=${label}`).split('\n').filter(Boolean);
+  if (ids.length) docker('rm', '-f', ...ids);
+  const nets = docker('network', 'ls', '-q', '--filter', `label=${label}`).split('\n').filter(Boolean);
+  try {
     if (nets.length) docker('network', 'rm', ...nets);
+  } catch {
+    /* an engine fault can leave a network behind; project names are unique per run */
   }
 }
+
+const RUN_ID = Math.random().toString(36).slice(2, 6);
 
 const independent = (n) =>
   'services:\n' + Array.from({ length: n }, (_, i) => `  s${i}:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    init: true\n`).join('');
@@ -108,7 +113,7 @@ export function benchUp() {
   const down30 = { ours: [], base: [] };
   for (let i = 0; i < N; i++) {
     for (const [tool, cmd, key] of [['dy', DOCKYARD, 'ours'], ['v1', COMPOSE_V1, 'base']]) {
-      const project = `bench${tool}30x${i}`;
+      const project = `bench${tool}30x${i}${RUN_ID}`;
       cleanup(project);
       up30[key].push(run(cmd, ['-p', project, 'up', '-d'], { cwd: dir30 }));
       down30[key].push(run(cmd, ['-p', project, 'down'], { cwd: dir30 }));
@@ -127,7 +132,7 @@ export function benchUp() {
   const crit = [];
   for (let i = 0; i < N; i++) {
     for (const [tool, cmd, key, sep] of [['dy', DOCKYARD, 'ours', '-'], ['v1', COMPOSE_V1, 'base', '_']]) {
-      const project = `bench${tool}chain${i}`;
+      const project = `bench${tool}chain${i}${RUN_ID}`;
       cleanup(project);
       const r = run(cmd, ['-p', project, 'up', '-d'], { cwd: dirChain });
       // v1 returns once c is started; dockyard too (without --wait): compare the same point

@@ -547,17 +547,23 @@ export class Converger {
     const nets = await this.engine.listNetworks([`${LABEL.project}=${this.project.name}`]);
     await Promise.all(
       nets.map(async (n) => {
-        // the engine can report endpoints of just-removed containers for a moment: retry briefly
+        // the engine can report endpoints of just-removed containers for a moment: retry briefly;
+        // if it still does with no container attached, that is an engine fault: say so, go on
         for (let attempt = 0; ; attempt++) {
           try {
             await this.engine.removeNetwork(n.Name);
-            break;
+            this.emit({ type: 'resource', kind: 'network', name: n.Name, action: 'removed' });
+            return;
           } catch (e) {
-            if (attempt >= 20 || !/active endpoints/.test((e as Error).message)) throw e;
+            if (!/active endpoints/.test((e as Error).message)) throw e;
+            if (attempt >= 20) break;
             await new Promise((r) => setTimeout(r, 100));
           }
         }
-        this.emit({ type: 'resource', kind: 'network', name: n.Name, action: 'removed' });
+        const info = await this.engine.inspectNetwork(n.Name);
+        const attached = Object.keys(info?.Containers ?? {}).length;
+        if (attached) throw new DockyardError('ENGINE', `network ${n.Name} still has ${attached} container(s) attached`, { hint: `see them with: docker network inspect ${n.Name}` });
+        this.emit({ type: 'warning', message: `network ${n.Name} was left: the engine reports active endpoints but none is attached (an engine fault; restarting the engine clears it)` });
       }),
     );
     if (o.volumes) {
