@@ -334,10 +334,24 @@ export class Converger {
         started.get(s.name)?.resolve();
         if (r.ids.length) nameOf.set(s.name, r.names[0]!);
         result[s.name] = r.names;
-        if (!o.noStart) {
+        if (!o.noStart && o.wait) {
           const p = trackReady(s.name, r.ids, entry);
-          p.catch(() => undefined); // observed below (with --wait) or abandoned
+          p.catch(() => undefined); // observed below
           readiness.push(p);
+        } else if (!o.noStart) {
+          // without --wait, readiness is only recorded for the timeline, from the events alone
+          // (no inspections competing with the engine's work)
+          if (!s.healthcheck || s.healthcheck.disable) entry.ready = entry.started;
+          else {
+            const mine = new Set(r.ids);
+            const off = hub.onEvent((id, action) => {
+              if (mine.has(id) && action === 'health_status: healthy') {
+                entry.ready = Math.max(entry.ready ?? 0, now());
+                mine.delete(id);
+                if (!mine.size) off();
+              }
+            });
+          }
         }
         return r;
       };
