@@ -75,10 +75,6 @@ export class DockyardError extends Error {
   }
 }
 
-export function isDockyardError(e: unknown): e is DockyardError {
-  return e instanceof DockyardError;
-}
-
 /** Edit distance, for "did you mean" hints. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;

@@ -6,7 +6,6 @@ const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96];
 export const color = (i: number, s: string) => (tty() ? `\x1b[${COLORS[i % COLORS.length]}m${s}\x1b[0m` : s);
 const dim = (s: string) => (tty() ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s: string) => (tty() ? `\x1b[1m${s}\x1b[0m` : s);
-export const red = (s: string) => (tty() ? `\x1b[31m${s}\x1b[0m` : s);
 const green = (s: string) => (tty() ? `\x1b[32m${s}\x1b[0m` : s);
 
 const WORDS: Record<string, string> = {

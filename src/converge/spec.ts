@@ -8,10 +8,6 @@ export const DOCKYARD_VERSION = '0.1.0';
 /** the Compose version we announce in labels, so docker compose accepts our resources */
 export const COMPOSE_VERSION_LABEL = '2.29.0';
 
-export function projectLabels(project: Project): Record<string, string> {
-  return { [LABEL.project]: project.name };
-}
-
 /** The replicas a service wants: --scale, then scale:, then deploy.replicas, then 1. */
 export function replicas(s: Service, override?: number): number {
   if (override !== undefined) return override;
