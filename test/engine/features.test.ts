@@ -31,7 +31,7 @@ describe('networks (conformance: networks, different networks)', () => {
     networks:
       front:
         aliases: [api.local]
-        ipv4_address: 172.28.5.10
+        ipv4_address: 10.213.5.10
       back: {}
   client:
     image: ${IMG}
@@ -46,7 +46,8 @@ describe('networks (conformance: networks, different networks)', () => {
 networks:
   front:
     ipam:
-      config: [{subnet: 172.28.0.0/16}]
+      # outside the engine's default address pools, so that parallel tests cannot take it first
+      config: [{subnet: 10.213.0.0/16}]
   back:
     internal: true
     labels: {tier: back}
@@ -59,7 +60,7 @@ networks:
     p.ok(['up', '-d']);
     const server = p.inspect(`${p.name}-server-1`);
     expect(Object.keys(server.NetworkSettings.Networks).sort()).toEqual([`${p.name}_back`, `${p.name}_front`]);
-    expect(server.NetworkSettings.Networks[`${p.name}_front`].IPAddress).toBe('172.28.5.10');
+    expect(server.NetworkSettings.Networks[`${p.name}_front`].IPAddress).toBe('10.213.5.10');
     expect(server.NetworkSettings.Networks[`${p.name}_front`].Aliases).toEqual(expect.arrayContaining(['server', 'api.local']));
     expect(docker('network', 'inspect', `${p.name}_back`, '--format', '{{.Internal}} {{index .Labels "tier"}}')).toBe('true back');
     expect(Object.keys(p.inspect(`${p.name}-client-1`).NetworkSettings.Networks)).toContain(ext);
