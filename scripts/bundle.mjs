@@ -14,6 +14,9 @@ await build({
   logLevel: 'warning',
   // import() of an external module becomes require(): the bundle runs inside vm.Script
   supported: { 'dynamic-import': false },
+  // smaller to read and to check against the code cache at every start
+  minifyWhitespace: true,
+  minifySyntax: true,
   // ssh2 (used only for ssh:// engines) is loaded lazily from node_modules; the HCL parser
   // loads its WebAssembly from its own directory, so it stays in node_modules too
   external: ['ssh2', 'cpu-features', '@cdktf/hcl2json'],
