@@ -23,6 +23,8 @@ describe('simple lifecycle (compose-spec conformance)', () => {
       'com.docker.compose.project.working_dir': p.dir,
     });
     expect(labels['com.docker.compose.config-hash']).toMatch(/^[0-9a-f]{64}$/);
+    // the hash `config --hash` prints is the one `up` stored
+    expect(p.ok(['config', '--hash', 'web']).stdout).toBe(`web ${labels['com.docker.compose.config-hash']}\n`);
     expect(labels['com.docker.compose.project.config_files']).toBe(`${p.dir}/compose.yaml`);
     expect(docker('network', 'inspect', `${p.name}_default`, '--format', '{{index .Labels "com.docker.compose.network"}}')).toBe('default');
 
