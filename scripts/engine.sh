@@ -3,7 +3,7 @@
 # Where no engine answers and we are root on Debian: install docker.io, start dockerd in the
 # background, wait until it answers. No image can be pulled on these machines, so the base image
 # (a busybox root filesystem from Debian's busybox-static) is imported locally.
-# Also installs the benchmark baseline (Debian's docker-compose v1) when asked: engine.sh --bench
+# Also installs Debian's docker-compose v1 (interop tests, benchmark baseline); --bench adds `time`.
 set -euo pipefail
 
 want_bench=0
@@ -28,10 +28,10 @@ need_pkgs=()
 command -v docker >/dev/null || need_pkgs+=(docker.io)
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -q '^wget$' || need_pkgs+=(busybox-static)
-if [ $want_bench = 1 ]; then
-  command -v docker-compose >/dev/null || need_pkgs+=(docker-compose)
-  [ -x /usr/bin/time ] || need_pkgs+=(time)
-fi
+# docker-compose v1: the engine tests check that it sees dockyard's containers; the benchmarks
+# use it as the baseline
+command -v docker-compose >/dev/null || need_pkgs+=(docker-compose)
+[ $want_bench = 1 ] && { [ -x /usr/bin/time ] || need_pkgs+=(time); }
 
 if ! engine_answers; then
   if ! is_debian_root; then

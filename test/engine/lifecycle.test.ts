@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
+import { execFileSync } from 'node:child_process';
 import { docker, TestProject, useProjects } from '../helpers/engine.js';
 
 const project = useProjects(afterEach);
@@ -49,6 +50,18 @@ describe('simple lifecycle (compose-spec conformance)', () => {
     p.ok(['down']);
     expect(p.containers()).toEqual([]);
     expect(docker('network', 'ls', '-q', '--filter', `name=${p.name}_default`)).toBe('');
+  }, 120_000);
+
+  it('docker-compose sees and manages the containers dockyard creates (labels and names)', () => {
+    const p = project({ 'docker-compose.yml': `services:\n  web:\n${sleeper()}  db:\n${sleeper()}` });
+    p.ok(['up', '-d']);
+    const env = { ...process.env, DOCKYARD_BASE_IMAGE: 'dockyard-test/busybox:latest' };
+    const compose = (...args: string[]) => execFileSync('docker-compose', ['-p', p.name, ...args], { cwd: p.dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(compose('ps')).toMatch(new RegExp(`${p.name}-db-1 .* Up[\\s\\S]*${p.name}-web-1 .* Up`));
+    compose('stop', 'web');
+    expect(JSON.parse(p.ok(['ps', '-a', '--format', 'json']).stdout).map((c: { Service: string; State: string }) => `${c.Service}:${c.State}`)).toEqual(['db:running', 'web:exited']);
+    compose('down');
+    expect(p.containers()).toEqual([]);
   }, 120_000);
 
   it('recreates only changed services, keeps unchanged ones, and honours restart: true', () => {
