@@ -247,6 +247,7 @@ export class Converger {
       }
       const precreated = new Map<string, Promise<Map<number, { id: string; at: number }>>>();
       const unstarted = new Set<string>();
+      let failing = false;
       for (const s of services) {
         if (refersToService(s)) continue;
         const have = new Set((byService.get(s.name) ?? []).map((c) => c.number));
@@ -257,6 +258,7 @@ export class Converger {
         const p = (async () => {
           if (deps.length && !o.noStart) await Promise.race(deps.map((d) => started.get(d)!.promise));
           const made = new Map<number, { id: string; at: number }>();
+          if (failing) return made; // the run failed while this service waited: create nothing
           await Promise.all(
             missing.map(async (n) => {
               const name = containerName(project.name, s, n);
@@ -364,7 +366,10 @@ export class Converger {
       const settled = await Promise.allSettled(done.values());
       const failed = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
       if (failed) {
-        // what was created ahead for services that never got to start is removed again
+        // what was created ahead for services that never got to start is removed again; those
+        // still waiting for a dependency that will never start are released first
+        failing = true;
+        for (const st of started.values()) st.resolve();
         await Promise.allSettled([...precreated.values()]);
         if (!o.noStart) await Promise.all([...unstarted].map((id) => this.engine.removeContainer(id, { force: true })));
         throw failed.reason;

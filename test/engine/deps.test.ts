@@ -105,6 +105,32 @@ describe('depends_on', () => {
     expect(p.containers().map((c) => c.service)).toEqual(['db']);
   }, 60_000);
 
+  it('a failure two levels up ends the run (nothing waits forever) and leaves no unstarted containers', () => {
+    const p = project({
+      'compose.yaml': `services:
+  a:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    healthcheck: {test: ["CMD", "false"], interval: 200ms, retries: 2}
+  b:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    depends_on: {a: {condition: service_healthy}}
+  c:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    depends_on: {b: {condition: service_started}}
+`,
+    });
+    const r = p.run(['up', '-d'], { timeoutMs: 30_000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/service "a" is unhealthy/);
+    expect(p.containers().map((c) => c.service)).toEqual(['a']);
+  }, 60_000);
+
   it('required: false lets a dependent start when its dependency fails', () => {
     const p = project({
       'compose.yaml': `services:

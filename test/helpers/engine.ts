@@ -28,8 +28,8 @@ export class TestProject {
   }
 
   /** Runs `dockyard -p <name> ...args` in the project directory. */
-  run(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
-    return cli(['-p', this.name, ...args], { cwd: this.dir, env: { DOCKYARD_BASE_IMAGE: BASE, ...opts.env }, input: opts.input });
+  run(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}) {
+    return cli(['-p', this.name, ...args], { cwd: this.dir, env: { DOCKYARD_BASE_IMAGE: BASE, ...opts.env }, input: opts.input, timeoutMs: opts.timeoutMs });
   }
 
   /** Like run, but fails the test with the output when the exit code is not `code`. */

@@ -25,12 +25,18 @@ export function cleanupTrees(): void {
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'dockyard.cjs');
 
 /** Runs the built CLI; returns exit code and output. */
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}) {
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string; timeoutMs?: number } = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...opts.env },
     input: opts.input,
     encoding: 'utf8',
+    // a command that hangs fails its test instead of blocking the run (spawnSync blocks vitest's timers)
+    timeout: opts.timeoutMs ?? 90_000,
+    killSignal: 'SIGKILL',
   });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+    return { code: -1, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}\n(test helper: dockyard ${args.join(' ')} did not finish in ${(opts.timeoutMs ?? 90_000) / 1000}s)` };
+  }
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
