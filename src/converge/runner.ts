@@ -302,8 +302,15 @@ export class Converger {
         for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
           if (!enabled.has(dep)) {
             if (!project.services[dep]) continue;
-            // a dependency not started by this run (--no-deps): wait only if it has containers
-            if (!byService.get(dep)?.length) continue;
+            // a dependency not started by this run (--no-deps): wait only if it has containers,
+            // and only if one is running (nothing would ever start the others)
+            const cs = byService.get(dep) ?? [];
+            if (!cs.length) continue;
+            if (!o.noStart && cfg.required && cfg.condition !== 'service_completed_successfully' && !cs.some((c) => c.state === 'running')) {
+              throw new DockyardError('SERVICE_FAILED', `service "${s.name}" depends on "${dep}", which is not running and is not started by this run`, {
+                hint: `start it (dockyard up -d ${dep}) or drop --no-deps`,
+              });
+            }
           }
           entry.deps.push(dep);
           const depResult = done.get(dep) ? await done.get(dep)! : undefined;

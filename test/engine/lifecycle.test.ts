@@ -132,6 +132,13 @@ describe('simple lifecycle (compose-spec conformance)', () => {
     p.ok(['down']);
     p.ok(['up', '-d', '--no-deps', 'a']);
     expect(p.containers().map((c) => c.service)).toEqual(['a']);
+    // a dependency that exists but is not running is reported, not waited for forever
+    p.ok(['down']);
+    p.ok(['up', '-d', '--no-start', 'b']);
+    const r = p.run(['up', '-d', '--no-deps', 'a'], { timeoutMs: 30_000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/service "a" depends on "b", which is not running and is not started by this run/);
+    expect(p.containers().map((c) => c.service)).toEqual(['b']);
   }, 120_000);
 
   it('adopts containers left by a killed run (created but never started, or stopped)', () => {
