@@ -60,6 +60,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
           workdir: o.workdir,
           tty,
           privileged: o.privileged,
+          detach: o.detach,
           stdin: o.detach ? undefined : tty || !process.stdin.isTTY ? process.stdin : undefined,
           stdout: process.stdout,
           stderr: process.stderr,

@@ -206,11 +206,18 @@ export class DockerEngine implements Engine {
         WorkingDir: o.workdir,
         Tty: o.tty ?? false,
         Privileged: o.privileged,
-        AttachStdin: !!o.stdin,
-        AttachStdout: true,
-        AttachStderr: true,
+        AttachStdin: !!o.stdin && !o.detach,
+        AttachStdout: !o.detach,
+        AttachStderr: !o.detach,
       }),
     );
+    if (o.detach) {
+      const res = (await this.call('exec start', () => exec.start({ Detach: true, Tty: false }))) as unknown as { destroy?: () => void; resume?: () => void };
+      // the engine answers with an empty response; release its socket so the process can exit
+      res?.resume?.();
+      res?.destroy?.();
+      return 0;
+    }
     const stream = (await this.call('exec start', () => exec.start({ hijack: true, stdin: !!o.stdin, Tty: o.tty ?? false }))) as NodeJS.ReadWriteStream;
     await new Promise<void>((resolve, reject) => {
       if (o.tty) (stream as unknown as Readable).pipe(o.stdout, { end: false });

@@ -70,6 +70,8 @@ export interface ExecOptions {
   workdir?: string;
   tty?: boolean;
   privileged?: boolean;
+  /** start it in the background and return at once (exit code 0) */
+  detach?: boolean;
   stdin?: Readable;
   stdout: Writable;
   stderr: Writable;

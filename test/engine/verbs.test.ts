@@ -27,6 +27,11 @@ describe('logs, exec, run, port, top', () => {
     expect(p.run(['exec', '-T', 'app', 'sh', '-c', 'exit 5']).code).toBe(5);
     expect(p.ok(['exec', '-T', '-e', 'X=1', '-w', '/tmp', '-u', 'nobody', 'app', 'sh', '-c', 'echo $X $FROM_COMPOSE $(pwd) $(id -u)']).stdout).toBe('1 yes /tmp 65534\n');
     expect(p.ok(['exec', '-T', 'app', 'wc', '-l'], { input: 'a\nb\nc\n' }).stdout.trim()).toBe('3');
+    // -d returns at once and leaves the command running
+    const t0 = Date.now();
+    expect(p.ok(['exec', '-d', 'app', 'sh', '-c', 'sleep 3; touch /tmp/detached-done']).stdout).toBe('');
+    expect(Date.now() - t0).toBeLessThan(2500);
+    expect(docker('exec', `${p.name}-app-1`, 'sh', '-c', 'sleep 4; ls /tmp/detached-done')).toBe('/tmp/detached-done');
     expect(p.run(['exec', '-T', 'missing', 'true']).code).toBe(2);
   }, 60_000);
 
