@@ -23,15 +23,28 @@ export class EventHub {
 
   constructor(private readonly engine: Engine) {}
 
+  private poll?: NodeJS.Timeout;
+
   async open(project: string): Promise<void> {
-    this.sub = await this.engine.events({ type: ['container'], label: [`com.docker.compose.project=${project}`] }, (e) => {
-      const id = e.Actor.ID;
-      for (const l of this.listeners) l(id, e.Action, e.Actor.Attributes, e.timeNano / 1e6);
-      if (this.waiters.has(id)) void this.check(id);
-    });
+    this.sub = await this.engine.events(
+      { type: ['container'], label: [`com.docker.compose.project=${project}`] },
+      (e) => {
+        const id = e.Actor.ID;
+        for (const l of this.listeners) l(id, e.Action, e.Actor.Attributes, e.timeNano / 1e6);
+        if (this.waiters.has(id)) void this.check(id);
+      },
+      // the event stream broke (engine restarting, connection lost): fall back to looking every
+      // half second, so that no wait hangs for want of an event
+      () => {
+        this.poll ??= setInterval(() => {
+          for (const id of this.waiters.keys()) void this.check(id);
+        }, 500);
+      },
+    );
   }
 
   close(): void {
+    if (this.poll) clearInterval(this.poll);
     this.sub?.close();
     for (const set of this.waiters.values()) for (const w of set) clearTimeout(w.timer);
     this.waiters.clear();

@@ -328,8 +328,15 @@ export class DockerEngine implements Engine {
     });
   }
 
-  async events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void): Promise<EventSubscription> {
+  async events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void): Promise<EventSubscription> {
     const stream = (await this.call('events', () => this.docker.getEvents({ filters }))) as Readable & { destroy(): void };
+    let closed = false;
+    const ended = () => {
+      if (!closed) onEnd?.();
+      closed = true;
+    };
+    stream.on('end', ended);
+    stream.on('close', ended);
     let buf = '';
     stream.on('data', (chunk: Buffer) => {
       buf += chunk.toString('utf8');
@@ -345,8 +352,13 @@ export class DockerEngine implements Engine {
         }
       }
     });
-    stream.on('error', () => undefined);
-    return { close: () => stream.destroy() };
+    stream.on('error', ended);
+    return {
+      close: () => {
+        closed = true;
+        stream.destroy();
+      },
+    };
   }
 }
 

@@ -123,6 +123,6 @@ export interface Engine {
   pullImage(ref: string): Promise<void>;
   buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void>;
 
-  /** Engine events (filters as the API takes them); `onEvent` runs for each. */
-  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void): Promise<EventSubscription>;
+  /** Engine events (filters as the API takes them); `onEvent` runs for each, `onEnd` if the stream ends unasked. */
+  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void): Promise<EventSubscription>;
 }
