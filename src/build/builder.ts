@@ -102,12 +102,11 @@ export function baseImages(text: string): string[] {
   return out;
 }
 
-export function planBuild(project: Project, s: Service, baseIds: Record<string, string> = {}): BuildPlan {
+export function planBuild(project: Project, s: Service, df: { path: string; text: string }, baseIds: Record<string, string> = {}): BuildPlan {
   const b = s.build!;
   if (/^[a-z]+:\/\//i.test(b.context) || b.context.startsWith('git@')) {
     throw new DockyardError('INVALID_VALUE', `service "${s.name}": remote build contexts are not supported yet (${b.context})`, { hint: 'clone it and point build.context at the directory' });
   }
-  const df = dockerfileText(s);
   const feature = needsBuildKit(df.text);
   if (feature) {
     throw new DockyardError('INVALID_VALUE', `service "${s.name}": its Dockerfile uses ${feature}, which needs BuildKit; this engine builds with the classic builder`, {
@@ -124,18 +123,12 @@ export function planBuild(project: Project, s: Service, baseIds: Record<string, 
 }
 
 /** Build order: services whose Dockerfile starts FROM another service's image come after it. */
-export function buildGraph(project: Project, services: Service[]): Dag {
+export function buildGraph(project: Project, services: Service[], textOf: (s: Service) => string): Dag {
   const dag = new Dag();
   const byImage = new Map(services.map((s) => [imageName(project.name, s), s.name]));
   for (const s of services) {
     dag.addNode(s.name);
-    const text = s.build?.dockerfile_inline ?? (() => {
-      try {
-        return dockerfileText(s).text;
-      } catch {
-        return '';
-      }
-    })();
+    const text = textOf(s);
     for (const m of text.matchAll(/^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)/gim)) {
       const from = m[1]!;
       const dep = byImage.get(from) ?? byImage.get(from.replace(/:latest$/, ''));
@@ -154,7 +147,24 @@ export function buildGraph(project: Project, services: Service[]): Dag {
 export async function buildServices(engine: Engine, project: Project, names: string[] | undefined, o: BuildOptions = {}): Promise<Map<string, 'built' | 'skipped'>> {
   const emit = o.onEvent ?? (() => undefined);
   const services = Object.values(project.services).filter((s) => s.build && (!names?.length || names.includes(s.name)));
-  const dag = buildGraph(project, services);
+  // each Dockerfile is read once per run; a missing one fails that service's build, not the graph
+  const dockerfiles = new Map<string, { path: string; text: string } | DockyardError>();
+  for (const s of services) {
+    try {
+      dockerfiles.set(s.name, dockerfileText(s));
+    } catch (e) {
+      dockerfiles.set(s.name, e as DockyardError);
+    }
+  }
+  const dockerfileOf = (s: Service) => {
+    const df = dockerfiles.get(s.name)!;
+    if (df instanceof DockyardError) throw df;
+    return df;
+  };
+  const dag = buildGraph(project, services, (s) => {
+    const df = dockerfiles.get(s.name);
+    return df && !(df instanceof DockyardError) ? df.text : '';
+  });
   const cycle = dag.findCycle();
   if (cycle) throw new DockyardError('CYCLE', `build cycle: ${cycle.join(' -> ')}`, { hint: 'an image cannot be built FROM an image that is built FROM it' });
   const limit = new Limit(o.parallel ?? 4);
@@ -163,10 +173,10 @@ export async function buildServices(engine: Engine, project: Project, names: str
   const one = async (s: Service) => {
     for (const d of dag.deps.get(s.name) ?? []) await done.get(d);
     await limit.run(async () => {
-      const text = applyAdditionalContexts(project, s, dockerfileText(s).text);
+      const df = dockerfileOf(s);
       const baseIds: Record<string, string> = {};
-      for (const ref of baseImages(text)) baseIds[ref] = (await engine.inspectImage(ref))?.Id ?? 'missing';
-      const plan = planBuild(project, s, baseIds);
+      for (const ref of baseImages(applyAdditionalContexts(project, s, df.text))) baseIds[ref] = (await engine.inspectImage(ref))?.Id ?? 'missing';
+      const plan = planBuild(project, s, df, baseIds);
       const existing = await engine.inspectImage(plan.image);
       if (!o.force && !o.noCache && existing?.Config?.Labels?.[LABEL.sourceHash] === plan.hash) {
         results.set(s.name, 'skipped');

@@ -35,6 +35,12 @@ const WORDS: Record<string, string> = {
 };
 const FINAL = new Set(['created', 'recreated', 'started', 'running', 'healthy', 'exited', 'stopped', 'killed', 'removed', 'restarted', 'pulled', 'built', 'exists']);
 
+/** The row an event belongs to ("Container shop-db-1", "Network shop_back") and its key. */
+function rowOf(e: Exclude<ProgressEvent, { type: 'warning' }>): { key: string; label: string } {
+  const kind = e.type === 'resource' ? e.kind : 'container';
+  return { key: `${kind} ${e.name}`, label: `${kind[0]!.toUpperCase()}${kind.slice(1)} ${e.name}` };
+}
+
 export interface Progress {
   emit: (e: ProgressEvent) => void;
   /** draws the final state (on a TTY) and stops redrawing */
@@ -99,8 +105,7 @@ function liveProgress(): Progress {
         schedule();
         return;
       }
-      const key = `${e.type === 'resource' ? e.kind : 'container'} ${e.name}`;
-      const label = e.type === 'resource' ? `${e.kind[0]!.toUpperCase()}${e.kind.slice(1)} ${e.name}` : `Container ${e.name}`;
+      const { key, label } = rowOf(e);
       const row = rows.get(key) ?? { label, word: '', began: Date.now() };
       if (!rows.has(key) || row.ended !== undefined) row.began = row.ended !== undefined && !FINAL.has(e.action) ? Date.now() : row.began;
       row.word = WORDS[e.action] ?? e.action;
@@ -127,8 +132,7 @@ function plainProgress(t0: number): Progress {
         process.stderr.write(`warning: ${e.message}\n`);
         return;
       }
-      const key = `${e.type === 'resource' ? e.kind : 'container'} ${e.name}`;
-      const label = e.type === 'resource' ? `${e.kind[0]!.toUpperCase()}${e.kind.slice(1)} ${e.name}` : `Container ${e.name}`;
+      const { key, label } = rowOf(e);
       if (!FINAL.has(e.action)) {
         began.set(key, Date.now());
         return;

@@ -13,8 +13,7 @@ import type { Emit, Timeline, TimelineEntry } from './events.js';
 import { containerSpec, networkBody, replicas, volumeBody } from './spec.js';
 import { Limit, projectContainers } from './state.js';
 import type { ProjectContainer } from './state.js';
-import { EventHub, hasCompleted, isHealthy, isReady, isRunning } from './waits.js';
-import type { Condition } from './waits.js';
+import { conditionFor, EventHub, isReady } from './waits.js';
 import { tarFiles } from './tar.js';
 
 export interface UpOptions {
@@ -317,7 +316,7 @@ export class Converger {
           if (depResult?.recreated && cfg.restart) depRecreated = true;
           const ids = depResult?.ids ?? (byService.get(dep) ?? []).map((c) => c.id);
           if (o.noStart) continue;
-          const cond: Condition = cfg.condition === 'service_healthy' ? isHealthy : cfg.condition === 'service_completed_successfully' ? hasCompleted : isRunning;
+          const cond = conditionFor(cfg.condition);
           await Promise.all(
             ids.map(async (id) => {
               try {
@@ -416,8 +415,15 @@ export class Converger {
       else extra.push(c);
     }
     // scale down first (highest numbers), in parallel
-    if (extra.length) await this.removeContainers(extra, this.stopTimeout(s, o.timeout));
+    if (extra.length) await this.removeContainers(extra, o.timeout);
     const image = imageName(this.project.name, s);
+    // starts one container and records it on the timeline
+    const start = async (id: string, name: string) => {
+      entry.starting ??= now();
+      await this.limit.run(() => this.startWithDiagnosis(s, id, name));
+      entry.started = Math.max(entry.started ?? 0, now());
+      this.emit({ type: 'container', service: s.name, name, action: 'started' });
+    };
     await Promise.all(
       Array.from({ length: want }, (_, i) => i + 1).map(async (n) => {
         const c = byNumber.get(n);
@@ -425,12 +431,7 @@ export class Converger {
         const pre = precreated?.get(n);
         if (pre) {
           entry.created = Math.max(entry.created ?? 0, pre.at);
-          if (!o.noStart) {
-            entry.starting ??= now();
-            await this.limit.run(() => this.startWithDiagnosis(s, pre.id, name));
-            entry.started = Math.max(entry.started ?? 0, now());
-            this.emit({ type: 'container', service: s.name, name, action: 'started' });
-          }
+          if (!o.noStart) await start(pre.id, name);
           ids[n - 1] = pre.id;
           names[n - 1] = name;
           return;
@@ -441,10 +442,7 @@ export class Converger {
           id = c.id;
           if (c.state !== 'running' && !o.noStart) {
             this.emit({ type: 'container', service: s.name, name: c.name, action: 'starting' });
-            entry.starting ??= now();
-            await this.limit.run(() => this.startWithDiagnosis(s, id, c.name));
-            entry.started = Math.max(entry.started ?? 0, now());
-            this.emit({ type: 'container', service: s.name, name: c.name, action: 'started' });
+            await start(id, c.name);
           } else {
             this.emit({ type: 'container', service: s.name, name: c.name, action: 'running' });
           }
@@ -460,12 +458,7 @@ export class Converger {
           id = await this.limit.run(() => this.create(s, n, name, image, lookup));
           entry.created = Math.max(entry.created ?? 0, now());
           this.emit({ type: 'container', service: s.name, name, action: c ? 'recreated' : 'created' });
-          if (!o.noStart) {
-            entry.starting ??= now();
-            await this.limit.run(() => this.startWithDiagnosis(s, id, name));
-            entry.started = Math.max(entry.started ?? 0, now());
-            this.emit({ type: 'container', service: s.name, name, action: 'started' });
-          }
+          if (!o.noStart) await start(id, name);
         }
         ids[n - 1] = id;
         names[n - 1] = c && (!stale || o.noRecreate) ? c.name : name;
@@ -492,10 +485,8 @@ export class Converger {
     }
     for (const net of spec.extraNetworks) await this.engine.connectNetwork(net.name, id, net.endpoint);
     if (spec.files.length) {
-      for (const f of spec.files) {
-        const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
-        await this.engine.putArchive(id, '/', await tarFiles([{ name: f.path.replace(/^\//, ''), content: f.content, mode: f.mode, uid: f.uid, gid: f.gid, dirs: dir }]));
-      }
+      const entries = spec.files.map((f) => ({ name: f.path.replace(/^\//, ''), content: f.content, mode: f.mode, uid: f.uid, gid: f.gid }));
+      await this.engine.putArchive(id, '/', await tarFiles(entries));
     }
     return id;
   }
@@ -529,17 +520,23 @@ export class Converger {
     return 'by a process on this host';
   }
 
-  /** Stops and removes containers (dependents first when they belong to services). */
-  async removeContainers(cs: ProjectContainer[], timeout?: number, volumes = false): Promise<void> {
-    await Promise.all(
-      cs.map(async (c) => {
-        this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
-        await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], timeout)));
-        this.emit({ type: 'container', service: c.service, name: c.name, action: 'removing' });
-        await this.limit.run(() => this.engine.removeContainer(c.id, { force: true, volumes }));
-        this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
-      }),
-    );
+  /** Stops one container gracefully (its service's stop_grace_period unless overridden). */
+  private async stopOne(c: ProjectContainer, timeout?: number): Promise<void> {
+    this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
+    await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], timeout)));
+    this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopped' });
+  }
+
+  /** Stops, then removes, one container. */
+  private async stopAndRemove(c: ProjectContainer, timeout?: number, volumes = false): Promise<void> {
+    await this.stopOne(c, timeout);
+    await this.limit.run(() => this.engine.removeContainer(c.id, { force: true, volumes }));
+    this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
+  }
+
+  /** Stops and removes containers, all at once (orphans, surplus replicas). */
+  async removeContainers(cs: ProjectContainer[], timeout?: number): Promise<void> {
+    await Promise.all(cs.map((c) => this.stopAndRemove(c, timeout)));
   }
 
   /** Runs `f` on containers in reverse dependency order (dependents first), layer by layer. */
@@ -562,13 +559,7 @@ export class Converger {
     const orphans = all.filter((c) => !mine.includes(c));
     if (orphans.length) this.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}); remove them with --remove-orphans` });
     // dependents stop first; each container is removed as soon as it has stopped
-    await this.reverseOrder(mine, async (c) => {
-      this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
-      await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], o.timeout)));
-      this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopped' });
-      await this.limit.run(() => this.engine.removeContainer(c.id, { force: true, volumes: o.volumes }));
-      this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
-    });
+    await this.reverseOrder(mine, (c) => this.stopAndRemove(c, o.timeout, o.volumes));
     // networks of the project (by label), not external ones
     const nets = await this.engine.listNetworks([`${LABEL.project}=${this.project.name}`]);
     await Promise.all(
@@ -621,11 +612,7 @@ export class Converger {
   async stop(services?: string[], timeout?: number): Promise<void> {
     await this.ensureEngine();
     const cs = await this.containersOf(services);
-    await this.reverseOrder(cs, async (c) => {
-      this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
-      await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], timeout)));
-      this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopped' });
-    });
+    await this.reverseOrder(cs, (c) => this.stopOne(c, timeout));
   }
 
   async start(services?: string[], waitTimeoutMs?: number): Promise<void> {
@@ -642,8 +629,7 @@ export class Converger {
             .map(async (c) => {
               const s = this.project.services[c.service];
               for (const [dep, cfg] of Object.entries(s?.depends_on ?? {})) {
-                const cond = cfg.condition === 'service_healthy' ? isHealthy : cfg.condition === 'service_completed_successfully' ? hasCompleted : isRunning;
-                for (const d of cs.filter((x) => x.service === dep)) await hub.wait(d.id, cond, waitTimeoutMs, `${dep} (${cfg.condition})`);
+                for (const d of cs.filter((x) => x.service === dep)) await hub.wait(d.id, conditionFor(cfg.condition), waitTimeoutMs, `${dep} (${cfg.condition})`);
               }
               this.emit({ type: 'container', service: c.service, name: c.name, action: 'starting' });
               await this.engine.startContainer(c.id);

@@ -7,11 +7,9 @@ export interface TarEntry {
   mode?: number;
   uid?: number;
   gid?: number;
-  /** parent directories to create first */
-  dirs?: string;
 }
 
-/** Builds an uncompressed tar in memory. */
+/** Builds an uncompressed tar in memory (parent directories of each entry included). */
 export async function tarFiles(entries: TarEntry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];

@@ -130,3 +130,8 @@ export const isReady: Condition = (c) => {
   }
   return isHealthy(c);
 };
+
+/** The wait for a depends_on condition. */
+export function conditionFor(condition: 'service_started' | 'service_healthy' | 'service_completed_successfully'): Condition {
+  return condition === 'service_healthy' ? isHealthy : condition === 'service_completed_successfully' ? hasCompleted : isRunning;
+}

@@ -18,6 +18,8 @@ describe('logs, exec, run, port, top', () => {
     expect(p.ok(['logs', '--tail', '2', '--no-log-prefix']).stdout.split('\n').filter(Boolean)).toHaveLength(2);
     expect(p.ok(['logs', '-t', '--tail', '1']).stdout).toMatch(/\| \d{4}-\d\d-\d\dT[\d:.]+Z /);
     expect(p.ok(['logs', '--since', '2099-01-01T00:00:00Z']).stdout).toBe('');
+    expect(p.ok(['logs', '--index', '2']).stdout).toBe(''); // there is no replica 2
+    expect(p.ok(['logs', '--index', '1']).stdout.split('\n').sort()).toEqual(all.split('\n').sort());
     expect(p.run(['logs', 'nope']).code).toBe(2);
   }, 60_000);
 
@@ -43,6 +45,8 @@ describe('logs, exec, run, port, top', () => {
     expect(r.stdout).toBe('got 42\n');
     expect(p.containers().map((c) => c.service)).toEqual(['db']); // removed (--rm), db started
     expect(p.run(['run', '--rm', '--no-deps', 'tool', 'sh', '-c', 'exit 9']).code).toBe(9);
+    const named = p.ok(['run', '--rm', '--no-deps', '--name', `${p.name}-custom`, '-u', 'nobody', '-w', '/tmp', '--entrypoint', 'sh', 'tool', '-c', 'echo $(id -u) $(pwd) $(hostname)']);
+    expect(named.stdout).toMatch(/^65534 \/tmp \S+\n$/);
     const kept = p.ok(['run', 'tool']);
     expect(kept.stdout).toBe('default\n');
     const oneoff = docker('ps', '-a', '--filter', `label=com.docker.compose.project=${p.name}`, '--filter', 'label=com.docker.compose.oneoff=True', '--format', '{{.Names}}');
