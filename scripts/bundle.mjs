@@ -19,12 +19,14 @@ await build({
   minifySyntax: true,
   // ssh2 (used only for ssh:// engines) is loaded lazily from node_modules; the HCL parser
   // loads its WebAssembly from its own directory, so it stays in node_modules too
-  external: ['ssh2', 'cpu-features', '@cdktf/hcl2json'],
+  external: ['ssh2', 'cpu-features', '@cdktf/hcl2json', 'dockerode/lib/session.js'],
   plugins: [
     {
-      name: 'lazy-ssh2',
+      name: 'lazy-modules',
       setup(b) {
         b.onResolve({ filter: /^ssh2$/ }, (args) => (args.importer.includes('docker-modem') ? { path: join(root, 'scripts/shims/ssh2-lazy.cjs') } : { path: 'ssh2', external: true }));
+        // dockerode's BuildKit session (gRPC, protobuf): loaded on first use, from node_modules
+        b.onResolve({ filter: /^\.\/session$/ }, (args) => (args.importer.includes('dockerode') ? { path: join(root, 'scripts/shims/dockerode-session-lazy.cjs') } : undefined));
       },
     },
   ],

@@ -89,9 +89,15 @@ export class Converger {
     await this.engine.ping();
   }
 
-  private async ensureNetworks(services: Service[]): Promise<void> {
+  /**
+   * Checks the networks the services use (external ones must exist) and returns the creation of
+   * the missing ones, to be started by the caller: creating a network takes the engine ~100 ms,
+   * which `up` overlaps with creating the containers (only starting them needs the network).
+   */
+  private async planNetworks(services: Service[]): Promise<() => Promise<void>> {
     const used = new Set<string>();
     for (const s of services) for (const n of Object.keys(s.networks ?? {})) used.add(n);
+    const missing: string[] = [];
     await Promise.all(
       [...used].map(async (key) => {
         const net = this.project.networks[key];
@@ -107,16 +113,24 @@ export class Converger {
           }
           return;
         }
-        this.emit({ type: 'resource', kind: 'network', name: net.name, action: 'creating' });
-        try {
-          await this.engine.createNetwork(networkBody(this.project, key));
-        } catch (e) {
-          // created concurrently by another run: fine
-          if (!(await this.engine.inspectNetwork(net.name))) throw e;
-        }
-        this.emit({ type: 'resource', kind: 'network', name: net.name, action: 'created' });
+        missing.push(key);
       }),
     );
+    return async () => {
+      await Promise.all(
+        missing.map(async (key) => {
+          const net = this.project.networks[key]!;
+          this.emit({ type: 'resource', kind: 'network', name: net.name, action: 'creating' });
+          try {
+            await this.engine.createNetwork(networkBody(this.project, key));
+          } catch (e) {
+            // created concurrently by another run: fine
+            if (!(await this.engine.inspectNetwork(net.name))) throw e;
+          }
+          this.emit({ type: 'resource', kind: 'network', name: net.name, action: 'created' });
+        }),
+      );
+    };
   }
 
   private async ensureVolumes(services: Service[]): Promise<void> {
@@ -139,7 +153,8 @@ export class Converger {
   }
 
   /** The image id each service runs; builds or pulls what is missing. */
-  private async ensureImages(services: Service[], o: UpOptions): Promise<Map<string, string>> {
+  /** Image ids per service; pulls and builds begin only once `checked` (the cheap checks) holds. */
+  private async ensureImages(services: Service[], o: UpOptions, checked: Promise<unknown> = Promise.resolve()): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
     const toBuild: Service[] = [];
     await Promise.all(
@@ -159,6 +174,7 @@ export class Converger {
         if (s.build && o.build === 'never') {
           throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not built`, { hint: 'build it (dockyard build) or drop --no-build' });
         }
+        await checked;
         this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulling' });
         try {
           await this.engine.pullImage(ref);
@@ -175,6 +191,7 @@ export class Converger {
     );
     if (toBuild.length) {
       if (!o.builder) throw new DockyardError('SERVICE_FAILED', `image for service "${toBuild[0]!.name}" must be built`, { hint: 'run dockyard build first' });
+      await checked;
       await o.builder(toBuild, o.build === 'always');
       for (const s of toBuild) {
         const img = await this.engine.inspectImage(imageName(this.project.name, s));
@@ -205,20 +222,30 @@ export class Converger {
     const t0 = Date.now();
     const project = this.project;
     const services = this.targets(o.services, o.noDeps);
-    await this.ensureEngine();
     const enabled = new Set(services.map((s) => s.name));
     const hub = new EventHub(this.engine);
     const entries = new Map<string, TimelineEntry>();
     const now = () => Date.now() - t0;
     const result: Record<string, string[]> = {};
     try {
-      // independent preparations run together: events, networks and volumes, images, the listing
-      const [, , images, existing] = await Promise.all([
+      // independent preparations run together (an unreachable engine fails the first of them):
+      // events, networks and volumes, images, the listing
+      // (an external network that does not exist fails the run before anything is pulled or built)
+      const plan = this.planNetworks(services);
+      const [, , createNetworks, , images, existing] = await Promise.all([
+        this.ensureEngine(),
         hub.open(project.name),
-        Promise.all([this.ensureNetworks(services), this.ensureVolumes(services)]),
-        this.ensureImages(services, o),
+        plan,
+        this.ensureVolumes(services),
+        this.ensureImages(services, o, plan),
         projectContainers(this.engine, project.name, { oneoff: false }),
       ]);
+      // networks are created while the first containers are created; nothing starts before
+      let networksDone = false;
+      const networks = createNetworks().finally(() => (networksDone = true));
+      networks.catch(() => undefined); // observed below
+      // with --no-start, creating is the whole job: nothing is created unless the networks are
+      if (o.noStart) await networks;
       const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
       const orphans = existing.filter((c) => !known.has(c.service));
       if (orphans.length) {
@@ -262,7 +289,13 @@ export class Converger {
             missing.map(async (n) => {
               const name = containerName(project.name, s, n);
               this.emit({ type: 'container', service: s.name, name, action: 'creating' });
-              const id = await this.limit.run(() => this.create(s, n, name, imageName(project.name, s), lookup));
+              const create = () => this.limit.run(() => this.create(s, n, name, imageName(project.name, s), lookup));
+              // an engine that checks networks at creation refuses until the network exists
+              const id = await create().catch(async (e) => {
+                if (networksDone) throw e;
+                await networks;
+                return create();
+              });
               unstarted.add(id);
               made.set(n, { id, at: now() });
               this.emit({ type: 'container', service: s.name, name, action: 'created' });
@@ -363,6 +396,16 @@ export class Converger {
         }
         return r;
       };
+      // what was created ahead for services that never got to start is removed again; those
+      // still waiting for a dependency that will never start are released first
+      const abandon = async (reason: unknown): Promise<never> => {
+        failing = true;
+        for (const st of started.values()) st.resolve();
+        await Promise.allSettled([...precreated.values()]);
+        if (!o.noStart) await Promise.all([...unstarted].map((id) => this.engine.removeContainer(id, { force: true })));
+        throw reason;
+      };
+      await networks.catch(abandon);
       for (const name of graph.order()) {
         const s = project.services[name];
         if (!s || !enabled.has(name)) continue;
@@ -371,15 +414,7 @@ export class Converger {
       // surface the first failure, but let the rest settle
       const settled = await Promise.allSettled(done.values());
       const failed = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (failed) {
-        // what was created ahead for services that never got to start is removed again; those
-        // still waiting for a dependency that will never start are released first
-        failing = true;
-        for (const st of started.values()) st.resolve();
-        await Promise.allSettled([...precreated.values()]);
-        if (!o.noStart) await Promise.all([...unstarted].map((id) => this.engine.removeContainer(id, { force: true })));
-        throw failed.reason;
-      }
+      if (failed) await abandon(failed.reason);
       if (o.wait) {
         const r = await Promise.allSettled(readiness);
         const f = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;

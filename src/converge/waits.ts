@@ -24,9 +24,10 @@ export class EventHub {
   constructor(private readonly engine: Engine) {}
 
   private poll?: NodeJS.Timeout;
+  private closed = false;
 
   async open(project: string): Promise<void> {
-    this.sub = await this.engine.events(
+    const sub = await this.engine.events(
       { type: ['container'], label: [`com.docker.compose.project=${project}`] },
       (e) => {
         const id = e.Actor.ID;
@@ -36,14 +37,19 @@ export class EventHub {
       // the event stream broke (engine restarting, connection lost): fall back to looking every
       // half second, so that no wait hangs for want of an event
       () => {
+        if (this.closed) return;
         this.poll ??= setInterval(() => {
           for (const id of this.waiters.keys()) void this.check(id);
         }, 500);
       },
     );
+    // closed while subscribing (the run failed meanwhile): an open stream would keep the process alive
+    if (this.closed) sub.close();
+    else this.sub = sub;
   }
 
   close(): void {
+    this.closed = true;
     if (this.poll) clearInterval(this.poll);
     this.sub?.close();
     for (const set of this.waiters.values()) for (const w of set) clearTimeout(w.timer);

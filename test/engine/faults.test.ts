@@ -81,4 +81,33 @@ describe('faults', () => {
     p.ok(['up', '-d', '--wait']);
     expect(p.containers().map((c) => `${c.service}:${c.state}`)).toEqual(['api:running', 'db:running']);
   }, 60_000);
+  it('a network the engine refuses: the containers created meanwhile are removed again', () => {
+    // containers are created while their networks are (only starting needs them); two networks
+    // with the same subnet make one creation fail after the containers may exist
+    const subnet = `10.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}.0/24`;
+    const p = project({
+      'compose.yaml': `services:
+  a:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    networks: [n1]
+  b:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    networks: [n2]
+networks:
+  n1:
+    ipam: {config: [{subnet: "${subnet}"}]}
+  n2:
+    ipam: {config: [{subnet: "${subnet}"}]}
+`,
+    });
+    const r = p.run(['up', '-d']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/overlaps/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(p.containers()).toEqual([]);
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { docker, useProjects } from '../helpers/engine.js';
+import { BASE, docker, useProjects } from '../helpers/engine.js';
 
 const project = useProjects(afterEach);
 const extra: string[] = [];
@@ -72,11 +72,16 @@ networks:
     expect(docker('network', 'ls', '-q', '--filter', `name=${ext}`)).not.toBe(''); // external networks stay
   }, 90_000);
 
-  it('reports a missing external network', () => {
-    const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    networks: [x]\nnetworks:\n  x:\n    name: dyt-does-not-exist\n    external: true\n` });
+  it('reports a missing external network, before building anything', () => {
+    const p = project({
+      'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    networks: [x]\n  b:\n    build: ./b\nnetworks:\n  x:\n    name: dyt-does-not-exist\n    external: true\n`,
+      'b/Dockerfile': `FROM ${BASE}\nRUN echo built > /built\n`,
+    });
     const r = p.run(['up', '-d']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/external network "dyt-does-not-exist" does not exist/);
+    expect(docker('images', '-q', `${p.name}-b`)).toBe('');
+    expect(p.containers()).toEqual([]);
   });
 
   it('network_mode service:x and pid/ipc service:x share namespaces', () => {

@@ -64,4 +64,17 @@ describe('waits driven by engine events', () => {
     await expect(w).resolves.toBeDefined();
     hub.close();
   });
+  it('a hub closed while it subscribes closes the subscription when it arrives', async () => {
+    let closed = 0;
+    let arrive!: () => void;
+    const engine = {
+      events: () => new Promise((r) => (arrive = () => r({ close: () => closed++ }))),
+    } as unknown as Engine;
+    const hub = new EventHub(engine);
+    const opening = hub.open('p');
+    hub.close();
+    arrive();
+    await opening;
+    expect(closed).toBe(1);
+  });
 });
