@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const DOCKYARD = [process.execPath, join(ROOT, 'bin', 'dockyard.cjs')];
+// the command as npm installs it (bin/dockyard starts Node on bin/dockyard.cjs)
+export const DOCKYARD = [join(ROOT, 'bin', 'dockyard')];
 export const COMPOSE_V1 = ['docker-compose'];
 const TIME = '/usr/bin/time';
 

@@ -8,10 +8,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'bin', 'dockyard.cjs');
+const cli = join(root, 'bin', 'dockyard');
 const stack = join(root, 'examples', 'shop');
 const args = process.argv.slice(2);
-const dockyard = (a, opts = {}) => spawnSync(process.execPath, [cli, ...a], { cwd: stack, stdio: 'inherit', ...opts }).status ?? 1;
+const dockyard = (a, opts = {}) => spawnSync(cli, a, { cwd: stack, stdio: 'inherit', ...opts }).status ?? 1;
 
 const engine = spawnSync('bash', [join(root, 'scripts', 'engine.sh')], { stdio: 'inherit' });
 if (engine.status !== 0) process.exit(engine.status ?? 1);
@@ -24,7 +24,7 @@ if (args.length) process.exit(dockyard(args));
 console.log(`\ndockyard demo: bringing up the example stack in ${stack}\n`);
 const code = dockyard(['up', '-d', '--wait', '--timeline']);
 if (code !== 0) process.exit(code);
-const port = (svc, p) => spawnSync(process.execPath, [cli, 'port', svc, String(p)], { cwd: stack, encoding: 'utf8' }).stdout.trim();
+const port = (svc, p) => spawnSync(cli, ['port', svc, String(p)], { cwd: stack, encoding: 'utf8' }).stdout.trim();
 console.log('');
 dockyard(['ps']);
 console.log(`
