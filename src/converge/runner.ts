@@ -11,7 +11,7 @@ import type { Project, Service } from '../model/project.js';
 import { serviceConfigHash } from '../model/serialize.js';
 import type { Emit, Timeline, TimelineEntry } from './events.js';
 import { containerSpec, networkBody, replicas, volumeBody } from './spec.js';
-import { Limit, projectContainers } from './state.js';
+import { Limit, parallelLimit, projectContainers } from './state.js';
 import type { ProjectContainer } from './state.js';
 import { conditionFor, EventHub, isReady } from './waits.js';
 import { tarFiles } from './tar.js';
@@ -45,7 +45,7 @@ export interface UpResult {
 const LOG_TAIL = 10;
 
 export class Converger {
-  private readonly limit = new Limit(Number(process.env.DOCKYARD_PARALLEL) || 16);
+  private readonly limit = new Limit(parallelLimit());
 
   constructor(
     readonly engine: Engine,

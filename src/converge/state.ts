@@ -1,5 +1,6 @@
 /** The actual state: the engine's containers, listed by the Compose labels. No local database. */
 import type { ContainerSummary, Engine } from '../engine/engine.js';
+import { DockyardError } from '../errors.js';
 import { LABEL } from '../model/names.js';
 
 export interface ProjectContainer extends ContainerSummary {
@@ -24,6 +25,20 @@ export async function projectContainers(engine: Engine, project: string, opts: {
     }))
     .filter((c) => !opts.services || opts.services.includes(c.service))
     .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number || a.name.localeCompare(b.name));
+}
+
+/**
+ * How many engine operations run at once: COMPOSE_PARALLEL_LIMIT (as docker compose reads it) or
+ * DOCKYARD_PARALLEL, else 16. A value that is not a positive whole number is refused.
+ */
+export function parallelLimit(env: Record<string, string | undefined> = process.env): number {
+  for (const name of ['DOCKYARD_PARALLEL', 'COMPOSE_PARALLEL_LIMIT']) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new DockyardError('USAGE', `${name} must be a whole number of at least 1, not "${v}"`);
+    return Number(v);
+  }
+  return 16;
 }
 
 /** A small counting semaphore: at most `n` tasks at once. */
