@@ -1,5 +1,6 @@
 /** `exec`, `run`, `port`, `top`: working with one service's containers. */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import { projectContainers } from '../converge/state.js';
@@ -7,8 +8,8 @@ import { imageName } from '../model/names.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
 import type { Context } from './common.js';
-import { followLogs } from './logs.js';
 import { buildServices } from './build.js';
+import { takeTerminal } from './terminal.js';
 
 function envList(e: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -51,7 +52,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
       if (c.state !== 'running') throw new DockyardError('SERVICE_FAILED', `container ${c.name} is not running (${c.status})`, { hint: `start it: dockyard start ${service}` });
       const tty = o.tty && process.stdin.isTTY === true;
       const env = Object.entries(envList(o.env)).map(([k, v]) => `${k}=${v}`);
-      if (tty) process.stdin.setRawMode?.(true);
+      const terminal = tty ? takeTerminal() : undefined;
       try {
         const code = await ctx.engine.exec(c.id, {
           cmd,
@@ -64,10 +65,12 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
           stdin: o.detach ? undefined : tty || !process.stdin.isTTY ? process.stdin : undefined,
           stdout: process.stdout,
           stderr: process.stderr,
+          consoleSize: terminal?.size(),
+          followSize: terminal?.follow,
         });
         process.exitCode = code;
       } finally {
-        if (tty) process.stdin.setRawMode?.(false);
+        terminal?.restore();
         process.stdin.unref?.();
         process.stdin.pause();
       }
@@ -108,19 +111,41 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
         env: envList(o.env),
         entrypoint: o.entrypoint ? [o.entrypoint] : undefined,
         tty,
+        consoleSize: tty && process.stdout.isTTY && process.stdout.rows ? [process.stdout.rows, process.stdout.columns] : undefined,
         user: o.user,
         workdir: o.workdir,
         noPorts: !o.servicePorts,
+        stdinOpen: !o.detach,
       });
       if (o.detach) {
         await engine.startContainer(id);
         process.stdout.write(`${name}\n`);
         return;
       }
-      const c = (await projectContainers(engine, project.name, { oneoff: true })).find((x) => x.id === id)!;
-      await engine.startContainer(id);
-      const exits = await followLogs(engine, [c], { follow: true, prefix: false, stderrTo: 'stderr' });
-      process.exitCode = exits.get(id) ?? 0;
+      // attached before it starts (no output is missed), its stdin open as with docker compose run
+      const io = await engine.attachContainer(id, tty);
+      const terminal = tty ? takeTerminal() : undefined;
+      const forward = () => void engine.killContainer(id, 'SIGINT');
+      if (!tty) process.on('SIGINT', forward); // with a TTY, Ctrl-C reaches the container as a key
+      try {
+        const drained = Promise.all([once(io.stdout, 'end'), once(io.stderr, 'end')]);
+        io.stdout.pipe(process.stdout, { end: false });
+        io.stderr.pipe(process.stderr, { end: false });
+        process.stdin.pipe(io.stdin);
+        await engine.startContainer(id);
+        const unfollow = terminal?.follow((h, w) => void engine.resizeContainer(id, h, w).catch(() => undefined));
+        process.exitCode = await engine.waitContainer(id);
+        unfollow?.();
+        // the last output can trail the exit by a moment
+        await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+      } finally {
+        process.off('SIGINT', forward);
+        terminal?.restore();
+        process.stdin.unpipe(io.stdin);
+        process.stdin.pause();
+        process.stdin.unref?.();
+        io.close();
+      }
       if (o.rm) await engine.removeContainer(id, { force: true });
     });
 

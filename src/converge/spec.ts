@@ -92,7 +92,7 @@ export function containerSpec(
   name: string,
   image: string,
   lookup: ServiceContainerLookup,
-  opts: { oneoff?: boolean; command?: string[]; env?: Record<string, string>; entrypoint?: string[]; tty?: boolean; stdinOpen?: boolean; user?: string; workdir?: string; noPorts?: boolean } = {},
+  opts: { oneoff?: boolean; command?: string[]; env?: Record<string, string>; entrypoint?: string[]; tty?: boolean; consoleSize?: [number, number]; stdinOpen?: boolean; user?: string; workdir?: string; noPorts?: boolean } = {},
 ): ContainerSpec {
   const env = { ...(s.environment ?? {}), ...(opts.env ?? {}) };
   const Env = Object.entries(env)
@@ -228,6 +228,8 @@ export function containerSpec(
     host.LogConfig = { Type: l.driver ?? 'json-file', Config: l.options ?? {} };
   }
   host.RestartPolicy = restartPolicy(s, opts.oneoff);
+  // the TTY's size from the start (engines with API 1.42+; older ones take a resize after start)
+  if (opts.tty && opts.consoleSize) host.ConsoleSize = opts.consoleSize;
   for (const key of ['ipc', 'pid'] as const) {
     const v = s[key];
     if (typeof v === 'string') {
@@ -268,6 +270,8 @@ export function containerSpec(
     Tty: opts.tty ?? s.tty ?? false,
     OpenStdin: opts.stdinOpen ?? s.stdin_open ?? false,
     AttachStdin: opts.stdinOpen ?? false,
+    // a one-off container's stdin closes when the attached client closes it (docker run -i)
+    StdinOnce: opts.stdinOpen ?? false,
     AttachStdout: true,
     AttachStderr: true,
     StopSignal: s.stop_signal,

@@ -137,6 +137,10 @@ export class DockerEngine implements Engine {
     await this.call('rename container', () => this.docker.getContainer(id).rename({ name }));
   }
 
+  async resizeContainer(id: string, rows: number, cols: number): Promise<void> {
+    await this.call('resize container TTY', () => this.docker.getContainer(id).resize({ h: rows, w: cols }));
+  }
+
   async waitContainer(id: string): Promise<number> {
     const r = (await this.call('wait container', () => this.docker.getContainer(id).wait())) as { StatusCode: number };
     return r.StatusCode;
@@ -205,6 +209,7 @@ export class DockerEngine implements Engine {
         User: o.user,
         WorkingDir: o.workdir,
         Tty: o.tty ?? false,
+        ConsoleSize: o.tty ? o.consoleSize : undefined,
         Privileged: o.privileged,
         AttachStdin: !!o.stdin && !o.detach,
         AttachStdout: !o.detach,
@@ -218,7 +223,9 @@ export class DockerEngine implements Engine {
       res?.destroy?.();
       return 0;
     }
-    const stream = (await this.call('exec start', () => exec.start({ hijack: true, stdin: !!o.stdin, Tty: o.tty ?? false }))) as NodeJS.ReadWriteStream;
+    const stream = (await this.call('exec start', () => exec.start({ hijack: true, stdin: !!o.stdin, Tty: o.tty ?? false, ConsoleSize: o.tty ? o.consoleSize : undefined } as Docker.ExecStartOptions))) as NodeJS.ReadWriteStream;
+    // the exec's TTY takes the local terminal's size, now and on every change
+    const unfollow = o.tty ? o.followSize?.((h, w) => void exec.resize({ h, w }).catch(() => undefined)) : undefined;
     await new Promise<void>((resolve, reject) => {
       if (o.tty) (stream as unknown as Readable).pipe(o.stdout, { end: false });
       else this.docker.modem.demuxStream(stream, o.stdout, o.stderr);
@@ -226,7 +233,7 @@ export class DockerEngine implements Engine {
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', reject);
-    });
+    }).finally(() => unfollow?.());
     // the stream can end a moment before the engine records the exit code
     for (let i = 0; i < 200; i++) {
       const info = await this.call('exec inspect', () => exec.inspect());

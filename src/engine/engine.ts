@@ -75,6 +75,10 @@ export interface ExecOptions {
   stdin?: Readable;
   stdout: Writable;
   stderr: Writable;
+  /** with a TTY: its size from the start (engines with API 1.42+; older ones take the resize below) */
+  consoleSize?: [number, number];
+  /** with a TTY: subscribes the exec's size to the local terminal's (see cli/terminal.ts) */
+  followSize?: (apply: (rows: number, cols: number) => void) => () => void;
 }
 
 export interface ImageInspect {
@@ -99,12 +103,13 @@ export interface Engine {
   removeContainer(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
   renameContainer(id: string, name: string): Promise<void>;
   waitContainer(id: string): Promise<number>;
+  /** sets the size of a container's TTY */
+  resizeContainer(id: string, rows: number, cols: number): Promise<void>;
   containerLogs(id: string, opts: LogOptions, tty: boolean): Promise<{ stdout: Readable; stderr: Readable; done: Promise<void>; close(): void }>;
   attachContainer(id: string, tty: boolean): Promise<{ stdout: Readable; stderr: Readable; stdin: Writable; close(): void }>;
   putArchive(id: string, path: string, tar: Buffer): Promise<void>;
   topContainer(id: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
   exec(id: string, opts: ExecOptions): Promise<number>;
-  resizeExec?(id: string, h: number, w: number): Promise<void>;
 
   listNetworks(labels: string[]): Promise<Array<{ Id: string; Name: string; Labels: Labels }>>;
   inspectNetwork(name: string): Promise<{ Id: string; Name: string; Labels: Labels; Internal?: boolean; Driver?: string; Containers?: Record<string, unknown> } | undefined>;

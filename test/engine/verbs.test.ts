@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { BASE, docker, useProjects } from '../helpers/engine.js';
@@ -78,6 +80,89 @@ describe('logs, exec, run, port, top', () => {
     expect(p.run(['port', 'web', '9999']).code).toBe(2);
     expect(p.ok(['top', 'web']).stdout).toMatch(/httpd -f -p 80/);
   }, 60_000);
+});
+
+describe('UDP and TTYs', () => {
+  it('a published UDP port carries datagrams both ways (conformance: UDP port)', async () => {
+    // busybox has no UDP server: a 20-line static echo server, compiled here, is the service
+    const p = project({
+      'compose.yaml': `services:\n  echo:\n    build: ./echo\n    init: true\n    command: ["/udpecho", "5353"]\n    ports: ["127.0.0.1::5353/udp"]\n`,
+      'echo/Dockerfile': `FROM ${BASE}\nCOPY udpecho /udpecho\n`,
+      'echo/udpecho.c': `#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons(atoi(argv[1]));
+  if (bind(s, (struct sockaddr *)&a, sizeof a)) return 1;
+  char buf[2048] = "echo:";
+  for (;;) {
+    struct sockaddr_in peer;
+    socklen_t len = sizeof peer;
+    ssize_t n = recvfrom(s, buf + 5, sizeof buf - 5, 0, (struct sockaddr *)&peer, &len);
+    if (n > 0) sendto(s, buf, n + 5, 0, (struct sockaddr *)&peer, len);
+  }
+}
+`,
+    });
+    execFileSync('gcc', ['-static', '-O2', '-o', join(p.dir, 'echo', 'udpecho'), join(p.dir, 'echo', 'udpecho.c')]);
+    p.ok(['up', '-d', '--wait']);
+    const port = Number(p.ok(['port', '--protocol', 'udp', 'echo', '5353']).stdout.trim().split(':')[1]);
+    const sock = createSocket('udp4');
+    try {
+      // the first datagrams can arrive before the server binds: ask until it answers
+      const answer = await new Promise<string>((resolve, reject) => {
+        const timer = setInterval(() => sock.send('ping', port, '127.0.0.1'), 200);
+        const give = setTimeout(() => {
+          clearInterval(timer);
+          reject(new Error('no UDP answer in 10 s'));
+        }, 10_000);
+        sock.on('message', (m) => {
+          clearInterval(timer);
+          clearTimeout(give);
+          resolve(m.toString());
+        });
+        sock.send('ping', port, '127.0.0.1');
+      });
+      expect(answer).toBe('echo:ping');
+    } finally {
+      sock.close();
+    }
+  }, 90_000);
+
+  it('exec and run give a TTY of the terminal\'s size when stdin is one, none with -T or when piped; run reads stdin', () => {
+    const p = project({ 'compose.yaml': `services:\n  web:\n    image: ${IMG}\n    init: true\n    command: ["sleep", "600"]\n` });
+    p.ok(['up', '-d', '--wait']);
+    // script(1) runs the command on a new pseudo-terminal (33 rows, 101 columns), as a user's shell would
+    const inTerminal = (args: string) =>
+      spawnSync('script', ['-qec', `stty rows 33 cols 101; ${process.execPath} ${CLI} -p ${p.name} ${args}`, '/dev/null'], {
+        cwd: p.dir,
+        encoding: 'utf8',
+        env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE },
+      }).stdout.replace(/\^@/g, ''); // script echoes the end of its own (empty) input as ^@
+    // one line ending: the container's TTY writes \r\n and the local terminal must not add a \r.
+    // (Engines before API 1.42 take the size just after the start, as with docker: hence the sleep)
+    expect(inTerminal('exec web sh -c "tty; sleep 1; stty size"')).toMatch(/\/dev\/pts\/\d+\r\n33 101\r\n/);
+    expect(inTerminal('exec -T web tty')).toMatch(/not a tty/);
+    expect(p.run(['exec', 'web', 'tty']).stdout).toMatch(/not a tty/);
+    expect(inTerminal('run --rm web sh -c "tty; sleep 1; stty size"')).toMatch(/\/dev\/pts\/\d+\r\n33 101\r\n/);
+    // an interactive shell in a one-off container: keys typed go in, its exit code comes out
+    const typed = execFileSync('sh', ['-c', `(sleep 2; printf 'echo typed-$((6*7))\\nexit 3\\n'; sleep 3) | script -qec "${process.execPath} ${CLI} -p ${p.name} run --rm web sh; echo exit=\\$?" /dev/null`], {
+      cwd: p.dir,
+      encoding: 'utf8',
+      env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE },
+    });
+    expect(typed).toMatch(/typed-42/);
+    expect(typed).toMatch(/exit=3/);
+    // without a TTY, stdin is piped through and stdout/stderr stay apart
+    const piped = p.run(['run', '--rm', '-T', 'web', 'sh', '-c', 'cat; echo err >&2; exit 7'], { input: 'from stdin\n' });
+    expect(piped).toMatchObject({ code: 7, stdout: 'from stdin\n', stderr: 'err\n' });
+    expect(p.containers().map((c) => c.service)).toEqual(['web']);
+  }, 90_000);
 });
 
 describe('attached up', () => {
