@@ -99,6 +99,8 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
       const deps = Object.keys(s!.depends_on ?? {}).filter((d) => project.services[d]);
       if (o.deps && deps.length) await converger.up({ services: deps, wait: false });
       else await converger.ensureEngine();
+      // its own networks and volumes (a dependency may not use them, or none was started)
+      await converger.ensureResources([s!]);
       if (s!.build) await buildServices(engine, project, [service], {}, ctx.progress);
       ctx.progress.finish();
       const img = await engine.inspectImage(imageName(project.name, s!));
@@ -145,8 +147,9 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
         process.stdin.pause();
         process.stdin.unref?.();
         io.close();
+        // --rm removes it however the run ended (a start that failed included)
+        if (o.rm) await engine.removeContainer(id, { force: true });
       }
-      if (o.rm) await engine.removeContainer(id, { force: true });
     });
 
   program

@@ -133,6 +133,12 @@ export class Converger {
     };
   }
 
+  /** The networks and volumes these services need, created where missing (for `run`). */
+  async ensureResources(services: Service[]): Promise<void> {
+    const createNetworks = await this.planNetworks(services);
+    await Promise.all([createNetworks(), this.ensureVolumes(services)]);
+  }
+
   private async ensureVolumes(services: Service[]): Promise<void> {
     const used = new Set<string>();
     for (const s of services) for (const v of s.volumes ?? []) if (v.type === 'volume' && v.source && this.project.volumes[v.source]) used.add(v.source);
@@ -152,8 +158,10 @@ export class Converger {
     );
   }
 
-  /** The image id each service runs; builds or pulls what is missing. */
-  /** Image ids per service; pulls and builds begin only once `checked` (the cheap checks) holds. */
+  /**
+   * The image id each service runs; builds or pulls what is missing, but only once `checked`
+   * (the cheap checks) holds.
+   */
   private async ensureImages(services: Service[], o: UpOptions, checked: Promise<unknown> = Promise.resolve()): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
     const toBuild: Service[] = [];
@@ -229,8 +237,8 @@ export class Converger {
     const result: Record<string, string[]> = {};
     try {
       // independent preparations run together (an unreachable engine fails the first of them):
-      // events, networks and volumes, images, the listing
-      // (an external network that does not exist fails the run before anything is pulled or built)
+      // events, network checks, volumes, images (pulled or built only once the network checks
+      // passed: a missing external network fails the run first), the listing
       const plan = this.planNetworks(services);
       const [, , createNetworks, , images, existing] = await Promise.all([
         this.ensureEngine(),

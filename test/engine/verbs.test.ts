@@ -55,6 +55,20 @@ describe('logs, exec, run, port, top', () => {
     expect(oneoff).toMatch(new RegExp(`^${p.name}-tool-run-[0-9a-f]{12}$`));
   }, 60_000);
 
+  it('run on a project never brought up creates what its service needs; --rm leaves nothing, even when the start fails', () => {
+    const p = project({
+      'compose.yaml': `services:\n  job:\n    image: ${IMG}\n    networks: [back]\n    volumes: ["data:/data"]\nnetworks:\n  back: {}\nvolumes:\n  data: {}\n`,
+    });
+    const r = p.ok(['run', '--rm', 'job', 'sh', '-c', 'echo kept > /data/f && cat /data/f']);
+    expect(r.stdout).toBe('kept\n');
+    expect(docker('network', 'ls', '-q', '--filter', `name=${p.name}_back`)).not.toBe('');
+    expect(p.ok(['run', '--rm', 'job', 'cat', '/data/f']).stdout).toBe('kept\n');
+    const bad = p.run(['run', '--rm', '--entrypoint', '/no/such/program', 'job']);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toMatch(/no\/such\/program/);
+    expect(p.containers()).toEqual([]);
+  }, 60_000);
+
   it('port and top; ports short and long syntax, ranges, UDP, host IP, ephemeral (conformance: UDP port)', () => {
     const p = project({
       'compose.yaml': `services:
