@@ -127,8 +127,14 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
       // attached before it starts (no output is missed), its stdin open as with docker compose run
       const io = await engine.attachContainer(id, tty);
       const terminal = tty ? takeTerminal() : undefined;
-      const forward = () => void engine.killContainer(id, 'SIGINT');
-      if (!tty) process.on('SIGINT', forward); // with a TTY, Ctrl-C reaches the container as a key
+      // without a TTY, Ctrl-C is passed on as SIGINT; a second one kills the container (a shell as
+      // PID 1 ignores SIGINT). With a TTY, Ctrl-C reaches the container as a key.
+      let interrupts = 0;
+      const forward = () => {
+        if (++interrupts > 1) process.stderr.write(`killing ${name}\n`);
+        void engine.killContainer(id, interrupts > 1 ? 'SIGKILL' : 'SIGINT');
+      };
+      if (!tty) process.on('SIGINT', forward);
       try {
         const drained = Promise.all([once(io.stdout, 'end'), once(io.stderr, 'end')]);
         io.stdout.pipe(process.stdout, { end: false });

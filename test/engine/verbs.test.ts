@@ -206,4 +206,28 @@ describe('attached up', () => {
     expect(code).toBe(0);
     expect(p.containers().map((c) => c.state)).toEqual(['exited']);
   }, 60_000);
+  it('run without a TTY: Ctrl-C is passed to the container, a second one kills it', async () => {
+    const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    init: true\n` });
+    const runUntilSignals = async (cmd: string, signals: number) => {
+      const child = spawn(process.execPath, [CLI, '-p', p.name, 'run', '--rm', '-T', 'a', 'sh', '-c', cmd], { cwd: p.dir, env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', r));
+      const deadline = Date.now() + 30_000;
+      while (!/ready/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < signals; i++) {
+        child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      return { code: await exited, out };
+    };
+    // the shell dies of SIGINT: 130, as in a terminal
+    expect((await runUntilSignals('echo ready; sleep 30', 1)).code).toBe(130);
+    // a program that ignores SIGINT is killed by the second Ctrl-C
+    const stubborn = await runUntilSignals('trap "" INT; echo ready; while true; do sleep 1; done', 2);
+    expect(stubborn.code).toBe(137);
+    expect(stubborn.out).toMatch(/killing /);
+    expect(p.containers()).toEqual([]);
+  }, 90_000);
 });
