@@ -1,4 +1,5 @@
 /** `down`, `start`, `stop`, `restart`, `kill`, `rm`. */
+import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
@@ -50,7 +51,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .command('kill')
     .description('send a signal to running containers')
     .argument('[services...]')
-    .option('-s, --signal <signal>', 'the signal', 'SIGKILL')
+    .option('-s, --signal <signal>', 'the signal (SIGTERM, TERM, 15, SIGRTMIN+3)', parseSignal, 'SIGKILL')
     .action(async (names: string[], o: { signal: string }) => {
       await (await context(globals())).converger.kill(names, o.signal);
     });
@@ -66,4 +67,13 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
       const removed = await (await context(globals())).converger.rm(names, o);
       if (!removed.length) process.stderr.write('no stopped containers\n');
     });
+}
+
+/** A signal as the engine takes it, checked here so that a typo is a usage error, not a failure. */
+export function parseSignal(v: string): string {
+  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64) return v;
+  const name = v.toUpperCase().replace(/^SIG/, '');
+  if (`SIG${name}` in constants.signals || /^RT(MIN|MAX)([+-]\d+)?$/.test(name)) return `SIG${name}`;
+  const known = Object.keys(constants.signals).map((s) => s.replace(/^SIG/, ''));
+  throw new DockyardError('USAGE', `unknown signal "${v}"`, { hint: `a number (1-64) or a name: ${known.slice(0, 12).join(', ')}, ...` });
 }

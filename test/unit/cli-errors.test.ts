@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { cleanupTrees, cli, tree } from '../helpers/fs.js';
+import { parseSignal } from '../../src/cli/lifecycle.js';
 
 afterAll(cleanupTrees);
 
@@ -40,6 +41,18 @@ describe('bad input gives one clear error', () => {
     const dir = tree({ 'compose.yaml': 'services: {}\n' });
     expect(cli(['config', '--format', 'xml'], { cwd: dir }).code).toBe(2);
     expect(cli(['config', '--bogus'], { cwd: dir }).code).toBe(2);
+    // checked before the engine is contacted (none is needed to refuse it)
+    const sig = cli(['kill', '-s', 'SIGNOPE'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    expect(sig.code).toBe(2);
+    expect(sig.stderr).toMatch(/^error: unknown signal "SIGNOPE"\n {2}hint: a number \(1-64\) or a name: HUP, INT/);
+  });
+
+  it('takes signals as the engine does: names with or without SIG, numbers, real-time ones', () => {
+    expect(parseSignal('term')).toBe('SIGTERM');
+    expect(parseSignal('SIGUSR1')).toBe('SIGUSR1');
+    expect(parseSignal('9')).toBe('9');
+    expect(parseSignal('SIGRTMIN+3')).toBe('SIGRTMIN+3');
+    expect(() => parseSignal('65')).toThrow('unknown signal "65"');
   });
 });
 
