@@ -10,15 +10,27 @@ const Module = require('node:module');
 
 const file = path.join(__dirname, '..', 'dist', 'dockyard.cjs');
 const source = fs.readFileSync(file, 'utf8').replace(/^#!.*/, '');
-const stamp = `${fs.statSync(file).mtimeMs}-${source.length}-${process.version}`;
+
+/** FNV-1a, enough to name a cache file (node:crypto would cost a short command ~10 ms). */
+function hash(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+// One cache per build, and per kind of command: a cache holds what its run compiled, so one made
+// by `config` or `--version` would leave out the engine client every engine command needs, and
+// one made by `ps` most of what `up` runs (~30 ms each).
+const build = hash(`${fs.statSync(file).mtimeMs}-${source.length}-${process.version}`);
+const args = process.argv.slice(2);
+const has = (...words) => args.some((a) => words.includes(a));
+const kind = has('config', 'bake', 'help', '--help', '-h', '--version', '-V') ? 'light' : has('up', 'run') ? 'up' : 'engine';
+const name = `${build}-${kind}.bin`;
 const cacheDirs = [path.join(__dirname, '..', 'dist', '.cache'), path.join(os.tmpdir(), 'dockyard-cache')];
 let cached;
-let cacheFile;
 for (const dir of cacheDirs) {
-  const f = path.join(dir, `${require('node:crypto').createHash('sha1').update(stamp).digest('hex')}.bin`);
   try {
-    cached = fs.readFileSync(f);
-    cacheFile = f;
+    cached = fs.readFileSync(path.join(dir, name));
     break;
   } catch {
     /* not cached here */
@@ -31,11 +43,11 @@ if (!cached || script.cachedDataRejected) {
     for (const dir of cacheDirs) {
       try {
         fs.mkdirSync(dir, { recursive: true });
-        const f = path.join(dir, `${require('node:crypto').createHash('sha1').update(stamp).digest('hex')}.bin`);
+        const f = path.join(dir, name);
         fs.writeFileSync(`${f}.${process.pid}`, data);
         fs.renameSync(`${f}.${process.pid}`, f);
         // caches of earlier builds are of no further use
-        for (const old of fs.readdirSync(dir)) if (old.endsWith('.bin') && path.join(dir, old) !== f) fs.rmSync(path.join(dir, old), { force: true });
+        for (const old of fs.readdirSync(dir)) if (old.endsWith('.bin') && !old.startsWith(`${build}-`)) fs.rmSync(path.join(dir, old), { force: true });
         return;
       } catch {
         /* try the next place */

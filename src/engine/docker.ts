@@ -1,5 +1,7 @@
 /** The Docker Engine API through dockerode: the only module that talks to a daemon. */
 import Docker from 'dockerode';
+import { Agent } from 'node:http';
+import type { AgentOptions } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { DockyardError } from '../errors.js';
@@ -37,6 +39,11 @@ export class DockerEngine implements Engine {
 
   constructor(docker?: Docker) {
     this.docker = docker ?? new Docker();
+    const modem = this.docker.modem as unknown as { socketPath?: string; agent?: Agent };
+    // A unix socket has no TLS server name, but Node works one out of the Host header for every
+    // request (its first use compiles the IPv6 pattern: ~17 ms of a short command here). An
+    // agent with an empty server name skips that; keep-alive as Node's global agent.
+    if (modem.socketPath && !modem.agent) modem.agent = new Agent({ keepAlive: true, servername: '' } as AgentOptions);
   }
 
   private async call<T>(what: string, f: () => Promise<T>): Promise<T> {
