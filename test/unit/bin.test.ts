@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,11 +10,22 @@ const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'do
 const dir = mkdtempSync(join(tmpdir(), 'dockyard-bin-'));
 const link = join(dir, 'dockyard');
 symlinkSync(BIN, link);
+writeFileSync(join(dir, 'compose.yaml'), 'services:\n  a:\n    image: busybox\n');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (env: Record<string, string>) => spawnSync(link, ['--version'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
 
 describe('the dockyard command (bin/dockyard)', () => {
+  it('keeps a code cache per kind of command, so that --version does not shape what up loads', () => {
+    const cache = join(dirname(BIN), '..', 'dist', '.cache');
+    rmSync(cache, { recursive: true, force: true });
+    expect(run({}).status).toBe(0);
+    // an engine command (the engine need not answer: the cache is written at exit)
+    for (const cmd of [['ps'], ['up', '-d']]) spawnSync(link, ['-p', 'dyt-cache-check', ...cmd], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    const kinds = readdirSync(cache).map((f) => /^[0-9a-f]{8}-(\w+)\.bin$/.exec(f)?.[1]).sort();
+    expect(kinds).toEqual(['engine', 'light', 'up']);
+  });
+
   it('runs the CLI through the symlink npm installs', () => {
     const r = run({});
     expect(r.status).toBe(0);
