@@ -21,9 +21,16 @@ export interface FollowOptions {
 
 /**
  * Streams the logs of containers to stdout, each line prefixed with the container's name.
- * With follow, returns when every container has stopped, with their exit codes.
+ * With follow, returns when every container has stopped, with their exit codes; a container
+ * that its restart policy brings back is followed into its next run (`onRestart` is told).
  */
-export async function followLogs(engine: Engine, cs: ProjectContainer[], o: FollowOptions, onExit?: (c: ProjectContainer, code: number) => void): Promise<Map<string, number>> {
+export async function followLogs(
+  engine: Engine,
+  cs: ProjectContainer[],
+  o: FollowOptions,
+  onExit?: (c: ProjectContainer, code: number) => void,
+  onRestart?: (c: ProjectContainer, code: number) => void,
+): Promise<Map<string, number>> {
   const width = Math.max(0, ...cs.map((c) => c.name.length));
   const services = [...new Set(cs.map((c) => c.service))];
   const exits = new Map<string, number>();
@@ -31,21 +38,62 @@ export async function followLogs(engine: Engine, cs: ProjectContainer[], o: Foll
     cs.map(async (c) => {
       const info = await engine.inspectContainer(c.id);
       const tty = info?.Config.Tty ?? false;
-      const logs = await engine.containerLogs(c.id, { follow: o.follow, tail: o.tail, since: o.since, timestamps: o.timestamps }, tty);
       // one prefixer per stream: each keeps its own partial last line
       const p = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
       const pe = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
-      logs.stdout.on('data', (b: Buffer) => process.stdout.write(p(b)));
-      logs.stderr.on('data', (b: Buffer) => (o.stderrTo === 'stderr' ? process.stderr : process.stdout).write(pe(b)));
-      await logs.done;
-      if (o.follow) {
-        const code = await engine.waitContainer(c.id).catch(() => -1);
-        exits.set(c.id, code);
-        onExit?.(c, code);
+      let since = o.since;
+      let tail = o.tail;
+      let run = info?.State.StartedAt;
+      for (;;) {
+        const logs = await engine.containerLogs(c.id, { follow: o.follow, tail, since, timestamps: o.timestamps }, tty);
+        logs.stdout.on('data', (b: Buffer) => process.stdout.write(p(b)));
+        logs.stderr.on('data', (b: Buffer) => (o.stderrTo === 'stderr' ? process.stderr : process.stdout).write(pe(b)));
+        await logs.done;
+        if (!o.follow) return;
+        const end = await afterRun(engine, c.id, run);
+        if (end.next === undefined) {
+          exits.set(c.id, end.code);
+          onExit?.(c, end.code);
+          return;
+        }
+        onRestart?.(c, end.code);
+        // the next run's output only (what came before was shown)
+        run = end.next;
+        since = Date.parse(end.next) / 1000;
+        tail = 'all';
       }
     }),
   );
   return exits;
+}
+
+/**
+ * What became of a container whose run (started at `run`) ended its output: its exit code, and
+ * when its restart policy brought it back, the start of its next run. (The engine's wait would
+ * sleep through a restart: a restarting container counts as running.)
+ */
+async function afterRun(engine: Engine, id: string, run: string | undefined): Promise<{ code: number; next?: string }> {
+  for (let i = 0; ; i++) {
+    const info = await engine.inspectContainer(id);
+    if (!info) return { code: -1 };
+    const s = info.State;
+    // restarted already: the exit code of the run that ended is gone
+    if (s.Running && !s.Restarting && s.StartedAt !== run) return { code: s.ExitCode, next: s.StartedAt };
+    if (!s.Running) return { code: s.ExitCode };
+    if (s.Restarting) {
+      const code = s.ExitCode;
+      // the engine's restart delay starts at 100 ms and doubles
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 100));
+        const again = await engine.inspectContainer(id);
+        if (!again || !again.State.Running) return { code };
+        if (!again.State.Restarting) return { code, next: again.State.StartedAt };
+      }
+    }
+    // the output ended a moment before the engine recorded the exit
+    if (i > 250) return { code: await engine.waitContainer(id).catch(() => -1) };
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** "10m", "1h30m" (relative), an RFC 3339 date, or unix seconds: as unix seconds. */

@@ -123,10 +123,17 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       process.on('SIGINT', sig);
       process.on('SIGTERM', sig);
       try {
-        const exits = await followLogs(engine, cs, { follow: true, since: Math.floor(result.timeline.startedAt / 1000) - 1, prefix: true }, (c, code) => {
-          process.stderr.write(`${c.name} exited with code ${code}\n`);
-          if (o.abortOnContainerExit && !stopping) void stopAll(`Aborting on container exit...`);
-        });
+        const exits = await followLogs(
+          engine,
+          cs,
+          { follow: true, since: Math.floor(result.timeline.startedAt / 1000) - 1, prefix: true },
+          (c, code) => {
+            process.stderr.write(`${c.name} exited with code ${code}\n`);
+            if (o.abortOnContainerExit && !stopping) void stopAll(`Aborting on container exit...`);
+          },
+          // its restart policy brings it back: its next run is followed too
+          (c, code) => process.stderr.write(`${c.name} exited with code ${code} (restarting)\n`),
+        );
         if (o.exitCodeFrom) {
           const c = cs.find((x) => x.service === o.exitCodeFrom);
           const info = c ? await engine.inspectContainer(c.id) : undefined;

@@ -27,6 +27,8 @@ export interface ContainerInspect {
   State: {
     Status: string;
     Running: boolean;
+    /** waiting to be started again by its restart policy (Running stays true meanwhile) */
+    Restarting?: boolean;
     ExitCode: number;
     Error?: string;
     StartedAt: string;

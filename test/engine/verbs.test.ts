@@ -192,6 +192,16 @@ describe('attached up', () => {
     expect(p.containers().find((c) => c.service === 'db')?.state).toBe('exited');
   }, 60_000);
 
+  it('follows a container its restart policy brings back, into each run', () => {
+    const p = project({ 'compose.yaml': `services:\n  flaky:\n    image: ${IMG}\n    restart: on-failure:2\n    command: ["sh", "-c", "echo run $$(cat /proc/uptime); exit 1"]\n` });
+    const r = p.run(['up'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/flaky-1 +\| run /g)).toHaveLength(3);
+    expect(r.stderr.match(/flaky-1 exited with code 1 \(restarting\)/g)).toHaveLength(2);
+    expect(r.stderr).toMatch(/flaky-1 exited with code 1\n/);
+    expect(p.inspect(`${p.name}-flaky-1`).RestartCount).toBe(2);
+  }, 90_000);
+
   it('Ctrl-C stops the project cleanly', async () => {
     const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    init: true\n    command: ["sh", "-c", "echo started; exec sleep 600"]\n` });
     const child = spawn(process.execPath, [CLI, '-p', p.name, 'up'], { cwd: p.dir, env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE } });
