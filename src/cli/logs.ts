@@ -8,6 +8,7 @@ import { parseDuration } from '../load/units.js';
 import type { GlobalOptions } from './common.js';
 import { context } from './common.js';
 import { prefixer } from './render.js';
+import { LABEL } from '../model/names.js';
 
 export interface FollowOptions {
   follow?: boolean;
@@ -17,6 +18,8 @@ export interface FollowOptions {
   prefix?: boolean;
   /** where the containers' stderr goes: stdout (logs, up) or stderr (run) */
   stderrTo?: 'stdout' | 'stderr';
+  /** with follow: also follow the project's containers (of these services) that start meanwhile */
+  watch?: { project: string; services?: string[] };
 }
 
 /**
@@ -31,41 +34,71 @@ export async function followLogs(
   onExit?: (c: ProjectContainer, code: number) => void,
   onRestart?: (c: ProjectContainer, code: number) => void,
 ): Promise<Map<string, number>> {
-  const width = Math.max(0, ...cs.map((c) => c.name.length));
+  let width = Math.max(0, ...cs.map((c) => c.name.length));
   const services = [...new Set(cs.map((c) => c.service))];
   const exits = new Map<string, number>();
-  await Promise.all(
-    cs.map(async (c) => {
-      const info = await engine.inspectContainer(c.id);
-      const tty = info?.Config.Tty ?? false;
-      // one prefixer per stream: each keeps its own partial last line
-      const p = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
-      const pe = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
-      let since = o.since;
-      let tail = o.tail;
-      let run = info?.State.StartedAt;
-      for (;;) {
-        const logs = await engine.containerLogs(c.id, { follow: o.follow, tail, since, timestamps: o.timestamps }, tty);
-        logs.stdout.on('data', (b: Buffer) => process.stdout.write(p(b)));
-        logs.stderr.on('data', (b: Buffer) => (o.stderrTo === 'stderr' ? process.stderr : process.stdout).write(pe(b)));
-        await logs.done;
-        if (!o.follow) return;
-        const end = await afterRun(engine, c.id, run);
-        if (end.next === undefined) {
-          exits.set(c.id, end.code);
-          onExit?.(c, end.code);
-          return;
-        }
-        onRestart?.(c, end.code);
-        // the next run's output only (what came before was shown)
-        run = end.next;
-        since = Date.parse(end.next) / 1000;
-        tail = 'all';
+  /** fromStart: only the output of the container's current run */
+  const follow = async (c: ProjectContainer, fromStart = false) => {
+    const info = await engine.inspectContainer(c.id);
+    const tty = info?.Config.Tty ?? false;
+    let since = fromStart && info ? Date.parse(info.State.StartedAt) / 1000 - 0.001 : o.since;
+    let tail = fromStart ? 'all' : o.tail;
+    if (!services.includes(c.service)) services.push(c.service);
+    width = Math.max(width, c.name.length);
+    // one prefixer per stream: each keeps its own partial last line
+    const p = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
+    const pe = o.prefix === false ? (b: Buffer | string) => b.toString() : prefixer(width, c.name, services.indexOf(c.service));
+    let run = info?.State.StartedAt;
+    for (;;) {
+      const logs = await engine.containerLogs(c.id, { follow: o.follow, tail, since, timestamps: o.timestamps }, tty);
+      logs.stdout.on('data', (b: Buffer) => process.stdout.write(p(b)));
+      logs.stderr.on('data', (b: Buffer) => (o.stderrTo === 'stderr' ? process.stderr : process.stdout).write(pe(b)));
+      await logs.done;
+      if (!o.follow) return;
+      const end = await afterRun(engine, c.id, run);
+      if (end.next === undefined) {
+        exits.set(c.id, end.code);
+        onExit?.(c, end.code);
+        return;
       }
-    }),
-  );
+      onRestart?.(c, end.code);
+      // the next run's output only (what came before was shown)
+      run = end.next;
+      since = Date.parse(end.next) / 1000;
+      tail = 'all';
+    }
+  };
+  const followed = new Set(cs.map((c) => c.id));
+  const tasks = cs.map((c) => follow(c));
+  // containers of the project that start meanwhile (recreated by an `up` elsewhere, scaled up)
+  const watch = o.follow ? o.watch : undefined;
+  const sub = watch
+    ? await engine.events({ type: ['container'], event: ['start'], label: [`${LABEL.project}=${watch.project}`, `${LABEL.oneoff}=False`] }, (e) => {
+        const service = e.Actor.Attributes[LABEL.service] ?? '';
+        if (followed.has(e.Actor.ID) || (watch.services && !watch.services.includes(service))) return;
+        followed.add(e.Actor.ID);
+        const name = e.Actor.Attributes.name ?? e.Actor.ID.slice(0, 12);
+        const c = { id: e.Actor.ID, name, service, number: Number(e.Actor.Attributes[LABEL.number] ?? 0) } as ProjectContainer;
+        tasks.push(follow(c, true));
+      })
+    : undefined;
+  try {
+    for (;;) {
+      const n = tasks.length;
+      await Promise.all(tasks);
+      if (!sub) break;
+      // everything followed has stopped: a recreation starts its new container a moment later
+      await new Promise((r) => setTimeout(r, WATCH_GRACE_MS));
+      if (tasks.length === n) break;
+    }
+  } finally {
+    sub?.close();
+  }
   return exits;
 }
+
+/** How long `logs -f` waits, once all it follows has stopped, for a container to start. */
+const WATCH_GRACE_MS = 2000;
 
 /**
  * What became of a container whose run (started at `run`) ended its output: its exit code, and
@@ -125,6 +158,7 @@ export function registerLogs(program: Command, globals: () => GlobalOptions): vo
       if (o.index) cs = cs.filter((c) => c.number === Number(o.index));
       const tail = o.tail === 'all' ? 'all' : Number(o.tail);
       if (tail !== 'all' && !Number.isInteger(tail)) throw new DockyardError('USAGE', `invalid --tail "${o.tail}"`, { hint: 'a number of lines, or all' });
-      await followLogs(engine, cs, { follow: o.follow, tail, since: o.since ? parseSince(o.since) : undefined, timestamps: o.timestamps, prefix: o.logPrefix });
+      const watch = o.index ? undefined : { project: project.name, services: names.length ? names : undefined };
+      await followLogs(engine, cs, { follow: o.follow, tail, since: o.since ? parseSince(o.since) : undefined, timestamps: o.timestamps, prefix: o.logPrefix, watch });
     });
 }

@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { BASE, docker, useProjects } from '../helpers/engine.js';
@@ -200,6 +201,32 @@ describe('attached up', () => {
     expect(r.stderr.match(/flaky-1 exited with code 1 \(restarting\)/g)).toHaveLength(2);
     expect(r.stderr).toMatch(/flaky-1 exited with code 1\n/);
     expect(p.inspect(`${p.name}-flaky-1`).RestartCount).toBe(2);
+  }, 90_000);
+
+  it('logs -f follows the containers an up elsewhere recreates, and ends when the project is down', async () => {
+    const compose = (v: string) => `services:\n  a:\n    image: ${IMG}\n    init: true\n    command: ["sh", "-c", "echo ${v}; exec sleep 600"]\n`;
+    const p = project({ 'compose.yaml': compose('first') });
+    p.ok(['up', '-d', '--wait']);
+    const child = spawn(process.execPath, [CLI, '-p', p.name, 'logs', '-f'], { cwd: p.dir, env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    const until = async (re: RegExp) => {
+      const deadline = Date.now() + 20_000;
+      while (!re.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toMatch(re);
+    };
+    try {
+      await until(/a-1 +\| first/);
+      writeFileSync(join(p.dir, 'compose.yaml'), compose('second'));
+      p.ok(['up', '-d']);
+      await until(/a-1 +\| second/);
+      p.ok(['down']);
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   }, 90_000);
 
   it('Ctrl-C stops the project cleanly', async () => {
