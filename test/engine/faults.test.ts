@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { BASE, useProjects } from '../helpers/engine.js';
-import { CLI } from '../helpers/fs.js';
+import { useProjects } from '../helpers/engine.js';
 
 const project = useProjects(afterEach);
 
@@ -67,16 +65,12 @@ describe('faults', () => {
     depends_on: {db: {condition: service_healthy}}
 `,
     });
-    const child = spawn(process.execPath, [CLI, '-p', p.name, 'up', '-d'], { cwd: p.dir, env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE } });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const deadline = Date.now() + 20_000;
-    while (!/shop|Container .*-db-1 +Started/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    expect(code).toBe(130);
-    expect(err).toMatch(/interrupted: 1 container\(s\) of .* exist: .*-db-1 \(running\)/);
-    expect(err).toMatch(/run `dockyard up` again to finish/);
+    const up = p.start(['up', '-d']);
+    await up.until(/Container .*-db-1 +Started/, 20_000);
+    up.signal('SIGINT');
+    expect(await up.exited).toBe(130);
+    expect(up.err).toMatch(/interrupted: 1 container\(s\) of .* exist: .*-db-1 \(running\)/);
+    expect(up.err).toMatch(/run `dockyard up` again to finish/);
     expect(p.containers().map((c) => c.service)).toEqual(['db']);
     p.ok(['up', '-d', '--wait']);
     expect(p.containers().map((c) => `${c.service}:${c.state}`)).toEqual(['api:running', 'db:running']);

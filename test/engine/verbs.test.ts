@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -207,57 +207,39 @@ describe('attached up', () => {
     const compose = (v: string) => `services:\n  a:\n    image: ${IMG}\n    init: true\n    command: ["sh", "-c", "echo ${v}; exec sleep 600"]\n`;
     const p = project({ 'compose.yaml': compose('first') });
     p.ok(['up', '-d', '--wait']);
-    const child = spawn(process.execPath, [CLI, '-p', p.name, 'logs', '-f'], { cwd: p.dir, env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', r));
-    const until = async (re: RegExp) => {
-      const deadline = Date.now() + 20_000;
-      while (!re.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(out).toMatch(re);
-    };
+    const logs = p.start(['logs', '-f']);
     try {
-      await until(/a-1 +\| first/);
+      await logs.until(/a-1 +\| first/);
       writeFileSync(join(p.dir, 'compose.yaml'), compose('second'));
       p.ok(['up', '-d']);
-      await until(/a-1 +\| second/);
+      await logs.until(/a-1 +\| second/);
       p.ok(['down']);
-      expect(await exited).toBe(0);
+      expect(await logs.exited).toBe(0);
     } finally {
-      child.kill('SIGKILL');
+      logs.signal('SIGKILL');
     }
   }, 90_000);
 
   it('Ctrl-C stops the project cleanly', async () => {
     const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    init: true\n    command: ["sh", "-c", "echo started; exec sleep 600"]\n` });
-    const child = spawn(process.execPath, [CLI, '-p', p.name, 'up'], { cwd: p.dir, env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!/\| started/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    expect(out).toMatch(/Gracefully stopping/);
-    expect(code).toBe(0);
+    const up = p.start(['up']);
+    await up.until(/\| started/);
+    up.signal('SIGINT');
+    expect(await up.exited).toBe(0);
+    expect(up.err).toMatch(/Gracefully stopping/);
     expect(p.containers().map((c) => c.state)).toEqual(['exited']);
   }, 60_000);
+
   it('run without a TTY: Ctrl-C is passed to the container, a second one kills it', async () => {
     const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    init: true\n` });
     const runUntilSignals = async (cmd: string, signals: number) => {
-      const child = spawn(process.execPath, [CLI, '-p', p.name, 'run', '--rm', '-T', 'a', 'sh', '-c', cmd], { cwd: p.dir, env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE } });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<number | null>((r) => child.on('exit', r));
-      const deadline = Date.now() + 30_000;
-      while (!/ready/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const run = p.start(['run', '--rm', '-T', 'a', 'sh', '-c', cmd]);
+      await run.until(/ready/);
       for (let i = 0; i < signals; i++) {
-        child.kill('SIGINT');
+        run.signal('SIGINT');
         await new Promise((r) => setTimeout(r, 1000));
       }
-      return { code: await exited, out };
+      return { code: await run.exited, out: run.out + run.err };
     };
     // the shell dies of SIGINT: 130, as in a terminal
     expect((await runUntilSignals('echo ready; sleep 30', 1)).code).toBe(130);

@@ -1,7 +1,7 @@
 /** Engine tests: a unique project per test, the CLI run against it, cleanup even on failure. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cli, tree } from './fs.js';
+import { CLI, cli, tree } from './fs.js';
 
 export const BASE = process.env.DOCKYARD_TEST_IMAGE ?? 'dockyard-test/busybox:latest';
 
@@ -16,6 +16,16 @@ export function dockerJson<T = Record<string, unknown>>(...args: string[]): T {
 
 export function engineAvailable(): boolean {
   return spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+}
+
+/** A dockyard command running in the background: its output so far, and its exit code to come. */
+export interface Background {
+  out: string;
+  err: string;
+  exited: Promise<number | null>;
+  signal(sig: NodeJS.Signals): void;
+  /** waits until stdout or stderr matches (fails the test after the timeout) */
+  until(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
 export class TestProject {
@@ -37,6 +47,25 @@ export class TestProject {
     const r = this.run(args, opts);
     if (r.code !== (opts.code ?? 0)) throw new Error(`dockyard ${args.join(' ')} exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
     return r;
+  }
+
+  /** Starts `dockyard -p <name> ...args` in the background, for tests that signal or watch it. */
+  start(args: string[]): Background {
+    const child = spawn(process.execPath, [CLI, '-p', this.name, ...args], { cwd: this.dir, env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE } });
+    const bg: Background = {
+      out: '',
+      err: '',
+      exited: new Promise<number | null>((r) => child.on('exit', r)),
+      signal: (sig) => void child.kill(sig),
+      async until(re, timeoutMs = 30_000) {
+        const deadline = Date.now() + timeoutMs;
+        while (!re.test(bg.out + bg.err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        if (!re.test(bg.out + bg.err)) throw new Error(`dockyard ${args.join(' ')} did not print ${re} in ${timeoutMs / 1000}s:\n${bg.out}${bg.err}`);
+      },
+    };
+    child.stdout.on('data', (d: Buffer) => (bg.out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (bg.err += d.toString()));
+    return bg;
   }
 
   containers(all = true): Array<{ id: string; name: string; service: string; state: string }> {
