@@ -9,7 +9,7 @@ import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
 import type { Context } from './common.js';
 import { buildServices } from './build.js';
-import { takeTerminal } from './terminal.js';
+import { takeTerminal, terminalSize } from './terminal.js';
 
 function envList(e: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -113,7 +113,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
         env: envList(o.env),
         entrypoint: o.entrypoint ? [o.entrypoint] : undefined,
         tty,
-        consoleSize: tty && process.stdout.isTTY && process.stdout.rows ? [process.stdout.rows, process.stdout.columns] : undefined,
+        consoleSize: tty ? terminalSize() : undefined,
         user: o.user,
         workdir: o.workdir,
         noPorts: !o.servicePorts,
@@ -124,9 +124,6 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
         process.stdout.write(`${name}\n`);
         return;
       }
-      // attached before it starts (no output is missed), its stdin open as with docker compose run
-      const io = await engine.attachContainer(id, tty);
-      const terminal = tty ? takeTerminal() : undefined;
       // without a TTY, Ctrl-C is passed on as SIGINT; a second one kills the container (a shell as
       // PID 1 ignores SIGINT). With a TTY, Ctrl-C reaches the container as a key.
       let interrupts = 0;
@@ -134,8 +131,13 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
         if (++interrupts > 1) process.stderr.write(`killing ${name}\n`);
         void engine.killContainer(id, interrupts > 1 ? 'SIGKILL' : 'SIGINT');
       };
-      if (!tty) process.on('SIGINT', forward);
+      let io: Awaited<ReturnType<typeof engine.attachContainer>> | undefined;
+      let terminal: ReturnType<typeof takeTerminal> | undefined;
       try {
+        // attached before it starts (no output is missed), its stdin open as with docker compose run
+        io = await engine.attachContainer(id, tty);
+        terminal = tty ? takeTerminal() : undefined;
+        if (!tty) process.on('SIGINT', forward);
         const drained = Promise.all([once(io.stdout, 'end'), once(io.stderr, 'end')]);
         io.stdout.pipe(process.stdout, { end: false });
         io.stderr.pipe(process.stderr, { end: false });
@@ -149,10 +151,10 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
       } finally {
         process.off('SIGINT', forward);
         terminal?.restore();
-        process.stdin.unpipe(io.stdin);
+        if (io) process.stdin.unpipe(io.stdin);
         process.stdin.pause();
         process.stdin.unref?.();
-        io.close();
+        io?.close();
         // --rm removes it however the run ended (a start that failed included)
         if (o.rm) await engine.removeContainer(id, { force: true });
       }

@@ -15,10 +15,15 @@ export interface Terminal {
  * container's TTY already turns \n into \r\n, and Node's raw mode would add a second \r.
  * Restoring goes back to the settings saved before raw mode, output processing included.
  */
+/** The local terminal's rows and columns, if stdout is one. */
+export function terminalSize(): [number, number] | undefined {
+  return process.stdout.isTTY && process.stdout.rows ? [process.stdout.rows, process.stdout.columns] : undefined;
+}
+
 export function takeTerminal(): Terminal {
   process.stdin.setRawMode?.(true);
   spawnSync('stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'] });
-  const size = (): [number, number] | undefined => (process.stdout.isTTY && process.stdout.rows ? [process.stdout.rows, process.stdout.columns] : undefined);
+  const size = terminalSize;
   return {
     size,
     follow(apply) {
