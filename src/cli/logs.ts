@@ -106,26 +106,20 @@ const WATCH_GRACE_MS = 2000;
  * sleep through a restart: a restarting container counts as running.)
  */
 async function afterRun(engine: Engine, id: string, run: string | undefined): Promise<{ code: number; next?: string }> {
+  let code: number | undefined; // the run's exit code, once seen while the container restarts
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (let i = 0; ; i++) {
     const info = await engine.inspectContainer(id);
-    if (!info) return { code: -1 };
+    if (!info) return { code: code ?? -1 };
     const s = info.State;
-    // restarted already: the exit code of the run that ended is gone
-    if (s.Running && !s.Restarting && s.StartedAt !== run) return { code: s.ExitCode, next: s.StartedAt };
-    if (!s.Running) return { code: s.ExitCode };
     if (s.Restarting) {
-      const code = s.ExitCode;
-      // the engine's restart delay starts at 100 ms and doubles
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 100));
-        const again = await engine.inspectContainer(id);
-        if (!again || !again.State.Running) return { code };
-        if (!again.State.Restarting) return { code, next: again.State.StartedAt };
-      }
-    }
-    // the output ended a moment before the engine recorded the exit
-    if (i > 250) return { code: await engine.waitContainer(id).catch(() => -1) };
-    await new Promise((r) => setTimeout(r, 20));
+      code = s.ExitCode;
+      await sleep(100); // the engine's restart delay starts at 100 ms and doubles
+    } else if (!s.Running) return { code: code ?? s.ExitCode };
+    else if (s.StartedAt !== run) return { code: code ?? s.ExitCode, next: s.StartedAt };
+    // still this run: the output ended a moment before the engine recorded the exit
+    else if (i > 250) return { code: await engine.waitContainer(id).catch(() => -1) };
+    else await sleep(20);
   }
 }
 
