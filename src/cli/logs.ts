@@ -64,7 +64,7 @@ export async function followLogs(
       onRestart?.(c, end.code);
       // the next run's output only (what came before was shown)
       run = end.next;
-      since = Date.parse(end.next) / 1000;
+      since = end.finished ? Math.floor(Date.parse(end.finished)) / 1000 + 0.001 : Date.parse(end.next) / 1000;
       tail = 'all';
     }
   };
@@ -102,21 +102,24 @@ const WATCH_GRACE_MS = 2000;
 
 /**
  * What became of a container whose run (started at `run`) ended its output: its exit code, and
- * when its restart policy brought it back, the start of its next run. (The engine's wait would
- * sleep through a restart: a restarting container counts as running.)
+ * when its restart policy brought it back, the start of its next run and when the ended run
+ * finished (the output after that is the next runs': a run shorter than a look is not lost).
+ * (The engine's wait would sleep through a restart: a restarting container counts as running.)
  */
-async function afterRun(engine: Engine, id: string, run: string | undefined): Promise<{ code: number; next?: string }> {
+async function afterRun(engine: Engine, id: string, run: string | undefined): Promise<{ code: number; next?: string; finished?: string }> {
   let code: number | undefined; // the run's exit code, once seen while the container restarts
+  let finished: string | undefined;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (let i = 0; ; i++) {
     const info = await engine.inspectContainer(id);
     if (!info) return { code: code ?? -1 };
     const s = info.State;
+    if (s.StartedAt !== run && (s.Running || s.Restarting)) return { code: code ?? s.ExitCode, next: s.StartedAt, finished };
     if (s.Restarting) {
-      code = s.ExitCode;
+      code ??= s.ExitCode;
+      finished ??= s.FinishedAt;
       await sleep(100); // the engine's restart delay starts at 100 ms and doubles
     } else if (!s.Running) return { code: code ?? s.ExitCode };
-    else if (s.StartedAt !== run) return { code: code ?? s.ExitCode, next: s.StartedAt };
     // still this run: the output ended a moment before the engine recorded the exit
     else if (i > 250) return { code: await engine.waitContainer(id).catch(() => -1) };
     else await sleep(20);

@@ -194,7 +194,7 @@ describe('attached up', () => {
   }, 60_000);
 
   it('follows a container its restart policy brings back, into each run', () => {
-    const p = project({ 'compose.yaml': `services:\n  flaky:\n    image: ${IMG}\n    restart: on-failure:2\n    command: ["sh", "-c", "echo run $$(cat /proc/uptime); exit 1"]\n` });
+    const p = project({ 'compose.yaml': `services:\n  flaky:\n    image: ${IMG}\n    restart: on-failure:2\n    command: ["sh", "-c", "echo run $$(cat /proc/uptime); sleep 0.3; exit 1"]\n` });
     const r = p.run(['up'], { timeoutMs: 60_000 });
     expect(r.code).toBe(0);
     expect(r.stdout.match(/flaky-1 +\| run /g)).toHaveLength(3);
