@@ -146,7 +146,9 @@ function bench30(N) {
   report('down, 30 services', m(down30.ours), m(down30.base), 0.6);
   const floor = { up: median(floors.map((f) => f.up)), down: median(floors.map((f) => f.down)) };
   line(`  engine floor (raw API, no tool, all at once, median: network + create+start 30 ${fmtS(floor.up)}, stop+remove 30 ${fmtS(floor.down)}): dockyard spends ${fmtS(m(up30.ours).seconds - floor.up)} / ${fmtS(m(down30.ours).seconds - floor.down)} above it, docker-compose v1 ${fmtS(m(up30.base).seconds - floor.up)} / ${fmtS(m(down30.base).seconds - floor.down)}`);
-  line(`  a tool that added nothing to the engine's own work would be ${(floor.up / m(up30.base).seconds).toFixed(2)}x (up) and ${(floor.down / m(down30.base).seconds).toFixed(2)}x (down) of docker-compose v1 on this engine`);
+  // the fastest this engine did the same work in this run, through the raw API or through dockyard
+  const best = { up: Math.min(floor.up, m(up30.ours).seconds), down: Math.min(floor.down, m(down30.ours).seconds) };
+  line(`  a tool that added nothing to the engine's fastest run of this work would be ${(best.up / m(up30.base).seconds).toFixed(2)}x (up) and ${(best.down / m(down30.base).seconds).toFixed(2)}x (down) of docker-compose v1 on this engine`);
 }
 
 function benchChain(N) {
