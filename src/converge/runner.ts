@@ -110,6 +110,8 @@ export class Converger {
         if (existing) {
           if (existing.Labels[LABEL.project] && existing.Labels[LABEL.project] !== this.project.name) {
             this.emit({ type: 'warning', message: `network ${net.name} belongs to project ${existing.Labels[LABEL.project]}; using it anyway` });
+          } else if (existing.Labels[LABEL.networkHash] && existing.Labels[LABEL.networkHash] !== (networkBody(this.project, key).Labels as Record<string, string>)[LABEL.networkHash]) {
+            this.emit({ type: 'warning', message: `network ${net.name} was created from an earlier definition of "${key}" (driver, options, IPAM, internal or labels changed) and is used as it is: \`dockyard down\` then \`up\` recreates it` });
           }
           return;
         }

@@ -1,7 +1,7 @@
 /** From the canonical model to Docker Engine API bodies: containers, networks, volumes. */
 import type { Project, Service, ServiceNetwork } from '../model/project.js';
 import { LABEL } from '../model/names.js';
-import { serviceConfigHash } from '../model/serialize.js';
+import { configHash, serviceConfigHash } from '../model/serialize.js';
 
 type Rec = Record<string, unknown>;
 export const DOCKYARD_VERSION = '0.1.0';
@@ -325,18 +325,12 @@ export function networkBody(project: Project, key: string): Rec {
     : undefined;
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(n.labels ?? {})) labels[k] = v ?? '';
-  Object.assign(labels, { [LABEL.project]: project.name, [LABEL.network]: key, [LABEL.version]: COMPOSE_VERSION_LABEL });
-  return prune({
-    Name: n.name,
-    Driver: n.driver ?? 'bridge',
-    Options: n.driver_opts,
-    Internal: n.internal,
-    Attachable: n.attachable,
-    EnableIPv6: n.enable_ipv6,
-    IPAM: ipam,
-    Labels: labels,
-    CheckDuplicate: true,
-  });
+  const definition = prune({ Driver: n.driver ?? 'bridge', Options: n.driver_opts, Internal: n.internal, Attachable: n.attachable, EnableIPv6: n.enable_ipv6, IPAM: ipam });
+  // what the network was created from (the user's labels included, not ours): a later `up`
+  // tells when the definition has changed
+  const hash = configHash({ ...definition, labels });
+  Object.assign(labels, { [LABEL.project]: project.name, [LABEL.network]: key, [LABEL.version]: COMPOSE_VERSION_LABEL, [LABEL.networkHash]: hash });
+  return { Name: n.name, ...definition, Labels: labels, CheckDuplicate: true };
 }
 
 export function volumeBody(project: Project, key: string): Rec {

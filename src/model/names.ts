@@ -15,6 +15,8 @@ export const LABEL = {
   version: 'com.docker.compose.version',
   image: 'com.docker.compose.image',
   sourceHash: 'dev.dockyard.source-hash',
+  /** the definition a network was created from (dockyard's own: Compose hashes differently) */
+  networkHash: 'dev.dockyard.network-hash',
 } as const;
 
 /** The image a service runs: its `image`, or `<project>-<service>` for a build without one. */

@@ -99,5 +99,10 @@ export function serviceConfigHash(s: Service): string {
     delete d.replicas;
     m.deploy = d;
   }
-  return createHash('sha256').update(JSON.stringify(sortKeys(m))).digest('hex');
+  return configHash(m);
+}
+
+/** SHA-256 of a value's JSON with its keys sorted: the same definition, the same hash. */
+export function configHash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(sortKeys(value))).digest('hex');
 }

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { BASE, docker, useProjects } from '../helpers/engine.js';
@@ -71,6 +73,18 @@ networks:
     p.ok(['down']);
     expect(docker('network', 'ls', '-q', '--filter', `name=${ext}`)).not.toBe(''); // external networks stay
   }, 90_000);
+
+  it('says when a project network was created from an earlier definition, until down recreates it', () => {
+    const compose = (net: string) => `services:\n  a:\n    image: ${IMG}\n    init: true\n    command: ["sleep", "600"]\n    networks: [back]\nnetworks:\n  back: ${net}\n`;
+    const p = project({ 'compose.yaml': compose('{}') });
+    p.ok(['up', '-d']);
+    expect(p.ok(['up', '-d']).stderr).not.toMatch(/warning/);
+    writeFileSync(join(p.dir, 'compose.yaml'), compose('{internal: true, labels: {tier: back}}'));
+    expect(p.ok(['up', '-d']).stderr).toMatch(new RegExp(`warning: network ${p.name}_back was created from an earlier definition of "back" .*: \`dockyard down\` then \`up\` recreates it`));
+    p.ok(['down']);
+    expect(p.ok(['up', '-d']).stderr).not.toMatch(/warning/);
+    expect(docker('network', 'inspect', `${p.name}_back`, '-f', '{{.Internal}}')).toBe('true');
+  }, 60_000);
 
   it('reports a missing external network, before building anything', () => {
     const p = project({
