@@ -59,9 +59,7 @@ const fmtS = (x) => `${x.toFixed(2)}s`;
  * tools, so that the engine's drift over the run weighs on all three alike.
  */
 function engineFloor(n, tag) {
-  const script = `
-    const { DockerEngine } = await import(${JSON.stringify(new URL('../dist/engine/docker.js', import.meta.url).href)});
-    const e = new DockerEngine();
+  return rawApi(`
     const net = 'dockyard-bench-floor-${tag}';
     const t0 = Date.now();
     await e.createNetwork({ Name: net });
@@ -70,10 +68,8 @@ function engineFloor(n, tag) {
     const t1 = Date.now();
     await Promise.all(ids.map(async (id) => { await e.stopContainer(id); await e.removeContainer(id, { force: true }); }));
     const t2 = Date.now();
-    // Docker 20.10 can report active endpoints for a while after the last container is gone
-    for (let k = 0; ; k++) { try { await e.removeNetwork(net); break; } catch (err) { if (k > 50) throw err; await new Promise((r) => setTimeout(r, 100)); } }
-    console.log(JSON.stringify({ up: (t1 - t0) / 1000, down: (t2 - t1) / 1000 }));`;
-  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
+    await removeNetwork(net);
+    return { up: (t1 - t0) / 1000, down: (t2 - t1) / 1000 };`);
 }
 
 /**
@@ -81,9 +77,7 @@ function engineFloor(n, tag) {
  * network and to start one created container on it: the steps no tool can avoid.
  */
 function engineLatencies(runs = 5) {
-  const script = `
-    const { DockerEngine } = await import(${JSON.stringify(new URL('../dist/engine/docker.js', import.meta.url).href)});
-    const e = new DockerEngine();
+  return rawApi(`
     const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
     const start = [], network = [];
     for (let i = 0; i < ${runs}; i++) {
@@ -95,10 +89,27 @@ function engineLatencies(runs = 5) {
       await e.startContainer(id);
       start.push(ms(t));
       await e.removeContainer(id, { force: true });
-      for (let k = 0; k < 30; k++) { try { await e.removeNetwork('dockyard-bench-probe'); break; } catch { await new Promise((r) => setTimeout(r, 100)); } }
+      await removeNetwork('dockyard-bench-probe');
     }
     const med = (x) => x.sort((a, b) => a - b)[x.length >> 1] / 1000;
-    console.log(JSON.stringify({ start: med(start), network: med(network) }));`;
+    return { start: med(start), network: med(network) };`);
+}
+
+/**
+ * Runs \`body\` (an async function body with \`e\`, dockyard's DockerEngine, and \`removeNetwork\`)
+ * in a fresh Node process, so that no tool but the Engine API client is timed; returns its value.
+ */
+function rawApi(body) {
+  const script = `
+    const { DockerEngine } = await import(${JSON.stringify(new URL('../dist/engine/docker.js', import.meta.url).href)});
+    const e = new DockerEngine();
+    // Docker 20.10 can report active endpoints for a while after the last container is gone
+    const removeNetwork = async (name) => {
+      for (let k = 0; ; k++) {
+        try { return await e.removeNetwork(name); } catch (err) { if (k > 50) throw err; await new Promise((r) => setTimeout(r, 100)); }
+      }
+    };
+    console.log(JSON.stringify(await (async () => {${body}})()));`;
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
 }
 

@@ -52,7 +52,8 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
       if (c.state !== 'running') throw new DockyardError('SERVICE_FAILED', `container ${c.name} is not running (${c.status})`, { hint: `start it: dockyard start ${service}` });
       const tty = o.tty && process.stdin.isTTY === true;
       const env = Object.entries(envList(o.env)).map(([k, v]) => `${k}=${v}`);
-      const terminal = tty ? takeTerminal() : undefined;
+      // a detached exec may have a TTY in the container, but leaves the local terminal alone
+      const terminal = tty && !o.detach ? takeTerminal() : undefined;
       try {
         const code = await ctx.engine.exec(c.id, {
           cmd,
@@ -65,7 +66,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
           stdin: o.detach ? undefined : tty || !process.stdin.isTTY ? process.stdin : undefined,
           stdout: process.stdout,
           stderr: process.stderr,
-          consoleSize: terminal?.size(),
+          consoleSize: tty ? terminalSize() : undefined,
           followSize: terminal?.follow,
         });
         process.exitCode = code;

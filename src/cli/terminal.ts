@@ -2,12 +2,15 @@
 import { spawnSync } from 'node:child_process';
 
 export interface Terminal {
-  /** rows and columns, if stdout is the terminal */
-  size(): [number, number] | undefined;
   /** Calls `apply` with the terminal's size now and whenever it changes; returns the unsubscribe. */
   follow(apply: (rows: number, cols: number) => void): () => void;
   /** Gives the terminal back as it was. */
   restore(): void;
+}
+
+/** The local terminal's rows and columns, if stdout is one. */
+export function terminalSize(): [number, number] | undefined {
+  return process.stdout.isTTY && process.stdout.rows ? [process.stdout.rows, process.stdout.columns] : undefined;
 }
 
 /**
@@ -15,21 +18,14 @@ export interface Terminal {
  * container's TTY already turns \n into \r\n, and Node's raw mode would add a second \r.
  * Restoring goes back to the settings saved before raw mode, output processing included.
  */
-/** The local terminal's rows and columns, if stdout is one. */
-export function terminalSize(): [number, number] | undefined {
-  return process.stdout.isTTY && process.stdout.rows ? [process.stdout.rows, process.stdout.columns] : undefined;
-}
-
 export function takeTerminal(): Terminal {
   process.stdin.setRawMode?.(true);
   spawnSync('stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'] });
-  const size = terminalSize;
   return {
-    size,
     follow(apply) {
       const send = () => {
-        const now = size();
-        if (now) apply(...now);
+        const size = terminalSize();
+        if (size) apply(...size);
       };
       send();
       process.stdout.on('resize', send);

@@ -97,7 +97,7 @@ export class Converger {
   private async planNetworks(services: Service[]): Promise<() => Promise<void>> {
     const used = new Set<string>();
     for (const s of services) for (const n of Object.keys(s.networks ?? {})) used.add(n);
-    const missing: string[] = [];
+    const missing: Array<{ name: string; body: Record<string, unknown> }> = [];
     await Promise.all(
       [...used].map(async (key) => {
         const net = this.project.networks[key];
@@ -107,29 +107,29 @@ export class Converger {
           if (!existing) throw new DockyardError('MISSING_REFERENCE', `external network "${net.name}" does not exist`, { hint: `create it first: docker network create ${net.name}` });
           return;
         }
+        const body = networkBody(this.project, key);
         if (existing) {
           if (existing.Labels[LABEL.project] && existing.Labels[LABEL.project] !== this.project.name) {
             this.emit({ type: 'warning', message: `network ${net.name} belongs to project ${existing.Labels[LABEL.project]}; using it anyway` });
-          } else if (existing.Labels[LABEL.networkHash] && existing.Labels[LABEL.networkHash] !== (networkBody(this.project, key).Labels as Record<string, string>)[LABEL.networkHash]) {
+          } else if (existing.Labels[LABEL.networkHash] && existing.Labels[LABEL.networkHash] !== (body.Labels as Record<string, string>)[LABEL.networkHash]) {
             this.emit({ type: 'warning', message: `network ${net.name} was created from an earlier definition of "${key}" (driver, options, IPAM, internal or labels changed) and is used as it is: \`dockyard down\` then \`up\` recreates it` });
           }
           return;
         }
-        missing.push(key);
+        missing.push({ name: net.name, body });
       }),
     );
     return async () => {
       await Promise.all(
-        missing.map(async (key) => {
-          const net = this.project.networks[key]!;
-          this.emit({ type: 'resource', kind: 'network', name: net.name, action: 'creating' });
+        missing.map(async ({ name, body }) => {
+          this.emit({ type: 'resource', kind: 'network', name, action: 'creating' });
           try {
-            await this.engine.createNetwork(networkBody(this.project, key));
+            await this.engine.createNetwork(body);
           } catch (e) {
             // created concurrently by another run: fine
-            if (!(await this.engine.inspectNetwork(net.name))) throw e;
+            if (!(await this.engine.inspectNetwork(name))) throw e;
           }
-          this.emit({ type: 'resource', kind: 'network', name: net.name, action: 'created' });
+          this.emit({ type: 'resource', kind: 'network', name, action: 'created' });
         }),
       );
     };

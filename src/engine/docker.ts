@@ -172,6 +172,14 @@ export class DockerEngine implements Engine {
       else demuxBuffer(stream, stdout, stderr);
       return { stdout, stderr, done: Promise.resolve(), close: () => undefined };
     }
+    return { ...this.split(stream, tty, stdout, stderr), close: () => (stream as Readable & { destroy(): void }).destroy() };
+  }
+
+  /**
+   * A container's output stream into stdout and stderr: as it is with a TTY, demultiplexed
+   * without one; both end (and `done` resolves) when the stream ends, closes or fails.
+   */
+  private split(stream: Readable, tty: boolean, stdout = new PassThrough(), stderr = new PassThrough()) {
     if (tty) stream.pipe(stdout);
     else this.docker.modem.demuxStream(stream, stdout, stderr);
     const done = new Promise<void>((resolve) => {
@@ -182,21 +190,14 @@ export class DockerEngine implements Engine {
       stdout.end();
       stderr.end();
     });
-    return { stdout, stderr, done, close: () => (stream as Readable & { destroy(): void }).destroy() };
+    return { stdout, stderr, done };
   }
 
   async attachContainer(id: string, tty: boolean) {
     const stream = (await this.call('attach container', () =>
       this.docker.getContainer(id).attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }),
     )) as NodeJS.ReadWriteStream & { destroy(): void };
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    if (tty) (stream as unknown as Readable).pipe(stdout);
-    else this.docker.modem.demuxStream(stream, stdout, stderr);
-    stream.on('end', () => {
-      stdout.end();
-      stderr.end();
-    });
+    const { stdout, stderr } = this.split(stream as unknown as Readable, tty);
     return { stdout, stderr, stdin: stream as unknown as import('node:stream').Writable, close: () => stream.destroy() };
   }
 
