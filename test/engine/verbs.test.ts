@@ -165,12 +165,15 @@ int main(int argc, char **argv) {
     expect(inTerminal('exec -T web tty')).toMatch(/not a tty/);
     expect(p.run(['exec', 'web', 'tty']).stdout).toMatch(/not a tty/);
     expect(inTerminal('run --rm web sh -c "tty; sleep 1; stty size"')).toMatch(/\/dev\/pts\/\d+\r\n33 101\r\n/);
-    // an interactive shell in a one-off container: keys typed go in, its exit code comes out
-    const typed = execFileSync('sh', ['-c', `(sleep 2; printf 'echo typed-$((6*7))\\nexit 3\\n'; sleep 3) | script -qec "${process.execPath} ${CLI} -p ${p.name} run --rm web sh; echo exit=\\$?" /dev/null`], {
+    // an interactive shell in a one-off container: keys typed go in (Ctrl-C too: it interrupts
+    // the sleep in the container, not dockyard), its exit code comes out
+    const t0 = Date.now();
+    const typed = execFileSync('sh', ['-c', `(sleep 2; printf 'sleep 60\\n'; sleep 1; printf '\\003'; sleep 0.5; printf 'echo typed-$((6*7))\\nexit 3\\n'; sleep 3) | script -qec "${process.execPath} ${CLI} -p ${p.name} run --rm web sh; echo exit=\\$?" /dev/null`], {
       cwd: p.dir,
       encoding: 'utf8',
       env: { ...process.env, DOCKYARD_BASE_IMAGE: BASE },
     });
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(typed).toMatch(/typed-42/);
     expect(typed).toMatch(/exit=3/);
     // without a TTY, stdin is piped through and stdout/stderr stay apart
