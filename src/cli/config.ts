@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import jsyaml from 'js-yaml';
 import { DockyardError } from '../errors.js';
 import { loadProject } from '../load/index.js';
-import { projectModel, serviceConfigHash } from '../model/serialize.js';
+import { projectModel, serviceConfigHash, usedResources } from '../model/serialize.js';
 import { imageName } from '../model/names.js';
 import type { GlobalOptions } from './common.js';
 import { loadOptionsFrom } from './common.js';
@@ -22,6 +22,7 @@ interface ConfigOptions {
   interpolate: boolean;
   pathResolution: boolean;
   consistency: boolean;
+  allResources?: boolean;
 }
 
 export function registerConfig(program: Command, globals: () => GlobalOptions): void {
@@ -40,6 +41,7 @@ export function registerConfig(program: Command, globals: () => GlobalOptions): 
     .option('--no-interpolate', 'do not substitute variables')
     .option('--no-path-resolution', 'keep paths as written')
     .option('--no-consistency', 'skip the checks of references between resources')
+    .option('--all-resources', 'include networks, volumes, secrets and configs that no service uses')
     .action((o: ConfigOptions) => {
       if (o.format !== 'yaml' && o.format !== 'json') {
         throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'use --format yaml or --format json' });
@@ -48,9 +50,10 @@ export function registerConfig(program: Command, globals: () => GlobalOptions): 
       if (o.quiet) return;
       let text: string;
       const lines = (xs: string[]) => (xs.length ? xs.join('\n') + '\n' : '');
+      const used = () => usedResources(project);
       if (o.services) text = lines(Object.keys(project.services));
-      else if (o.volumes) text = lines(Object.keys(project.volumes));
-      else if (o.networks) text = lines(Object.keys(project.networks));
+      else if (o.volumes) text = lines(Object.keys(project.volumes).filter((k) => o.allResources || used().volumes.has(k)));
+      else if (o.networks) text = lines(Object.keys(project.networks).filter((k) => o.allResources || used().networks.has(k)));
       else if (o.profiles) {
         const all = new Set<string>();
         for (const s of [...Object.values(project.services), ...Object.values(project.disabledServices)]) for (const p of s.profiles ?? []) all.add(p);
@@ -63,7 +66,7 @@ export function registerConfig(program: Command, globals: () => GlobalOptions): 
         }
         text = lines(wanted.map((n) => `${n} ${serviceConfigHash(project.services[n]!)}`));
       } else {
-        const model = projectModel(project, { escapeDollars: o.interpolate });
+        const model = projectModel(project, { escapeDollars: o.interpolate, format: o.format, all: o.allResources });
         text = o.format === 'json' ? JSON.stringify(model, null, 2) + '\n' : jsyaml.dump(model, { lineWidth: -1, noRefs: true, quotingType: '"' });
       }
       if (o.output) writeFileSync(o.output, text);

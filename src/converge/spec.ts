@@ -149,7 +149,10 @@ export function containerSpec(
     for (const ref of s[kind] ?? []) {
       const def = project[kind][ref.source];
       if (!def) continue;
-      const target = ref.target ?? (kind === 'secrets' ? `/run/secrets/${ref.source}` : `/${ref.source}`);
+      // where it lands: as Compose places it (a relative secret target under /run/secrets, a
+      // relative config target under /; no target: the name of the source)
+      const dir = kind === 'secrets' ? '/run/secrets/' : '/';
+      const target = ref.target === undefined ? `${dir}${ref.source}` : ref.target.startsWith('/') ? ref.target : `${dir}${ref.target}`;
       if (def.file) {
         binds.push(`${def.file}:${target}:ro`);
       } else {
@@ -200,7 +203,7 @@ export function containerSpec(
     MemorySwap: s.memswap_limit,
     MemorySwappiness: s.mem_swappiness,
     DeviceCgroupRules: s.device_cgroup_rules,
-    Devices: (s.devices as Array<{ source: string; target: string; permissions: string }> | undefined)?.map((d) => ({ PathOnHost: d.source, PathInContainer: d.target, CgroupPermissions: d.permissions })),
+    Devices: (s.devices as Array<{ source: string; target?: string; permissions?: string }> | undefined)?.map((d) => ({ PathOnHost: d.source, PathInContainer: d.target ?? d.source, CgroupPermissions: d.permissions ?? 'rwm' })),
     Links: (s.links as string[] | undefined)?.map((l) => {
       const [svc, alias] = l.split(':');
       const c = lookup(svc!);

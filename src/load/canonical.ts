@@ -38,7 +38,7 @@ const transformers = PatternTrie.of<Transform>(
     ['services.*.env_file', envFile],
     ['services.*.label_file', stringOrList],
     ['services.*.extends', (v) => (typeof v === 'string' ? { service: v } : v)],
-    ['services.*.gpus', (v) => (v === 'all' ? [{ count: 'all' }] : v)],
+    ['services.*.gpus', (v) => (v === 'all' ? [{ count: -1 }] : v)],
     ['services.*.networks', sliceToMap],
     ['services.*.models', sliceToMap],
     ['services.*.volumes.*', volumeMount],
@@ -204,8 +204,9 @@ function volumeMount(v: Any, path: KeyPath): Any {
     if (spec.source !== undefined) out.source = spec.source;
     out.target = cleanTarget(spec.target);
     if (spec.read_only) out.read_only = true;
-    if (spec.bind) out.bind = spec.bind;
-    if (spec.volume) out.volume = spec.volume;
+    // as compose-go's short syntax: a bind creates a missing host path; a volume gets (empty) options
+    if (spec.type === 'bind') out.bind = { create_host_path: true, ...spec.bind };
+    else out.volume = spec.volume ?? {};
     return out;
   } catch (e) {
     throw new DockyardError('INVALID_VALUE', (e as Error).message, { keyPath: formatPath(path), hint: 'write SOURCE:TARGET[:ro|rw], or use the long syntax {type, source, target}' });

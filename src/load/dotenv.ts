@@ -118,7 +118,7 @@ export function parseDotenv(text: string, file: string, lookup: Lookup = () => u
 
 /** Reads env files in order; later files override earlier ones; `required: false` files may be missing. */
 export function readEnvFiles(
-  files: ReadonlyArray<{ path: string; required?: boolean; from?: { file: string; line?: number; column?: number }; keyPath?: string }>,
+  files: ReadonlyArray<{ path: string; required?: boolean; from?: { file: string; line?: number; column?: number }; keyPath?: string; kind?: 'env' | 'label' }>,
   environment: Record<string, string | undefined>,
 ): Record<string, string> {
   const out: Record<string, string> = {};
@@ -126,16 +126,16 @@ export function readEnvFiles(
     let text: string;
     try {
       if (statSync(f.path).isDirectory()) {
-        throw new DockyardError('MISSING_FILE', `env file ${f.path} is a directory`, { location: f.from, keyPath: f.keyPath, hint: 'point env_file / --env-file at a file' });
+        throw new DockyardError('MISSING_FILE', `${f.kind ?? 'env'} file ${f.path} is a directory`, { location: f.from, keyPath: f.keyPath, hint: f.kind === 'label' ? 'point label_file at a file' : 'point env_file / --env-file at a file' });
       }
       text = readFileSync(f.path, 'utf8');
     } catch (e) {
       if (e instanceof DockyardError) throw e;
       if (f.required === false) continue;
-      throw new DockyardError('MISSING_FILE', `env file not found: ${f.path}`, {
+      throw new DockyardError('MISSING_FILE', `${f.kind ?? 'env'} file not found: ${f.path}`, {
         location: f.from,
         keyPath: f.keyPath,
-        hint: 'create the file, fix the path (relative to the project directory), or mark it `required: false`',
+        hint: f.kind === 'label' ? 'create the file, or fix the path (relative to the project directory)' : 'create the file, fix the path (relative to the project directory), or mark it `required: false`',
       });
     }
     Object.assign(out, parseDotenv(text, f.path, (k) => environment[k] ?? out[k]));

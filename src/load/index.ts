@@ -11,7 +11,7 @@ import type { Project, Service } from '../model/project.js';
 import { composeFileSchema, validate } from '../model/schema.js';
 import { canonical } from './canonical.js';
 import { readEnvFiles } from './dotenv.js';
-import { interpolateTree } from './interpolate.js';
+import { interpolateTree, substitute } from './interpolate.js';
 import { applyResets, enforceUnicity, mergeTrees } from './merge.js';
 import { Normalizer, normalizeProjectName } from './normalize.js';
 import type { KeyPath } from './path.js';
@@ -280,6 +280,8 @@ class Loader {
       const own = { ...svc };
       delete own.extends;
       delete base.extends;
+      // this file's !reset / !override apply to what is extended too (as compose-go does)
+      applyResets({ services: { [name]: base } }, doc.resets);
       const merged = enforceUnicity(mergeTrees(base, own, ['services', name]), ['services', name]) as Rec;
       services[name] = merged;
       done.add(name);
@@ -359,11 +361,8 @@ export function loadProject(opts: LoadOptions = {}): Project {
   }
   const environment = readEnv(projectDir);
 
-  // 2. layers
-  const dict = loader.loadLayers(files, environment, projectDir, []);
-  if (opts.resolvePaths !== false) resolveTreePaths(dict, projectDir);
-
-  // 3. the project name
+  // 2. the project name, before the layers: Compose gives it to interpolation as
+  // COMPOSE_PROJECT_NAME (an image `${COMPOSE_PROJECT_NAME}:1.0` is the project's name)
   let name: string;
   const explicit = opts.projectName ?? environment.COMPOSE_PROJECT_NAME;
   if (explicit !== undefined && explicit !== '') {
@@ -371,15 +370,31 @@ export function loadProject(opts: LoadOptions = {}): Project {
       throw new DockyardError('USAGE', `"${explicit}" is not a valid project name`, { hint: 'use lowercase letters, digits, dashes and underscores, starting with a letter or digit' });
     }
     name = explicit;
-  } else if (typeof dict.name === 'string' && dict.name !== '') {
-    name = dict.name;
-    if (!PROJECT_NAME.test(name)) {
-      throw new DockyardError('INVALID_VALUE', `"${name}" is not a valid project name`, { location: loader.locate(['name']), keyPath: 'name', hint: 'use lowercase letters, digits, dashes and underscores' });
-    }
   } else {
-    name = normalizeProjectName(basename(projectDir));
-    if (!name) throw new DockyardError('USAGE', `cannot derive a project name from the directory "${basename(projectDir)}"`, { hint: 'set one with -p NAME or name: in the Compose file' });
+    // the last `name:` of the files as written, interpolated (as compose-go reads it)
+    let written: unknown;
+    let at: ParsedDocument | undefined;
+    for (const f of files) {
+      for (const doc of loader.docs(f)) {
+        if (isPlainObject(doc.value) && doc.value.name !== undefined && doc.value.name !== null && doc.value.name !== '') [written, at] = [doc.value.name, doc];
+      }
+    }
+    const fromFile = typeof written === 'string' && opts.interpolate !== false ? substitute(written, (k) => environment[k]) : written;
+    if (typeof fromFile === 'string' && fromFile !== '') {
+      name = fromFile;
+      if (!PROJECT_NAME.test(name)) {
+        throw new DockyardError('INVALID_VALUE', `"${name}" is not a valid project name`, { location: at && { file: at.file, ...at.source.locate(['name'], at.docIndex, true) }, keyPath: 'name', hint: 'use lowercase letters, digits, dashes and underscores' });
+      }
+    } else {
+      name = normalizeProjectName(basename(projectDir));
+      if (!name) throw new DockyardError('USAGE', `cannot derive a project name from the directory "${basename(projectDir)}"`, { hint: 'set one with -p NAME or name: in the Compose file' });
+    }
   }
+  environment.COMPOSE_PROJECT_NAME = name;
+
+  // 3. layers
+  const dict = loader.loadLayers(files, environment, projectDir, []);
+  if (opts.resolvePaths !== false) resolveTreePaths(dict, projectDir);
 
   // 4. normalize
   const norm = new Normalizer({ projectName: name, workingDir: projectDir, environment, resolvePaths: opts.resolvePaths !== false, checkFiles: opts.consistency !== false, locate: loader.locate });
@@ -435,7 +450,8 @@ export function loadProject(opts: LoadOptions = {}): Project {
 function dropMissingOptionalDeps(project: Project): void {
   for (const s of Object.values(project.services)) {
     if (!s.depends_on) continue;
-    for (const [d, cfg] of Object.entries(s.depends_on)) if (!cfg.required && !project.services[d]) delete s.depends_on[d];
+    // an optional dependency disabled by profiles stays (Compose prints it; nothing waits for it)
+    for (const [d, cfg] of Object.entries(s.depends_on)) if (!cfg.required && !project.services[d] && !project.disabledServices[d]) delete s.depends_on[d];
   }
 }
 
@@ -456,7 +472,7 @@ export function checkConsistency(project: Project, locate: (p: KeyPath) => { fil
   for (const [name, s] of Object.entries(project.services)) {
     const p = (...k: (string | number)[]): KeyPath => ['services', name, ...k];
     if (!s.image && !s.build && !s.provider) fail('INVALID_VALUE', `service "${name}" has neither an image nor a build context`, p(), 'add image: NAME, or build: ./dir');
-    for (const dep of Object.keys(s.depends_on ?? {})) svcRef(name, dep, p('depends_on', dep), 'depends on');
+    for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) if (cfg.required || !project.disabledServices[dep]) svcRef(name, dep, p('depends_on', dep), 'depends on');
     for (const link of (s.links as string[] | undefined) ?? []) svcRef(name, link.split(':')[0]!, p('links'), 'links to');
     for (const vf of (s.volumes_from as string[] | undefined) ?? []) {
       if (vf.startsWith('container:')) continue;

@@ -54,6 +54,13 @@ export class Normalizer {
     return out;
   }
 
+  /** Labels: a mapping whose entries without a value are empty strings (as Compose reads them). */
+  labels(v: unknown, path: KeyPath): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(this.mapping(v, path))) out[k] = x ?? '';
+    return out;
+  }
+
   duration(v: unknown, path: KeyPath): number | undefined {
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'number') return v * 1e9;
@@ -109,8 +116,20 @@ export class Normalizer {
     const p = (k: string | number, ...more: (string | number)[]): KeyPath => ['services', name, k, ...more];
     const s: Rec = { ...raw, name };
     delete s.extends;
-    for (const key of ['environment', 'labels', 'annotations', 'sysctls'] as const) {
+    for (const key of ['environment', 'annotations', 'sysctls'] as const) {
       if (s[key] !== undefined) s[key] = this.mapping(s[key], p(key), key === 'environment');
+    }
+    if (s.labels !== undefined) s.labels = this.labels(s.labels, p('labels'));
+    if (s.label_file !== undefined) {
+      // label files are read like env files (later files win; a value may use the labels read
+      // before it); the service's own labels win over them
+      const files = (s.label_file as unknown[]).map(String);
+      const fromFiles = readEnvFiles(
+        files.map((f, i) => ({ path: resolve(this.ctx.workingDir, f), required: this.ctx.checkFiles, from: this.ctx.locate(p('label_file', i)), keyPath: formatPath(p('label_file', i)), kind: 'label' })),
+        {},
+      );
+      s.label_file = files;
+      s.labels = { ...fromFiles, ...((s.labels as Mapping | undefined) ?? {}) };
     }
     if (s.env_file !== undefined) {
       const files = (s.env_file as Rec[]).map((f, i) => ({
@@ -161,10 +180,12 @@ export class Normalizer {
       s.volumes = (s.volumes as Rec[]).map((v, i) => {
         const out: Rec = { ...v };
         if (out.read_only !== undefined) out.read_only = this.bool(out.read_only, p('volumes', i, 'read_only'));
-        if (out.type === 'bind') {
-          out.bind = { create_host_path: true, ...((out.bind as Rec | undefined) ?? {}) };
-          const b = out.bind as Rec;
-          if (b.create_host_path !== undefined) b.create_host_path = this.bool(b.create_host_path, p('volumes', i, 'bind', 'create_host_path'));
+        if (out.type === 'bind' && isPlainObject(out.bind)) {
+          // options given: a missing create_host_path is true (compose-go's default); no bind
+          // options at all stays so (the engine runner creates the host path either way)
+          const b: Rec = { ...out.bind };
+          b.create_host_path = b.create_host_path === undefined ? true : this.bool(b.create_host_path, p('volumes', i, 'bind', 'create_host_path'));
+          out.bind = b;
         }
         if (isPlainObject(out.volume)) {
           const vv = { ...out.volume };
@@ -190,15 +211,22 @@ export class Normalizer {
       if (s[kind] === undefined) continue;
       s[kind] = (s[kind] as Rec[]).map((m, i) => {
         const out: Rec = { ...m };
-        if (out.target === undefined) out.target = kind === 'secrets' ? `/run/secrets/${String(m.source)}` : `/${String(m.source)}`;
-        else if (kind === 'secrets' && !String(out.target).startsWith('/')) out.target = `/run/secrets/${String(out.target)}`;
+        // as compose-go: a service secret without a target gets /run/secrets/<source>; other
+        // targets stay as written (the engine runner places relative ones, see converge/spec.ts)
+        if (out.target === undefined && kind === 'secrets') out.target = `/run/secrets/${String(m.source)}`;
         if (typeof out.mode === 'string') out.mode = parseInt(out.mode, 8);
         if (out.mode !== undefined && !Number.isFinite(out.mode as number)) this.fail('INVALID_VALUE', 'invalid file mode', p(kind, i, 'mode'), 'write an octal mode such as 0440');
         return out;
       });
     }
-    if (s.devices !== undefined) {
-      s.devices = (s.devices as Rec[]).map((d) => ({ permissions: 'rwm', ...d, target: d.target ?? d.source }));
+    // (the short syntax got its target and permissions in canonical.ts; the long one stays as written)
+    if (s.gpus !== undefined) s.gpus = (s.gpus as Rec[]).map((d, i) => this.deviceRequest(d, p('gpus', i)));
+    if (isPlainObject(s.blkio_config)) s.blkio_config = this.blkio(s.blkio_config, p('blkio_config'));
+    for (const hook of ['post_start', 'pre_stop'] as const) {
+      if (Array.isArray(s[hook])) s[hook] = (s[hook] as Rec[]).map((h, i) => this.hook(h, p(hook, i)));
+    }
+    if (isPlainObject(s.develop) && Array.isArray(s.develop.watch)) {
+      s.develop = { ...s.develop, watch: s.develop.watch.map((w: Rec, i: number) => (isPlainObject(w.exec) ? { ...w, exec: this.hook(w.exec, p('develop', 'watch', i, 'exec')) } : w)) };
     }
     if (s.depends_on !== undefined) {
       const deps: Rec = {};
@@ -235,6 +263,34 @@ export class Normalizer {
     return s as Service;
   }
 
+  /** A device request (gpus, deploy reservations): count "all" is -1, and the default (compose-go's DeviceCount). */
+  deviceRequest(d: Rec, path: KeyPath): Rec {
+    const out: Rec = { ...d };
+    if (out.count === undefined && out.device_ids === undefined) out.count = -1;
+    else if (typeof out.count === 'string') out.count = out.count.toLowerCase() === 'all' ? -1 : this.int(out.count, [...path, 'count']);
+    return out;
+  }
+
+  /** blkio_config: weights as integers, rates in bytes (or operations) per second. */
+  private blkio(b: Rec, path: KeyPath): Rec {
+    const out: Rec = { ...b };
+    if (out.weight !== undefined) out.weight = this.int(out.weight, [...path, 'weight']);
+    if (Array.isArray(out.weight_device)) out.weight_device = out.weight_device.map((w: Rec, i: number) => ({ ...w, weight: this.int(w.weight, [...path, 'weight_device', i, 'weight']) }));
+    for (const k of ['device_read_bps', 'device_read_iops', 'device_write_bps', 'device_write_iops']) {
+      if (Array.isArray(out[k])) out[k] = (out[k] as Rec[]).map((t, i) => ({ ...t, rate: this.size(t.rate, [...path, k, i, 'rate']) }));
+    }
+    return out;
+  }
+
+  /** A lifecycle hook (post_start, pre_stop, watch exec): command as a list, environment as a mapping. */
+  private hook(h: Rec, path: KeyPath): Rec {
+    const out: Rec = { ...h };
+    if ('command' in out) out.command = this.command(out.command, [...path, 'command']);
+    if (out.environment !== undefined) out.environment = this.mapping(out.environment, [...path, 'environment'], true);
+    if (out.privileged !== undefined) out.privileged = this.bool(out.privileged, [...path, 'privileged']);
+    return out;
+  }
+
   private extraHosts(v: unknown, path: KeyPath): string[] {
     const out: string[] = [];
     if (isPlainObject(v)) {
@@ -247,7 +303,7 @@ export class Normalizer {
       const colon = s.indexOf(':');
       const i = eq >= 0 && (colon < 0 || eq < colon) ? eq : colon;
       if (i < 0) this.fail('INVALID_VALUE', `invalid extra host "${s}"`, path, 'write host=ip or host:ip');
-      out.push(`${s.slice(0, i)}=${s.slice(i + 1).replace(/^\[(.*)\]$/, '$1')}`);
+      for (const ip of s.slice(i + 1).split(',')) out.push(`${s.slice(0, i)}=${ip.replace(/^\[(.*)\]$/, '$1')}`);
     }
     return out;
   }
@@ -257,7 +313,8 @@ export class Normalizer {
     const out: Rec = { ...b };
     out.context = String(out.context ?? '.');
     if (out.dockerfile === undefined && out.dockerfile_inline === undefined) out.dockerfile = 'Dockerfile';
-    for (const k of ['args', 'labels'] as const) if (out[k] !== undefined) out[k] = this.mapping(out[k], p(k), k === 'args');
+    if (out.args !== undefined) out.args = this.mapping(out.args, p('args'), true);
+    if (out.labels !== undefined) out.labels = this.labels(out.labels, p('labels'));
     if (out.additional_contexts !== undefined) {
       const ac: Rec = {};
       for (const [k, v] of Object.entries(this.mapping(out.additional_contexts, p('additional_contexts')))) ac[k] = String(v ?? '');
@@ -272,7 +329,7 @@ export class Normalizer {
   private deploy(d: Rec, path: KeyPath): Rec {
     const out: Rec = { ...d };
     if (out.replicas !== undefined) out.replicas = this.int(out.replicas, [...path, 'replicas']);
-    if (out.labels !== undefined) out.labels = this.mapping(out.labels, [...path, 'labels']);
+    if (out.labels !== undefined) out.labels = this.labels(out.labels, [...path, 'labels']);
     if (isPlainObject(out.resources)) {
       const r: Rec = {};
       for (const [k, v] of Object.entries(out.resources)) {
@@ -281,6 +338,7 @@ export class Normalizer {
         if (rr.cpus !== undefined) rr.cpus = this.num(rr.cpus, [...path, 'resources', k, 'cpus']);
         if (rr.memory !== undefined) rr.memory = this.size(rr.memory, [...path, 'resources', k, 'memory']);
         if (rr.pids !== undefined) rr.pids = this.int(rr.pids, [...path, 'resources', k, 'pids']);
+        if (Array.isArray(rr.devices)) rr.devices = rr.devices.map((d: Rec, i: number) => this.deviceRequest(d, [...path, 'resources', k, 'devices', i]));
         r[k] = rr;
       }
       out.resources = r;
@@ -309,7 +367,7 @@ export class Normalizer {
       const r: Rec = { ...((v as Rec | null) ?? {}) };
       const path: KeyPath = [kind, key];
       if (r.external !== undefined) r.external = this.bool(r.external, [...path, 'external']);
-      if (r.labels !== undefined) r.labels = this.mapping(r.labels, [...path, 'labels']);
+      if (r.labels !== undefined) r.labels = this.labels(r.labels, [...path, 'labels']);
       for (const b of ['internal', 'attachable', 'enable_ipv6', 'enable_ipv4']) if (r[b] !== undefined) r[b] = this.bool(r[b], [...path, b]);
       if (r.driver_opts !== undefined) r.driver_opts = Object.fromEntries(Object.entries(r.driver_opts as Rec).map(([k, x]) => [k, String(x)]));
       if (r.name === undefined) r.name = r.external ? key : `${this.ctx.projectName}_${key}`;

@@ -1,6 +1,6 @@
 /** The Project as `docker compose config` prints it, and per-service configuration hashes. */
 import { createHash } from 'node:crypto';
-import type { Project, Service } from './project.js';
+import type { FileMount, Project, Service } from './project.js';
 import { formatDuration } from '../load/units.js';
 
 type Rec = Record<string, unknown>;
@@ -66,16 +66,130 @@ function escapeDollars(v: unknown): unknown {
 export interface ModelOptions {
   /** double `$` in values (on unless interpolation was off) */
   escapeDollars?: boolean;
+  /** 'json' leaves out the x- extensions below the top level, as Compose's JSON does (default 'yaml') */
+  format?: 'yaml' | 'json';
+  /** keep networks, volumes, secrets, configs and models that no service uses (Compose drops them) */
+  all?: boolean;
+}
+
+/** The top-level resources the (enabled) services use, by kind: what Compose keeps. */
+export function usedResources(p: Project): Record<'networks' | 'volumes' | 'secrets' | 'configs' | 'models', Set<string>> {
+  const used = { networks: new Set<string>(), volumes: new Set<string>(), secrets: new Set<string>(), configs: new Set<string>(), models: new Set<string>() };
+  for (const s of Object.values(p.services)) {
+    for (const n of Object.keys(s.networks ?? {})) used.networks.add(n);
+    for (const v of s.volumes ?? []) if (v.type === 'volume' && v.source) used.volumes.add(v.source);
+    for (const x of s.secrets ?? []) used.secrets.add(x.source);
+    for (const x of (s.build?.secrets as FileMount[] | undefined) ?? []) if (x && typeof x === 'object') used.secrets.add(x.source);
+    for (const x of s.configs ?? []) used.configs.add(x.source);
+    for (const m of Object.keys((s.models as Rec | undefined) ?? {})) used.models.add(m);
+  }
+  return used;
+}
+
+/** Sizes print as strings of bytes, file modes as octal strings: Compose's UnitBytes and FileMode. */
+const bytes = (v: unknown) => (typeof v === 'number' ? String(v) : v);
+const octal = (v: unknown) => {
+  const n = typeof v === 'string' ? parseInt(v, 8) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? `0${n.toString(8)}` : v;
+};
+const SIZES = [['shm_size'], ['mem_limit'], ['mem_reservation'], ['memswap_limit'], ['mem_swappiness'], ['build', 'shm_size'], ['deploy', 'resources', 'limits', 'memory'], ['deploy', 'resources', 'reservations', 'memory']];
+
+/** A service as `config` prints it: printed types, defaults left out, files already read dropped. */
+function printedService(s: Service, format: 'yaml' | 'json'): Rec {
+  const out = serviceModel(s);
+  // extra hosts print sorted (compose-go's HostsList)
+  if (Array.isArray(out.extra_hosts)) out.extra_hosts = [...(out.extra_hosts as string[])].sort();
+  const build = out.build as Rec | undefined;
+  if (Array.isArray(build?.extra_hosts)) build.extra_hosts = [...(build.extra_hosts as string[])].sort();
+  // blkio devices: rates are sizes; compose-go's structs for them have no JSON names, so its JSON
+  // says Path, Rate and Weight (and its YAML path, rate, weight)
+  const blkio = out.blkio_config as Record<string, unknown> | undefined;
+  if (blkio) {
+    for (const k of ['weight_device', 'device_read_bps', 'device_read_iops', 'device_write_bps', 'device_write_iops']) {
+      if (!Array.isArray(blkio[k])) continue;
+      blkio[k] = (blkio[k] as Rec[]).map((d) => {
+        const e: Rec = {};
+        for (const [key, v] of Object.entries(d)) {
+          if (key.startsWith('x-')) continue;
+          e[format === 'json' ? key[0]!.toUpperCase() + key.slice(1) : key] = key === 'rate' ? bytes(v) : v;
+        }
+        return e;
+      });
+    }
+  }
+  // env_file and label_file were read into environment and labels
+  delete out.env_file;
+  delete out.label_file;
+  for (const p of SIZES) mapAt(out, p, bytes);
+  for (const kind of ['secrets', 'configs']) {
+    for (const m of (out[kind] as Rec[] | undefined) ?? []) mapAt(m, ['mode'], octal);
+  }
+  for (const m of ((out.build as Rec | undefined)?.secrets as Rec[] | undefined) ?? []) if (m && typeof m === 'object') mapAt(m, ['mode'], octal);
+  for (const v of (out.volumes as Rec[] | undefined) ?? []) {
+    mapAt(v, ['tmpfs', 'size'], bytes);
+    // create_host_path: true is the default, left out (a short-syntax bind prints bind: {})
+    const b = v.bind as Rec | undefined;
+    if (b?.create_host_path === true) delete b.create_host_path;
+  }
+  return out;
+}
+
+/** Keys whose values are user mappings (their keys are data, never extensions). */
+const DATA_MAPS = new Set(['environment', 'labels', 'annotations', 'sysctls', 'args', 'driver_opts', 'options', 'additional_contexts', 'ulimits', 'storage_opt', 'extra_hosts']);
+
+/** Booleans that Compose prints when false (pointers or always-printed fields in compose-go's types). */
+const KEEP_FALSE = new Set(['attach', 'init', 'enable_ipv4', 'enable_ipv6', 'required', 'create_host_path']);
+
+/** Removes false booleans (in place): compose-go's plain bool fields are `omitempty`. */
+function dropFalse(v: unknown): void {
+  if (Array.isArray(v)) for (const x of v) dropFalse(x);
+  else if (v && typeof v === 'object') {
+    const r = v as Rec;
+    for (const k of Object.keys(r)) {
+      if (k.startsWith('x-') || DATA_MAPS.has(k)) continue;
+      if (r[k] === false && !KEEP_FALSE.has(k)) delete r[k];
+      else dropFalse(r[k]);
+    }
+  }
+}
+
+/**
+ * compose-go's JSON always has a hook's `command` (null when absent), and a watch rule's `exec`
+ * (a struct, which encoding/json never leaves out): `{"command": null}` when the rule has none.
+ */
+function hookCommandsInJson(s: Rec): void {
+  for (const k of ['post_start', 'pre_stop']) for (const h of (s[k] as Rec[] | undefined) ?? []) h.command ??= null;
+  for (const w of ((s.develop as Rec | undefined)?.watch as Rec[] | undefined) ?? []) {
+    w.exec ??= {};
+    (w.exec as Rec).command ??= null;
+  }
+}
+
+/** Removes x- keys below the top level (in place), as Compose's JSON output does. */
+function dropExtensions(v: unknown): void {
+  if (Array.isArray(v)) for (const x of v) dropExtensions(x);
+  else if (v && typeof v === 'object') {
+    const r = v as Rec;
+    for (const k of Object.keys(r)) {
+      if (k.startsWith('x-')) delete r[k];
+      else if (!DATA_MAPS.has(k)) dropExtensions(r[k]);
+    }
+  }
 }
 
 /** The whole project as a plain object: name, services, networks, volumes, secrets, configs, models, x-*. */
 export function projectModel(p: Project, o: ModelOptions = {}): Rec {
   const services: Rec = {};
-  for (const name of Object.keys(p.services).sort()) services[name] = serviceModel(p.services[name]!);
+  for (const name of Object.keys(p.services).sort()) services[name] = printedService(p.services[name]!, o.format ?? 'yaml');
   const out: Rec = { name: p.name, services };
+  const used = o.all ? undefined : usedResources(p);
   for (const kind of ['networks', 'volumes', 'secrets', 'configs', 'models'] as const) {
-    if (Object.keys(p[kind]).length) out[kind] = p[kind];
+    const kept = Object.fromEntries(Object.entries(p[kind]).filter(([k]) => !used || used[kind].has(k)));
+    if (Object.keys(kept).length) out[kind] = structuredClone(kept);
   }
+  for (const k of ['services', 'networks', 'volumes', 'secrets', 'configs', 'models']) if (out[k]) for (const x of Object.values(out[k] as Rec)) dropFalse(x);
+  if (o.format === 'json') for (const x of Object.values(services)) hookCommandsInJson(x as Rec);
+  if (o.format === 'json') for (const k of ['services', 'networks', 'volumes', 'secrets', 'configs', 'models']) if (out[k]) for (const x of Object.values(out[k] as Rec)) dropExtensions(x);
   const sorted = sortKeys(out) as Rec;
   const result: Rec = {};
   for (const k of ['name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'models']) if (sorted[k] !== undefined) result[k] = sorted[k];

@@ -169,13 +169,17 @@ volumes:
     const p = project({
       'app.conf': 'setting=1\n',
       'token.txt': 's3cret\n',
+      'app.labels': 'team=core\n',
       'compose.yaml': `services:
   app:
     image: ${IMG}
     init: true
     command: ["sleep", "600"]
+    label_file: ./app.labels
     configs:
       - app_conf
+      - source: app_conf
+        target: rel/app.conf
       - source: inline
         target: /etc/inline.conf
         mode: 0440
@@ -194,6 +198,8 @@ secrets:
     p.ok(['up', '-d'], { env: { SECRET_VALUE: 'from-the-env' } });
     const c = `${p.name}-app-1`;
     expect(docker('exec', c, 'cat', '/app_conf')).toBe('setting=1');
+    expect(docker('exec', c, 'cat', '/rel/app.conf')).toBe('setting=1'); // a relative config target is under /
+    expect(docker('inspect', c, '--format', '{{index .Config.Labels "team"}}')).toBe('core');
     expect(docker('exec', c, 'cat', '/etc/inline.conf')).toBe('inline for ${COMPOSE_PROJECT_NAME:-x}');
     expect(docker('exec', c, 'stat', '-c', '%a', '/etc/inline.conf')).toBe('440');
     expect(docker('exec', c, 'cat', '/run/secrets/token')).toBe('s3cret');

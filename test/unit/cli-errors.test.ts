@@ -69,7 +69,10 @@ describe('dockyard config', () => {
     expect(json.services.web.image).toBe('nginx:1');
     expect(cli(['--profile', 'front', 'config', '--services'], { cwd: dir }).stdout).toBe('db\nweb\n');
     expect(cli(['config', '--services'], { cwd: dir }).stdout).toBe('db\n');
-    expect(cli(['config', '--volumes'], { cwd: dir }).stdout).toBe('data\n');
+    // only what enabled services use (web, which mounts data, is in a profile not enabled)
+    expect(cli(['config', '--volumes'], { cwd: dir }).stdout).toBe('');
+    expect(cli(['--profile', 'front', 'config', '--volumes'], { cwd: dir }).stdout).toBe('data\n');
+    expect(cli(['config', '--volumes', '--all-resources'], { cwd: dir }).stdout).toBe('data\n');
     expect(cli(['config', '--networks'], { cwd: dir }).stdout).toBe('back\n');
     expect(cli(['config', '--profiles'], { cwd: dir }).stdout).toBe('front\n');
     expect(cli(['-p', 'demo', '--profile', 'front', 'config', '--images'], { cwd: dir }).stdout).toBe('demo-db\nnginx:1\n');

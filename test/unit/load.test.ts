@@ -300,9 +300,9 @@ describe('normalization', () => {
     ]);
     expect(s.expose).toEqual(['3000']);
     expect(s.volumes).toEqual([
-      { type: 'volume', source: 'data', target: '/data', read_only: true },
+      { type: 'volume', source: 'data', target: '/data', read_only: true, volume: {} },
       { type: 'bind', source: '/host', target: '/c', bind: { selinux: 'z', create_host_path: true } },
-      { type: 'volume', target: 'anon' },
+      { type: 'volume', target: 'anon', volume: {} },
     ]);
     expect(s.depends_on).toEqual({ db: { condition: 'service_started', required: true } });
     expect(s.networks).toEqual({ front: null });
@@ -311,7 +311,7 @@ describe('normalization', () => {
     expect(s.shm_size).toBe(1024 ** 3);
     expect(s.mem_limit).toBe(512 * 1024 ** 2);
     expect(s.entrypoint).toEqual(['/bin/sh', '-c']);
-    expect(s.labels).toEqual({ a: 'b', c: null });
+    expect(s.labels).toEqual({ a: 'b', c: '' });
     expect(s.extra_hosts).toEqual(['host=1.2.3.4', 'v6=::1']);
     expect(s.secrets).toEqual([{ source: 'token', target: '/run/secrets/token' }]);
     expect(s.configs).toEqual([{ source: 'conf', target: '/etc/conf' }]);
@@ -382,5 +382,124 @@ describe('YAML scalars as Compose reads them', () => {
     const s = load(dir).services.s!;
     expect(s.configs![0]!.mode).toBe(0o440);
     expect(s.environment).toEqual({ A: '0440', B: 'yes', C: 'on' });
+  });
+});
+
+describe('config prints what docker compose config prints (compose-go v2.13)', () => {
+  const printed = (dir: string, o: Parameters<typeof projectModel>[1] = {}, lo: Partial<LoadOptions> = {}) => projectModel(load(dir, lo), o) as Record<string, any>;
+
+  it('reads label_file like env files: later files win, labels: wins, both file keys dropped', () => {
+    const dir = tree({
+      'compose.yaml': 'services:\n  s:\n    image: x\n    env_file: e.env\n    label_file: [a.labels, b.labels]\n    labels: [over=inline, bare]\n',
+      'e.env': 'E=1\n',
+      'a.labels': 'from.a=a\nover=a\nshared=a\nbase=a\nref=${base}-x\n',
+      'b.labels': 'shared=b\n',
+    });
+    const s = printed(dir).services.s;
+    expect(s.labels).toEqual({ 'from.a': 'a', over: 'inline', shared: 'b', base: 'a', ref: 'a-x', bare: '' });
+    expect(s.environment).toEqual({ E: '1' });
+    expect(s).not.toHaveProperty('label_file');
+    expect(s).not.toHaveProperty('env_file');
+    const e = error(() => load(tree({ 'compose.yaml': 'services:\n  s:\n    image: x\n    label_file: nope.labels\n' })));
+    expect(e.message).toMatch(/label file not found: .*nope\.labels/);
+    expect(e.location?.line).toBe(4);
+  });
+
+  it('gives interpolation the resolved project name as COMPOSE_PROJECT_NAME', () => {
+    const yaml = 'services:\n  s:\n    image: ${COMPOSE_PROJECT_NAME}:1.0.0\n';
+    expect(printed(tree({ 'compose.yaml': `name: fromfile\n${yaml}` })).services.s.image).toBe('fromfile:1.0.0');
+    expect(printed(tree({ 'compose.yaml': `name: \${PREFIX}-app\n${yaml}` }), {}, { environment: { PREFIX: 'my' } }).services.s.image).toBe('my-app:1.0.0');
+    expect(printed(tree({ 'compose.yaml': `name: fromfile\n${yaml}` }), {}, { projectName: 'cli' }).services.s.image).toBe('cli:1.0.0');
+    const dir = tree({ 'compose.yaml': yaml });
+    expect(printed(dir).services.s.image).toBe(`${load(dir).name}:1.0.0`);
+  });
+
+  it('prints file modes as octal strings and sizes as strings of bytes', () => {
+    const dir = tree({
+      'compose.yaml': [
+        'services:',
+        '  s:',
+        '    image: x',
+        '    shm_size: 64m',
+        '    mem_limit: 1g',
+        '    configs: [{source: c, mode: 0440}]',
+        '    secrets: [{source: k, mode: "0400"}]',
+        '    volumes: [{type: tmpfs, target: /t, tmpfs: {size: 1m, mode: 0755}}]',
+        '    deploy: {resources: {limits: {memory: 50M}, reservations: {memory: 1k}}}',
+        'configs: {c: {content: x}}',
+        'secrets: {k: {environment: K}}',
+        '',
+      ].join('\n'),
+    });
+    for (const format of ['yaml', 'json'] as const) {
+      const s = printed(dir, { format }).services.s;
+      expect(s.configs[0].mode).toBe('0440');
+      expect(s.secrets[0].mode).toBe('0400');
+      expect(s.shm_size).toBe('67108864');
+      expect(s.mem_limit).toBe('1073741824');
+      expect(s.deploy.resources).toEqual({ limits: { memory: '52428800' }, reservations: { memory: '1024' } });
+      expect(s.volumes[0].tmpfs).toEqual({ size: '1048576', mode: 493 });
+    }
+  });
+
+  it('keeps config and secret targets as written; a secret without one gets /run/secrets/<source>', () => {
+    const dir = tree({
+      'compose.yaml': 'services:\n  s:\n    image: x\n    configs: [c, {source: c, target: rel/c}]\n    secrets: [k, {source: k, target: rel/k}]\nconfigs: {c: {content: x}}\nsecrets: {k: {environment: K}}\n',
+    });
+    const s = printed(dir).services.s;
+    expect(s.configs).toEqual([{ source: 'c' }, { source: 'c', target: 'rel/c' }]);
+    expect(s.secrets).toEqual([{ source: 'k', target: '/run/secrets/k' }, { source: 'k', target: 'rel/k' }]);
+  });
+
+  it('prints binds as Compose does: bind: {} for the short syntax, no bind key for a long one without options', () => {
+    const dir = tree({
+      'compose.yaml': 'services:\n  s:\n    image: x\n    volumes:\n      - ./a:/a\n      - {type: bind, source: ./b, target: /b}\n      - {type: bind, source: ./c, target: /c, bind: {propagation: rshared}}\n      - {type: bind, source: ./d, target: /d, bind: {create_host_path: false}}\n      - data:/data\nvolumes: {data: {}}\n',
+    });
+    const v = printed(dir).services.s.volumes;
+    expect(v[0]).toEqual({ type: 'bind', source: join(dir, 'a'), target: '/a', bind: {} });
+    expect(v[1]).toEqual({ type: 'bind', source: join(dir, 'b'), target: '/b' });
+    expect(v[2].bind).toEqual({ propagation: 'rshared' });
+    expect(v[3].bind).toEqual({ create_host_path: false });
+    expect(v[4]).toEqual({ type: 'volume', source: 'data', target: '/data', volume: {} });
+  });
+
+  it('leaves out top-level resources no enabled service uses (external ones too), unless all', () => {
+    const dir = tree({
+      'compose.yaml': [
+        'services:',
+        '  s: {image: x, networks: [n], volumes: ["vol:/v"], secrets: [k], configs: [c], build: {context: ., secrets: [bk]}}',
+        '  off: {image: x, profiles: [p], networks: [offnet]}',
+        'networks: {n: {}, offnet: {}, unused: {}, ext: {external: true}}',
+        'volumes: {vol: {}, unusedvol: {}}',
+        'secrets: {k: {environment: A}, bk: {environment: B}, unusedk: {environment: C}}',
+        'configs: {c: {content: a}, unusedc: {content: b}}',
+        '',
+      ].join('\n'),
+    });
+    const m = printed(dir);
+    expect(Object.keys(m.networks)).toEqual(['n']);
+    expect(Object.keys(m.volumes)).toEqual(['vol']);
+    expect(Object.keys(m.secrets)).toEqual(['bk', 'k']);
+    expect(Object.keys(m.configs)).toEqual(['c']);
+    expect(Object.keys(printed(dir, { all: true }).networks)).toEqual(['ext', 'n', 'offnet', 'unused']);
+  });
+
+  it('keeps x- extensions below the top level in YAML only; list labels without = are empty strings', () => {
+    const dir = tree({
+      'compose.yaml': 'x-top: 1\nservices:\n  s:\n    image: x\n    x-svc: 2\n    environment: {x-keep: "3"}\n    labels: [bare, k=v]\n    deploy: {labels: [dl]}\n    networks: {n: {x-net: 4}}\nnetworks:\n  n: {x-def: 5, labels: [nl]}\n',
+    });
+    const y = printed(dir);
+    expect(y['x-top']).toBe(1);
+    expect(y.services.s['x-svc']).toBe(2);
+    expect(y.networks.n['x-def']).toBe(5);
+    const j = printed(dir, { format: 'json' });
+    expect(j['x-top']).toBe(1);
+    expect(j.services.s).not.toHaveProperty('x-svc');
+    expect(j.services.s.networks.n).toEqual({});
+    expect(j.networks.n).not.toHaveProperty('x-def');
+    expect(j.services.s.environment).toEqual({ 'x-keep': '3' });
+    expect(j.services.s.labels).toEqual({ bare: '', k: 'v' });
+    expect(j.services.s.deploy.labels).toEqual({ dl: '' });
+    expect(j.networks.n.labels).toEqual({ nl: '' });
   });
 });
