@@ -75,6 +75,44 @@ export class DockyardError extends Error {
   }
 }
 
+/** What kind of refusal an engine error is, from its HTTP status (never from its wording). */
+export type EngineErrorKind = 'not-found' | 'conflict' | 'not-modified' | 'forbidden' | 'bad-request' | 'unauthorized' | 'server' | 'other';
+
+export function engineErrorKind(status: number | undefined): EngineErrorKind {
+  switch (status) {
+    case 304:
+      return 'not-modified';
+    case 400:
+      return 'bad-request';
+    case 401:
+      return 'unauthorized';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not-found';
+    case 409:
+      return 'conflict';
+    default:
+      return status !== undefined && status >= 500 ? 'server' : 'other';
+  }
+}
+
+/** An error the engine answered with: its HTTP status and kind (Compose's errdefs, here). */
+export class EngineError extends DockyardError {
+  readonly status?: number;
+  readonly kind: EngineErrorKind;
+  constructor(message: string, status: number | undefined, details: ErrorDetails = {}) {
+    super('ENGINE', message, details);
+    this.name = 'EngineError';
+    this.status = status;
+    this.kind = engineErrorKind(status);
+  }
+}
+
+export const isEngineError = (e: unknown, kind: EngineErrorKind): e is EngineError => e instanceof EngineError && e.kind === kind;
+export const isNotFound = (e: unknown): e is EngineError => isEngineError(e, 'not-found');
+export const isConflict = (e: unknown): e is EngineError => isEngineError(e, 'conflict');
+
 /** Edit distance, for "did you mean" hints. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;

@@ -24,6 +24,8 @@ export interface BuildOptions {
   force?: boolean;
   parallel?: number;
   onEvent?: (e: BuildEvent) => void;
+  /** only say what would be built ('would-build'), build nothing */
+  dryRun?: boolean;
 }
 
 export interface BuildPlan {
@@ -144,7 +146,10 @@ export function buildGraph(project: Project, services: Service[], textOf: (s: Se
   return dag;
 }
 
-export async function buildServices(engine: Engine, project: Project, names: string[] | undefined, o: BuildOptions = {}): Promise<Map<string, 'built' | 'skipped'>> {
+export async function buildServices(engine: Engine, project: Project, names: string[] | undefined, o: BuildOptions = {}): Promise<Map<string, 'built' | 'skipped' | 'would-build'>> {
+  if (o.parallel !== undefined && !(Number.isInteger(o.parallel) && o.parallel >= 1)) {
+    throw new DockyardError('USAGE', `the build parallelism must be a whole number of at least 1, not ${String(o.parallel)}`, { hint: 'e.g. --parallel 4' });
+  }
   const emit = o.onEvent ?? (() => undefined);
   const services = Object.values(project.services).filter((s) => s.build && (!names?.length || names.includes(s.name)));
   // each Dockerfile is read once per run; a missing one fails that service's build, not the graph
@@ -168,7 +173,7 @@ export async function buildServices(engine: Engine, project: Project, names: str
   const cycle = dag.findCycle();
   if (cycle) throw new DockyardError('CYCLE', `build cycle: ${cycle.join(' -> ')}`, { hint: 'an image cannot be built FROM an image that is built FROM it' });
   const limit = new Limit(o.parallel ?? 4);
-  const results = new Map<string, 'built' | 'skipped'>();
+  const results = new Map<string, 'built' | 'skipped' | 'would-build'>();
   const done = new Map<string, Promise<void>>();
   const one = async (s: Service) => {
     for (const d of dag.deps.get(s.name) ?? []) await done.get(d);
@@ -181,6 +186,10 @@ export async function buildServices(engine: Engine, project: Project, names: str
       if (!o.force && !o.noCache && existing?.Config?.Labels?.[LABEL.sourceHash] === plan.hash) {
         results.set(s.name, 'skipped');
         emit({ type: 'build', service: s.name, image: plan.image, action: 'skipped', detail: 'up to date (source hash matches)' });
+        return;
+      }
+      if (o.dryRun) {
+        results.set(s.name, 'would-build');
         return;
       }
       const t0 = Date.now();

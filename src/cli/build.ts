@@ -4,7 +4,7 @@ import type { BuildEvent, BuildOptions } from '../build/builder.js';
 import type { Engine } from '../engine/engine.js';
 import type { Project } from '../model/project.js';
 import type { GlobalOptions } from './common.js';
-import { context } from './common.js';
+import { context, parseIntOption } from './common.js';
 import { progressPrinter } from './render.js';
 import type { Progress } from './render.js';
 
@@ -44,13 +44,13 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .argument('[services...]')
     .option('--no-cache', 'do not use the build cache')
     .option('--pull', 'always try to pull newer base images')
-    .option('--parallel <n>', 'builds at once', '4')
-    .action(async (names: string[], o: { cache: boolean; pull?: boolean; parallel: string }) => {
+    .option('--parallel <n>', 'builds at once (default 4)', parseIntOption('--parallel'), 4)
+    .action(async (names: string[], o: { cache: boolean; pull?: boolean; parallel: number }) => {
       const { project, engine, converger } = await context(globals(), true);
       if (names.length) converger.targets(names, true);
       await converger.ensureEngine();
       const t0 = Date.now();
-      const r = await buildServicesWithOutput(engine, project, names, { noCache: !o.cache, pull: o.pull, parallel: Number(o.parallel) });
+      const r = await buildServicesWithOutput(engine, project, names, { noCache: !o.cache, pull: o.pull, parallel: o.parallel });
       const built = [...r.values()].filter((x) => x === 'built').length;
       process.stderr.write(`build: ${built} built, ${r.size - built} up to date, in ${((Date.now() - t0) / 1000).toFixed(2)}s\n`);
     });

@@ -8,6 +8,7 @@ import { collectOption, context, parseIntOption, parseTimeoutMs } from './common
 import { followLogs } from './logs.js';
 import { timelineGantt, timelineSummary, timelineSvg } from './render.js';
 import { buildServices } from './build.js';
+import { formatPlan } from '../converge/plan.js';
 
 interface UpFlags {
   detach?: boolean;
@@ -27,6 +28,7 @@ interface UpFlags {
   build?: boolean;
   noBuild?: boolean;
   quietPull?: boolean;
+  dryRun?: boolean;
 }
 
 export function registerUp(program: Command, globals: () => GlobalOptions): void {
@@ -50,6 +52,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--no-build', 'do not build missing images')
     .option('--timeline', 'print the startup timeline as a Gantt chart')
     .option('--timeline-svg <file>', 'write the startup timeline as an SVG picture')
+    .option('--dry-run', 'print what would be created, recreated (and why), started or removed; change nothing')
     .action(async (names: string[], o: UpFlags) => {
       const { project, engine, converger, progress } = await context(globals(), false, names);
       if (o.exitCodeFrom && !project.services[o.exitCodeFrom]) throw new DockyardError('USAGE', `no such service: ${o.exitCodeFrom}`, { hint: '--exit-code-from takes a service name' });
@@ -60,6 +63,18 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
         const m = /^([^=]+)=(\d+)$/.exec(s);
         if (!m) throw new DockyardError('USAGE', `invalid --scale "${s}"`, { hint: 'write --scale service=N' });
         scale[m[1]!] = Number(m[2]);
+      }
+      const build: 'always' | 'never' | 'missing' = o.build ? 'always' : o.noBuild === true || o.build === false ? 'never' : 'missing';
+      if (o.dryRun) {
+        const { plan, resources } = await converger.planUp({ services: names, scale, forceRecreate: o.forceRecreate, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build }, async (svcs) => {
+          const { buildServices: check } = await import('../build/builder.js');
+          const r = await check(engine, project, svcs.map((s) => s.name), { dryRun: true });
+          return new Set([...r].filter(([, v]) => v === 'would-build').map(([k]) => k));
+        });
+        const lines = [...resources, ...formatPlan(plan)];
+        process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+        process.stderr.write(`dry run: nothing was changed (${plan.services.reduce((n, sp) => n + sp.steps.filter((st) => st.action !== 'keep').length, 0)} container change(s) planned)\n`);
+        return;
       }
       const detach = o.detach || o.wait;
       const abort = new AbortController();
@@ -84,7 +99,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
           wait: o.wait,
           waitTimeoutMs: parseTimeoutMs(o.waitTimeout),
           timeout: o.timeout,
-          build: o.build ? 'always' : o.noBuild === true || (o.build === false) ? 'never' : 'missing',
+          build,
           builder: async (svcs, force) => void (await buildServices(engine, project, svcs.map((s) => s.name), { force }, progress)),
           signal: abort.signal,
         });

@@ -3,14 +3,16 @@
  * Independent services run in parallel (bounded); each waits for exactly its own dependencies'
  * conditions, observed through the engine's event stream.
  */
-import { DockyardError } from '../errors.js';
+import { DockyardError, isConflict, isEngineError } from '../errors.js';
 import type { ContainerInspect, Engine } from '../engine/engine.js';
 import { serviceGraph } from '../load/index.js';
 import { containerName, imageName, LABEL } from '../model/names.js';
 import type { Project, Service } from '../model/project.js';
-import { serviceConfigHash } from '../model/serialize.js';
 import type { Emit, Timeline, TimelineEntry } from './events.js';
 import { containerSpec, networkBody, replicas, volumeBody } from './spec.js';
+import type { ContainerOptions } from './spec.js';
+import { planUp, WILL_BUILD, WILL_PULL } from './plan.js';
+import type { Plan, ServicePlan } from './plan.js';
 import { Limit, parallelLimit, projectContainers } from './state.js';
 import type { ProjectContainer } from './state.js';
 import { conditionFor, EventHub, isReady } from './waits.js';
@@ -228,6 +230,45 @@ export class Converger {
     return Object.values(all).filter((s) => set.has(s.name));
   }
 
+  /**
+   * What `up` would do, touching nothing (`up --dry-run`): the plan, and the networks, volumes
+   * and images it would create, build or pull. `wouldBuild` tells which images are stale.
+   */
+  async planUp(o: UpOptions = {}, wouldBuild?: (services: Service[]) => Promise<Set<string>>): Promise<{ plan: Plan; resources: string[] }> {
+    const services = this.targets(o.services, o.noDeps);
+    await this.ensureEngine();
+    const resources: string[] = [];
+    const nets = new Set(services.flatMap((s) => Object.keys(s.networks ?? {})));
+    const vols = new Set(services.flatMap((s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && this.project.volumes[v.source]).map((v) => v.source!)));
+    const stale = o.build === 'never' ? new Set<string>() : await (wouldBuild?.(services.filter((s) => s.build)) ?? Promise.resolve(new Set<string>()));
+    const imageIds = new Map<string, string>();
+    const [existing] = await Promise.all([
+      projectContainers(this.engine, this.project.name, { oneoff: false }),
+      ...[...nets].map(async (k) => {
+        const n = this.project.networks[k];
+        if (n && !(await this.engine.inspectNetwork(n.name))) resources.push(n.external ? `network ${n.name}: missing (external: up would fail)` : `network ${n.name}: create`);
+      }),
+      ...[...vols].map(async (k) => {
+        const v = this.project.volumes[k]!;
+        if (!(await this.engine.inspectVolume(v.name))) resources.push(v.external ? `volume ${v.name}: missing (external: up would fail)` : `volume ${v.name}: create`);
+      }),
+      ...services.map(async (s) => {
+        const ref = imageName(this.project.name, s);
+        const img = await this.engine.inspectImage(ref);
+        if (s.build && o.build !== 'never' && (stale.has(s.name) || !img || o.build === 'always')) {
+          imageIds.set(s.name, WILL_BUILD);
+          resources.push(`image ${ref}: build`);
+        } else if (img) imageIds.set(s.name, img.Id);
+        else {
+          imageIds.set(s.name, WILL_PULL);
+          resources.push(`image ${ref}: pull`);
+        }
+      }),
+    ]);
+    const plan = planUp(this.project, { services, existing, imageIds, scale: o.scale, forceRecreate: o.forceRecreate, noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
+    return { plan, resources: resources.sort() };
+  }
+
   async up(o: UpOptions = {}): Promise<UpResult> {
     const t0 = Date.now();
     const project = this.project;
@@ -241,13 +282,13 @@ export class Converger {
       // independent preparations run together (an unreachable engine fails the first of them):
       // events, network checks, volumes, images (pulled or built only once the network checks
       // passed: a missing external network fails the run first), the listing
-      const plan = this.planNetworks(services);
+      const networkCheck = this.planNetworks(services);
       const [, , createNetworks, , images, existing] = await Promise.all([
         this.ensureEngine(),
         hub.open(project.name),
-        plan,
+        networkCheck,
         this.ensureVolumes(services),
-        this.ensureImages(services, o, plan),
+        this.ensureImages(services, o, networkCheck),
         projectContainers(this.engine, project.name, { oneoff: false }),
       ]);
       // networks are created while the first containers are created; nothing starts before
@@ -256,8 +297,9 @@ export class Converger {
       networks.catch(() => undefined); // observed below
       // with --no-start, creating is the whole job: nothing is created unless the networks are
       if (o.noStart) await networks;
-      const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
-      const orphans = existing.filter((c) => !known.has(c.service));
+      const plan = planUp(project, { services, existing, imageIds: images, scale: o.scale, forceRecreate: o.forceRecreate, noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
+      const stepsOf = new Map(plan.services.map((sp) => [sp.service, sp]));
+      const orphans = plan.orphans.map((x) => x.container);
       if (orphans.length) {
         if (o.removeOrphans) await this.removeContainers(orphans, o.timeout);
         else this.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project; remove them with --remove-orphans` });
@@ -286,9 +328,7 @@ export class Converger {
       let failing = false;
       for (const s of services) {
         if (refersToService(s)) continue;
-        const have = new Set((byService.get(s.name) ?? []).map((c) => c.number));
-        const want = replicas(s, o.scale?.[s.name]);
-        const missing = Array.from({ length: want }, (_, i) => i + 1).filter((n) => !have.has(n));
+        const missing = (stepsOf.get(s.name)?.steps ?? []).filter((st) => st.action === 'create').map((st) => st.number);
         if (!missing.length) continue;
         const deps = Object.keys(s.depends_on ?? {}).filter((d) => started.has(d));
         const p = (async () => {
@@ -340,7 +380,6 @@ export class Converger {
         const entry: TimelineEntry = { service: s.name, queued: now(), deps: [] };
         entries.set(s.name, entry);
         // wait for exactly our own dependencies
-        let depRecreated = false;
         for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
           if (!enabled.has(dep)) {
             if (!project.services[dep]) continue;
@@ -356,7 +395,6 @@ export class Converger {
           }
           entry.deps.push(dep);
           const depResult = done.get(dep) ? await done.get(dep)! : undefined;
-          if (depResult?.recreated && cfg.restart) depRecreated = true;
           const ids = depResult?.ids ?? (byService.get(dep) ?? []).map((c) => c.id);
           if (o.noStart) continue;
           const cond = conditionFor(cfg.condition);
@@ -380,7 +418,7 @@ export class Converger {
         }
         if (o.signal?.aborted) throw interrupted();
         const made = await precreated.get(s.name);
-        const r = await this.convergeService(s, images.get(s.name)!, byService.get(s.name) ?? [], o, depRecreated, lookup, entry, now, made);
+        const r = await this.convergeService(s, stepsOf.get(s.name)!, o, lookup, entry, now, made);
         for (const id of r.ids) unstarted.delete(id);
         started.get(s.name)?.resolve();
         if (r.ids.length) nameOf.set(s.name, r.names[0]!);
@@ -437,29 +475,20 @@ export class Converger {
     }
   }
 
+  /** Carries out one service's steps of the plan: scale down, then per container number. */
   private async convergeService(
     s: Service,
-    imageId: string,
-    existing: ProjectContainer[],
+    sp: ServicePlan,
     o: UpOptions,
-    depRecreated: boolean,
     lookup: (svc: string) => string | undefined,
     entry: TimelineEntry,
     now: () => number,
     precreated?: Map<number, { id: string; at: number }>,
   ): Promise<{ recreated: boolean; ids: string[]; names: string[] }> {
-    const want = replicas(s, o.scale?.[s.name]);
-    const hash = serviceConfigHash(s);
     const ids: string[] = [];
     const names: string[] = [];
-    let recreated = false;
-    const byNumber = new Map<number, ProjectContainer>();
-    const extra: ProjectContainer[] = [];
-    for (const c of existing) {
-      if (c.number >= 1 && c.number <= want && !byNumber.has(c.number)) byNumber.set(c.number, c);
-      else extra.push(c);
-    }
     // scale down first (highest numbers), in parallel
+    const extra = sp.steps.flatMap((st) => (st.action === 'remove' ? [st.container] : []));
     if (extra.length) await this.removeContainers(extra, o.timeout);
     const image = imageName(this.project.name, s);
     // starts one container and records it on the timeline
@@ -469,57 +498,79 @@ export class Converger {
       entry.started = Math.max(entry.started ?? 0, now());
       this.emit({ type: 'container', service: s.name, name, action: 'started' });
     };
+    const steps = sp.steps.filter((st) => st.action !== 'remove');
     await Promise.all(
-      Array.from({ length: want }, (_, i) => i + 1).map(async (n) => {
-        const c = byNumber.get(n);
-        const name = containerName(this.project.name, s, n);
-        const pre = precreated?.get(n);
-        if (pre) {
-          entry.created = Math.max(entry.created ?? 0, pre.at);
-          if (!o.noStart) await start(pre.id, name);
-          ids[n - 1] = pre.id;
-          names[n - 1] = name;
-          return;
-        }
-        const stale = c && (c.configHash !== hash || c.imageId !== imageId || o.forceRecreate || depRecreated);
+      steps.map(async (st) => {
+        const n = st.number;
         let id: string;
-        if (c && (!stale || o.noRecreate)) {
-          id = c.id;
-          if (c.state !== 'running' && !o.noStart) {
-            this.emit({ type: 'container', service: s.name, name: c.name, action: 'starting' });
-            await start(id, c.name);
+        if (st.action === 'create') {
+          const pre = precreated?.get(n);
+          if (pre) {
+            entry.created = Math.max(entry.created ?? 0, pre.at);
+            id = pre.id;
           } else {
-            this.emit({ type: 'container', service: s.name, name: c.name, action: 'running' });
+            this.emit({ type: 'container', service: s.name, name: st.name, action: 'creating' });
+            id = await this.limit.run(() => this.create(s, n, st.name, image, lookup));
+            entry.created = Math.max(entry.created ?? 0, now());
+            this.emit({ type: 'container', service: s.name, name: st.name, action: 'created' });
           }
-        } else {
-          if (c) {
-            recreated = true;
-            this.emit({ type: 'container', service: s.name, name: c.name, action: 'recreating' });
-            await this.engine.stopContainer(c.id, this.stopTimeout(s, o.timeout));
-            await this.engine.removeContainer(c.id, { force: true });
-          } else {
-            this.emit({ type: 'container', service: s.name, name, action: 'creating' });
-          }
-          id = await this.limit.run(() => this.create(s, n, name, image, lookup));
+          if (!o.noStart) await start(id, st.name);
+        } else if (st.action === 'recreate') {
+          this.emit({ type: 'container', service: s.name, name: st.container.name, action: 'recreating', detail: st.reasons.join('; ') });
+          id = await this.recreate(s, st.container, st.name, image, lookup, o.timeout);
           entry.created = Math.max(entry.created ?? 0, now());
-          this.emit({ type: 'container', service: s.name, name, action: c ? 'recreated' : 'created' });
-          if (!o.noStart) await start(id, name);
+          this.emit({ type: 'container', service: s.name, name: st.name, action: 'recreated' });
+          if (!o.noStart) await start(id, st.name);
+        } else {
+          id = st.container.id;
+          if (st.action === 'start' && !o.noStart) {
+            this.emit({ type: 'container', service: s.name, name: st.name, action: 'starting' });
+            await start(id, st.name);
+          } else {
+            this.emit({ type: 'container', service: s.name, name: st.name, action: 'running' });
+          }
         }
         ids[n - 1] = id;
-        names[n - 1] = c && (!stale || o.noRecreate) ? c.name : name;
+        names[n - 1] = st.name;
       }),
     );
-    return { recreated, ids, names };
+    return { recreated: steps.some((st) => st.action === 'recreate'), ids: ids.filter(Boolean), names: names.filter(Boolean) };
+  }
+
+  /**
+   * Replaces a container safely: the new one is created first under a temporary name, with the
+   * old one's anonymous volumes (so their data survives); only then is the old one stopped and
+   * removed, and the new one renamed. A failed create leaves the old container as it was.
+   */
+  private async recreate(s: Service, old: ProjectContainer, name: string, image: string, lookup: (svc: string) => string | undefined, timeout?: number): Promise<string> {
+    const info = await this.engine.inspectContainer(old.id);
+    const named = new Set(Object.values(this.project.volumes).map((v) => v.name));
+    const inheritVolumes = (info?.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name && !named.has(m.Name)).map((m) => ({ name: m.Name!, target: m.Destination }));
+    const tmp = `${old.id.slice(0, 12)}_${name}`;
+    let id: string;
+    try {
+      id = await this.limit.run(() => this.create(s, old.number, tmp, image, lookup, { inheritVolumes }));
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new DockyardError('SERVICE_FAILED', `cannot recreate ${old.name}: the new container could not be created (${reason}); ${old.name} was left as it was`, {
+        hint: 'fix the cause, then run dockyard up again',
+        cause: e,
+      });
+    }
+    await this.limit.run(() => this.engine.stopContainer(old.id, this.stopTimeout(s, timeout)));
+    await this.limit.run(() => this.engine.removeContainer(old.id, { force: true }));
+    await this.engine.renameContainer(id, name);
+    return id;
   }
 
   /** Creates one container: remove a leftover with our name, create, connect networks, copy files. */
-  async create(s: Service, n: number, name: string, image: string, lookup: (svc: string) => string | undefined, opts: Parameters<typeof containerSpec>[6] = {}): Promise<string> {
+  async create(s: Service, n: number, name: string, image: string, lookup: (svc: string) => string | undefined, opts: ContainerOptions = {}): Promise<string> {
     const spec = containerSpec(this.project, s, n, name, image, lookup, opts);
     let id: string;
     try {
       id = await this.engine.createContainer(name, spec.body);
     } catch (e) {
-      if (!/Conflict|already in use/i.test((e as Error).message)) throw e;
+      if (!isConflict(e)) throw e;
       // a container left by a killed run, with our name: adopt it by replacing it if it is ours
       const other = await this.engine.inspectContainer(name);
       if (other?.Config.Labels?.[LABEL.project] !== this.project.name) {
@@ -617,7 +668,8 @@ export class Converger {
             this.emit({ type: 'resource', kind: 'network', name: n.Name, action: 'removed' });
             return;
           } catch (e) {
-            if (!/active endpoints/.test((e as Error).message)) throw e;
+            // 403: the network still has endpoints
+            if (!isEngineError(e, 'forbidden')) throw e;
             if (attempt >= 20) break;
             await new Promise((r) => setTimeout(r, 100));
           }

@@ -1,7 +1,7 @@
 /** From the canonical model to Docker Engine API bodies: containers, networks, volumes. */
 import type { Project, Service, ServiceNetwork } from '../model/project.js';
 import { LABEL } from '../model/names.js';
-import { configHash, serviceConfigHash } from '../model/serialize.js';
+import { configHash, serviceConfigDigest, serviceConfigHash } from '../model/serialize.js';
 
 type Rec = Record<string, unknown>;
 export const DOCKYARD_VERSION = '0.1.0';
@@ -31,6 +31,7 @@ export function containerLabels(project: Project, s: Service, n: number, oneoff 
     [LABEL.number]: String(n),
     [LABEL.oneoff]: oneoff ? 'True' : 'False',
     [LABEL.configHash]: serviceConfigHash(s),
+    [LABEL.configDigest]: serviceConfigDigest(s),
     [LABEL.workingDir]: project.workingDir,
     [LABEL.configFiles]: project.configFiles.join(','),
     [LABEL.dependsOn]: dependsOnLabel(s),
@@ -69,8 +70,10 @@ export interface ContainerSpec {
 }
 
 /** The endpoint on one network: the service name and its aliases resolve to the container. */
-function endpoint(s: Service, cfg: ServiceNetwork | null): Rec {
+function endpoint(s: Service, cfg: ServiceNetwork | null, links: string[]): Rec {
   const ep: Rec = { Aliases: [...new Set([s.name, ...(cfg?.aliases ?? [])])] };
+  // links work on user-defined networks as endpoint links (`links: [db:database]` resolves database)
+  if (links.length) ep.Links = links;
   const ipam: Rec = {};
   if (cfg?.ipv4_address) ipam.IPv4Address = cfg.ipv4_address;
   if (cfg?.ipv6_address) ipam.IPv6Address = cfg.ipv6_address;
@@ -80,6 +83,24 @@ function endpoint(s: Service, cfg: ServiceNetwork | null): Rec {
   if (cfg?.driver_opts) ep.DriverOpts = cfg.driver_opts;
   if (cfg?.gw_priority !== undefined) ep.GwPriority = cfg.gw_priority;
   return ep;
+}
+
+/** What a one-off container or a replacement changes in a service's container. */
+export interface ContainerOptions {
+  oneoff?: boolean;
+  command?: string[];
+  env?: Record<string, string>;
+  entrypoint?: string[];
+  tty?: boolean;
+  consoleSize?: [number, number];
+  stdinOpen?: boolean;
+  user?: string;
+  workdir?: string;
+  noPorts?: boolean;
+  /** extra labels (run --label) */
+  labels?: Record<string, string>;
+  /** the anonymous volumes of the container being replaced: mounted again at the same paths */
+  inheritVolumes?: Array<{ name: string; target: string }>;
 }
 
 /** Resolves `service:x` references to a container of that service. */
@@ -92,9 +113,14 @@ export function containerSpec(
   name: string,
   image: string,
   lookup: ServiceContainerLookup,
-  opts: { oneoff?: boolean; command?: string[]; env?: Record<string, string>; entrypoint?: string[]; tty?: boolean; consoleSize?: [number, number]; stdinOpen?: boolean; user?: string; workdir?: string; noPorts?: boolean } = {},
+  opts: ContainerOptions = {},
 ): ContainerSpec {
   const env = { ...(s.environment ?? {}), ...(opts.env ?? {}) };
+  const links = ((s.links as string[] | undefined) ?? []).flatMap((l) => {
+    const [svc, alias] = l.split(':');
+    const c = lookup(svc!);
+    return c ? [`${c}:${alias ?? svc}`] : [];
+  });
   const Env = Object.entries(env)
     .filter(([, v]) => v !== null && v !== undefined)
     .map(([k, v]) => `${k}=${v}`);
@@ -143,6 +169,16 @@ export function containerSpec(
       if (Object.keys(to).length) m.TmpfsOptions = to;
     } else if (v.source) m.Source = v.source;
     mounts.push(m);
+  }
+  // a replacement keeps its predecessor's anonymous volumes (a `- /data` in volumes:, or a VOLUME
+  // of the image): the data survives a recreation, as with Compose
+  for (const v of opts.inheritVolumes ?? []) {
+    const same = mounts.find((m) => m.Target === v.target);
+    if (same) {
+      if (same.Type === 'volume' && !same.Source) same.Source = v.name;
+    } else if (!binds.some((b) => b.split(':')[1] === v.target)) {
+      mounts.push({ Type: 'volume', Source: v.name, Target: v.target, ReadOnly: false });
+    }
   }
   const files: ContainerSpec['files'] = [];
   for (const kind of ['secrets', 'configs'] as const) {
@@ -204,11 +240,7 @@ export function containerSpec(
     MemorySwappiness: s.mem_swappiness,
     DeviceCgroupRules: s.device_cgroup_rules,
     Devices: (s.devices as Array<{ source: string; target?: string; permissions?: string }> | undefined)?.map((d) => ({ PathOnHost: d.source, PathInContainer: d.target ?? d.source, CgroupPermissions: d.permissions ?? 'rwm' })),
-    Links: (s.links as string[] | undefined)?.map((l) => {
-      const [svc, alias] = l.split(':');
-      const c = lookup(svc!);
-      return c ? `${c}:${alias ?? svc}` : undefined;
-    }).filter(Boolean),
+    Links: s.network_mode ? links : undefined,
     VolumesFrom: (s.volumes_from as string[] | undefined)?.map((v) => {
       if (v.startsWith('container:')) return v.slice(10);
       const [svc, mode] = v.split(':');
@@ -252,9 +284,9 @@ export function containerSpec(
     const [firstKey, firstCfg] = nets[0]!;
     const firstName = project.networks[firstKey]?.name ?? firstKey;
     host.NetworkMode = firstName;
-    networking = { EndpointsConfig: { [firstName]: endpoint(s, firstCfg) } };
+    networking = { EndpointsConfig: { [firstName]: endpoint(s, firstCfg, links) } };
     for (const [key, cfg] of nets.slice(1)) {
-      extraNetworks.push({ name: project.networks[key]?.name ?? key, endpoint: endpoint(s, cfg) });
+      extraNetworks.push({ name: project.networks[key]?.name ?? key, endpoint: endpoint(s, cfg, links) });
     }
   }
 
@@ -263,7 +295,7 @@ export function containerSpec(
     Cmd: opts.command ?? s.command ?? undefined,
     Entrypoint: opts.entrypoint ?? s.entrypoint ?? undefined,
     Env,
-    Labels: containerLabels(project, s, n, opts.oneoff),
+    Labels: { ...containerLabels(project, s, n, opts.oneoff), ...opts.labels },
     User: opts.user ?? s.user,
     WorkingDir: opts.workdir ?? s.working_dir,
     Hostname: s.hostname,

@@ -8,6 +8,8 @@ export interface ProjectContainer extends ContainerSummary {
   number: number;
   oneoff: boolean;
   configHash: string;
+  /** dockyard's per-key digest of the configuration (absent on containers made by other tools) */
+  configDigest?: string;
 }
 
 export async function projectContainers(engine: Engine, project: string, opts: { all?: boolean; oneoff?: boolean; services?: string[] } = {}): Promise<ProjectContainer[]> {
@@ -22,6 +24,7 @@ export async function projectContainers(engine: Engine, project: string, opts: {
       number: Number(c.labels[LABEL.number] ?? 0),
       oneoff: c.labels[LABEL.oneoff] === 'True',
       configHash: c.labels[LABEL.configHash] ?? '',
+      configDigest: c.labels[LABEL.configDigest],
     }))
     .filter((c) => !opts.services || opts.services.includes(c.service))
     .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number || a.name.localeCompare(b.name));
@@ -48,13 +51,16 @@ export class Limit {
   constructor(private readonly n: number) {}
 
   async run<T>(f: () => Promise<T>): Promise<T> {
+    // a finishing task hands its slot straight to the first waiter (the count never drops in
+    // between, so a newcomer cannot slip in while that waiter is being woken)
     if (this.active >= this.n) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
+    else this.active++;
     try {
       return await f();
     } finally {
-      this.active--;
-      this.queue.shift()?.();
+      const next = this.queue.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 }

@@ -4,7 +4,7 @@ import { Agent } from 'node:http';
 import type { AgentOptions } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { DockyardError } from '../errors.js';
+import { DockyardError, EngineError } from '../errors.js';
 import type { ContainerInspect, ContainerSummary, Engine, EngineEvent, EventSubscription, ExecOptions, ImageInspect, LogOptions } from './engine.js';
 
 interface ApiError extends Error {
@@ -29,7 +29,7 @@ export function engineError(e: unknown, what: string): DockyardError {
     });
   }
   const msg = err?.json?.message ?? (typeof err?.json === 'string' ? err.json : undefined) ?? err?.reason ?? err?.message ?? String(e);
-  return new DockyardError('ENGINE', `${what}: ${String(msg).trim()}`, { cause: e });
+  return new EngineError(`${what}: ${String(msg).trim()}`, err?.statusCode, { cause: e });
 }
 
 const isNotFound = (e: unknown) => (e as ApiError)?.statusCode === 404;
@@ -135,7 +135,11 @@ export class DockerEngine implements Engine {
     } catch (e) {
       const s = (e as ApiError).statusCode;
       if (s === 404) return;
-      if (s === 409 && /already in progress/.test((e as ApiError).json?.message ?? '')) return;
+      if (s === 409) {
+        // removal already in progress (down racing an auto-remove): done, once it is gone
+        const still = await this.docker.getContainer(id).inspect().catch(() => undefined);
+        if (!still || (still as { State?: { Status?: string } }).State?.Status === 'removing') return;
+      }
       throw engineError(e, 'remove container');
     }
   }

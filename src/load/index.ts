@@ -472,7 +472,6 @@ export function checkConsistency(project: Project, locate: (p: KeyPath) => { fil
   for (const [name, s] of Object.entries(project.services)) {
     const p = (...k: (string | number)[]): KeyPath => ['services', name, ...k];
     if (!s.image && !s.build && !s.provider) fail('INVALID_VALUE', `service "${name}" has neither an image nor a build context`, p(), 'add image: NAME, or build: ./dir');
-    for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) if (cfg.required || !project.disabledServices[dep]) svcRef(name, dep, p('depends_on', dep), 'depends on');
     for (const link of (s.links as string[] | undefined) ?? []) svcRef(name, link.split(':')[0]!, p('links'), 'links to');
     for (const vf of (s.volumes_from as string[] | undefined) ?? []) {
       if (vf.startsWith('container:')) continue;
@@ -482,6 +481,8 @@ export function checkConsistency(project: Project, locate: (p: KeyPath) => { fil
       const v = s[key];
       if (typeof v === 'string' && v.startsWith('service:')) svcRef(name, v.slice(8), p(key), `uses the ${key} of`);
     }
+    // after links, volumes_from and service:x, which imply depends_on entries: their own message is clearer
+    for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) if (cfg.required || !project.disabledServices[dep]) svcRef(name, dep, p('depends_on', dep), 'depends on');
     for (const net of Object.keys(s.networks ?? {})) {
       if (!project.networks[net]) fail('MISSING_REFERENCE', `service "${name}" uses undefined network "${net}"`, p('networks', net), `declare it under the top-level networks: key`);
     }

@@ -238,6 +238,16 @@ export class Normalizer {
       }
       s.depends_on = deps;
     }
+    // what a service shares with another makes it depend on it (as compose-go normalizes):
+    // links and service:x namespaces (restarted with it), volumes_from (not restarted)
+    const implied: Array<[string, boolean]> = [];
+    for (const l of (s.links as string[] | undefined) ?? []) implied.push([String(l).split(':')[0]!, true]);
+    for (const k of ['network_mode', 'ipc', 'pid', 'uts', 'cgroup']) if (typeof s[k] === 'string' && (s[k] as string).startsWith('service:')) implied.push([(s[k] as string).slice(8), true]);
+    for (const v of (s.volumes_from as string[] | undefined) ?? []) if (!String(v).startsWith('container:')) implied.push([String(v).split(':')[0]!, false]);
+    for (const [dep, restart] of implied) {
+      const deps = (s.depends_on ??= {}) as Rec;
+      deps[dep] ??= { condition: 'service_started', restart, required: true };
+    }
     if (s.networks !== undefined) {
       const nets: Rec = {};
       for (const [n, cfg] of Object.entries(s.networks as Rec)) nets[n] = cfg === undefined ? null : cfg;

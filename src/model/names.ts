@@ -17,6 +17,8 @@ export const LABEL = {
   sourceHash: 'dev.dockyard.source-hash',
   /** the definition a network was created from (dockyard's own: Compose hashes differently) */
   networkHash: 'dev.dockyard.network-hash',
+  /** a short hash per configuration key of a container's service (which keys changed) */
+  configDigest: 'dev.dockyard.config-digest',
 } as const;
 
 /** The image a service runs: its `image`, or `<project>-<service>` for a build without one. */

@@ -203,6 +203,11 @@ export function projectModel(p: Project, o: ModelOptions = {}): Rec {
  * the image id, which `up` checks separately.
  */
 export function serviceConfigHash(s: Service): string {
+  return configHash(hashedModel(s));
+}
+
+/** The part of a service that decides recreation (see serviceConfigHash). */
+function hashedModel(s: Service): Rec {
   const m = serviceModel(s);
   delete m.scale;
   delete m.build;
@@ -213,7 +218,28 @@ export function serviceConfigHash(s: Service): string {
     delete d.replicas;
     m.deploy = d;
   }
-  return configHash(m);
+  return m;
+}
+
+/**
+ * A short hash per top-level key of the service's hashed configuration, as one label value
+ * (`key=hash,...`): what lets `up` say which keys changed when it recreates a container.
+ */
+export function serviceConfigDigest(s: Service): string {
+  const m = hashedModel(s);
+  return Object.keys(m)
+    .sort()
+    .map((k) => `${k}=${configHash(m[k]).slice(0, 8)}`)
+    .join(',');
+}
+
+/** The keys whose hashes differ between a container's digest label and a service now. */
+export function changedKeys(oldDigest: string | undefined, s: Service): string[] | undefined {
+  if (!oldDigest) return undefined;
+  const parse = (d: string) => new Map(d.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+  const a = parse(oldDigest);
+  const b = parse(serviceConfigDigest(s));
+  return [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
 }
 
 /** SHA-256 of a value's JSON with its keys sorted: the same definition, the same hash. */

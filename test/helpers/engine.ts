@@ -1,6 +1,8 @@
 /** Engine tests: a unique project per test, the CLI run against it, cleanup even on failure. */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CLI, cli, tree } from './fs.js';
 
 export const BASE = process.env.DOCKYARD_TEST_IMAGE ?? 'dockyard-test/busybox:latest';
@@ -35,6 +37,12 @@ export class TestProject {
   constructor(files: Record<string, string>, prefix = 'dyt') {
     this.name = `${prefix}-${randomBytes(4).toString('hex')}`;
     this.dir = tree(files);
+  }
+
+  /** Writes (or replaces) a file of the project. */
+  writeFile(name: string, text: string): void {
+    mkdirSync(dirname(join(this.dir, name)), { recursive: true });
+    writeFileSync(join(this.dir, name), text);
   }
 
   /** Runs `dockyard -p <name> ...args` in the project directory. */

@@ -45,6 +45,10 @@ describe('bad input gives one clear error', () => {
     const sig = cli(['kill', '-s', 'SIGNOPE'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
     expect(sig.code).toBe(2);
     expect(sig.stderr).toMatch(/^error: unknown signal "SIGNOPE"\n {2}hint: a number \(1-64\) or a name: HUP, INT/);
+    // build --parallel takes a whole number (it was taken as NaN: no limit at all)
+    const par = cli(['build', '--parallel', 'x'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    expect(par.code).toBe(2);
+    expect(par.stderr).toMatch(/^error: --parallel must be a whole number, not "x"/);
   });
 
   it('takes signals as the engine does: names with or without SIG, numbers, real-time ones', () => {

@@ -30,3 +30,29 @@ describe('parallel engine operations', () => {
     expect(done).toEqual([...Array(10).keys()]);
   });
 });
+
+describe('Limit hand-off', () => {
+  it('admits no extra task when a caller arrives while a waiter is being woken', async () => {
+    const limit = new Limit(1);
+    let active = 0;
+    let peak = 0;
+    const task = (hold: Promise<void>) =>
+      limit.run(async () => {
+        active++;
+        peak = Math.max(peak, active);
+        await hold;
+        active--;
+      });
+    let releaseA!: () => void;
+    const a = task(new Promise<void>((r) => (releaseA = r)));
+    const b = task(new Promise<void>((r) => setTimeout(r, 20)));
+    await new Promise((r) => setTimeout(r, 5));
+    releaseA();
+    // A's slot is being handed to B: a newcomer arriving in that very moment must wait
+    await Promise.resolve();
+    await Promise.resolve();
+    const c = task(new Promise<void>((r) => setTimeout(r, 20)));
+    await Promise.all([a, b, c]);
+    expect(peak).toBe(1);
+  });
+});
