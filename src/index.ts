@@ -10,3 +10,24 @@ export { LABEL, imageName, containerName } from './model/names.js';
 export type * from './model/project.js';
 export { Dag } from './graph/dag.js';
 export { DockyardError } from './errors.js';
+export { EngineError, isConflict, isNotFound } from './errors.js';
+export type { ErrorCode, EngineErrorKind } from './errors.js';
+export { openProject, ProjectHandle } from './api/project.js';
+export type {
+  OpenProjectOptions,
+  UpOptions,
+  ContainerStatus,
+  PortBinding,
+  ExecOptions,
+  ExecResult,
+  RunOptions,
+  LogsOptions,
+  LogEntry,
+  LifecycleEvent,
+  LifecycleAction,
+  EventStream,
+} from './api/project.js';
+export type { ProgressEvent, Timeline, TimelineEntry } from './converge/events.js';
+export { formatPlan, planUp } from './converge/plan.js';
+export type { Plan, ServicePlan, Step } from './converge/plan.js';
+export type { Engine } from './engine/engine.js';

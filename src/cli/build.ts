@@ -1,6 +1,7 @@
 /** `dockyard build`: build service images as a graph, skipping what is up to date. */
 import type { Command } from 'commander';
-import type { BuildEvent, BuildOptions } from '../build/builder.js';
+import type { BuildOptions } from '../build/builder.js';
+import { buildProgress } from '../build/progress.js';
 import type { Engine } from '../engine/engine.js';
 import type { Project } from '../model/project.js';
 import type { GlobalOptions } from './common.js';
@@ -8,28 +9,12 @@ import { context, parseIntOption } from './common.js';
 import { progressPrinter } from './render.js';
 import type { Progress } from './render.js';
 
-/** Build events as progress rows: per image, the step under way, then time and cache hits. */
-function printer(progress: Progress): (e: BuildEvent) => void {
-  const images = new Map<string, string>();
-  return (e) => {
-    if (e.type === 'step') {
-      const image = images.get(e.service) ?? e.service;
-      progress.emit({ type: 'resource', kind: 'image', name: image, action: 'building', detail: `step ${e.step}/${e.of}: ${e.instruction.slice(0, 50)}` });
-      return;
-    }
-    images.set(e.service, e.image);
-    if (e.action === 'building') progress.emit({ type: 'resource', kind: 'image', name: e.image, action: 'building' });
-    else if (e.action === 'skipped') progress.emit({ type: 'resource', kind: 'image', name: e.image, action: 'exists', detail: 'up to date' });
-    else if (e.action === 'built') progress.emit({ type: 'resource', kind: 'image', name: e.image, action: 'built', detail: `${e.cacheHits ?? 0}/${e.steps ?? 0} steps cached` });
-  };
-}
-
 /** Builds with progress rows; into the caller's live block when given one (up), else its own. */
 export async function buildServicesWithOutput(engine: Engine, project: Project, names: string[] | undefined, o: BuildOptions, shared?: Progress) {
   const { buildServices } = await import('../build/builder.js');
   const progress = shared ?? progressPrinter();
   try {
-    return await buildServices(engine, project, names, { onEvent: printer(progress), ...o });
+    return await buildServices(engine, project, names, { onEvent: buildProgress(progress.emit), ...o });
   } finally {
     if (!shared) progress.finish();
   }

@@ -1,10 +1,8 @@
 /** `exec`, `run`, `port`, `top`: working with one service's containers. */
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import { projectContainers } from '../converge/state.js';
-import { imageName } from '../model/names.js';
+import { runOneOff } from '../converge/run.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
 import type { Context } from './common.js';
@@ -96,68 +94,52 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .action(async (service: string, cmd: string[], o: { rm?: boolean; detach?: boolean; env?: string[]; name?: string; deps: boolean; user?: string; workdir?: string; entrypoint?: string; tty: boolean; servicePorts?: boolean }) => {
       const ctx = await context(globals(), false, [service]);
       const { project, engine, converger } = ctx;
-      const [s] = converger.targets([service], true);
-      const deps = Object.keys(s!.depends_on ?? {}).filter((d) => project.services[d]);
-      if (o.deps && deps.length) await converger.up({ services: deps, wait: false });
-      else await converger.ensureEngine();
-      // its own networks and volumes (a dependency may not use them, or none was started)
-      await converger.ensureResources([s!]);
-      if (s!.build) await buildServices(engine, project, [service], {}, ctx.progress);
-      ctx.progress.finish();
-      const img = await engine.inspectImage(imageName(project.name, s!));
-      if (!img) throw new DockyardError('SERVICE_FAILED', `image ${imageName(project.name, s!)} for service "${service}" is not present`, { hint: s!.build ? 'build it first: dockyard build' : 'load or build it locally' });
-      const name = o.name ?? `${project.name}-${service}-run-${randomBytes(6).toString('hex')}`;
       const tty = o.tty && process.stdin.isTTY === true && !o.detach;
-      const id = await converger.create(s!, 1, name, imageName(project.name, s!), () => undefined, {
-        oneoff: true,
-        command: cmd.length ? cmd : undefined,
-        env: envList(o.env),
-        entrypoint: o.entrypoint ? [o.entrypoint] : undefined,
-        tty,
-        consoleSize: tty ? terminalSize() : undefined,
-        user: o.user,
-        workdir: o.workdir,
-        noPorts: !o.servicePorts,
-        stdinOpen: !o.detach,
-      });
-      if (o.detach) {
-        await engine.startContainer(id);
-        process.stdout.write(`${name}\n`);
-        return;
-      }
       // without a TTY, Ctrl-C is passed on as SIGINT; a second one kills the container (a shell as
       // PID 1 ignores SIGINT). With a TTY, Ctrl-C reaches the container as a key.
-      let interrupts = 0;
-      const forward = () => {
-        if (++interrupts > 1) process.stderr.write(`killing ${name}\n`);
-        void engine.killContainer(id, interrupts > 1 ? 'SIGKILL' : 'SIGINT');
-      };
-      let io: Awaited<ReturnType<typeof engine.attachContainer>> | undefined;
       let terminal: ReturnType<typeof takeTerminal> | undefined;
       try {
-        // attached before it starts (no output is missed), its stdin open as with docker compose run
-        io = await engine.attachContainer(id, tty);
-        terminal = tty ? takeTerminal() : undefined;
-        if (!tty) process.on('SIGINT', forward);
-        const drained = Promise.all([once(io.stdout, 'end'), once(io.stderr, 'end')]);
-        io.stdout.pipe(process.stdout, { end: false });
-        io.stderr.pipe(process.stderr, { end: false });
-        process.stdin.pipe(io.stdin);
-        await engine.startContainer(id);
-        const unfollow = terminal?.follow((h, w) => void engine.resizeContainer(id, h, w).catch(() => undefined));
-        process.exitCode = await engine.waitContainer(id);
-        unfollow?.();
-        // the last output can trail the exit by a moment
-        await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+        const r = await runOneOff(converger, service, {
+          command: cmd,
+          env: envList(o.env),
+          name: o.name,
+          noDeps: !o.deps,
+          user: o.user,
+          workdir: o.workdir,
+          entrypoint: o.entrypoint ? [o.entrypoint] : undefined,
+          servicePorts: o.servicePorts,
+          rm: o.rm,
+          detach: o.detach,
+          tty,
+          consoleSize: tty ? terminalSize() : undefined,
+          stdin: o.detach ? undefined : process.stdin,
+          stdout: process.stdout,
+          stderr: process.stderr,
+          build: async (svcs) => void (await buildServices(engine, project, svcs.map((x) => x.name), {}, ctx.progress)),
+          onAttach: () => {
+            ctx.progress.finish();
+            terminal = tty ? takeTerminal() : undefined;
+          },
+          onStart: (id) => {
+            const unfollow = terminal?.follow((h, w) => void engine.resizeContainer(id, h, w).catch(() => undefined));
+            let interrupts = 0;
+            const forward = () => {
+              if (++interrupts > 1) process.stderr.write('killing the container\n');
+              void engine.killContainer(id, interrupts > 1 ? 'SIGKILL' : 'SIGINT');
+            };
+            if (!tty) process.on('SIGINT', forward);
+            return () => {
+              unfollow?.();
+              process.off('SIGINT', forward);
+            };
+          },
+        });
+        if (o.detach) process.stdout.write(`${r.container}\n`);
+        else process.exitCode = r.exitCode;
       } finally {
-        process.off('SIGINT', forward);
         terminal?.restore();
-        if (io) process.stdin.unpipe(io.stdin);
         process.stdin.pause();
         process.stdin.unref?.();
-        io?.close();
-        // --rm removes it however the run ended (a start that failed included)
-        if (o.rm) await engine.removeContainer(id, { force: true });
       }
     });
 

@@ -1,5 +1,6 @@
 /** Rendering for the terminal: progress lines, prefixed logs, timelines (text Gantt and SVG). */
 import type { ProgressEvent, Timeline } from '../converge/events.js';
+import type { LogLine } from '../converge/logs.js';
 
 const tty = () => process.stderr.isTTY === true && !process.env.NO_COLOR;
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96];
@@ -144,17 +145,10 @@ function plainProgress(t0: number): Progress {
   };
 }
 
-/** Splits a stream into lines and prefixes each with the container name. */
-export function prefixer(width: number, name: string, index: number, timestamps = false): (chunk: Buffer | string) => string {
-  let rest = '';
-  const prefix = `${color(index, name.padEnd(width))} | `;
-  return (chunk) => {
-    const text = rest + chunk.toString();
-    const lines = text.split('\n');
-    rest = lines.pop() ?? '';
-    void timestamps;
-    return lines.map((l) => `${prefix}${l}\n`).join('');
-  };
+/** One log line as printed: `name | text`, the name in its service's colour; -t adds the time. */
+export function formatLine(l: LogLine, prefix?: { width: number; color: number }, timestamps = false): string {
+  const time = timestamps && l.time ? `${l.time.toISOString()} ` : '';
+  return `${prefix ? `${color(prefix.color, l.container.padEnd(prefix.width))} | ` : ''}${time}${l.line}\n`;
 }
 
 function fmtMs(ms: number): string {

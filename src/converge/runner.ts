@@ -712,43 +712,88 @@ export class Converger {
     await this.reverseOrder(cs, (c) => this.stopOne(c, timeout));
   }
 
-  async start(services?: string[], waitTimeoutMs?: number): Promise<void> {
-    await this.ensureEngine();
-    const cs = await this.containersOf(services);
-    if (!cs.length) throw new DockyardError('USAGE', 'no containers to start', { hint: 'create them with dockyard up' });
+  /**
+   * Acts on services in dependency order: each service's containers once its dependencies were
+   * acted on and their conditions hold (service_healthy, service_completed_successfully), with
+   * up's diagnosis when one fails; an optional dependency (required: false) that fails is a warning.
+   */
+  private async inDependencyOrder(targets: Service[], cs: ProjectContainer[], waitTimeoutMs: number | undefined, act: (s: Service, mine: ProjectContainer[]) => Promise<void>): Promise<void> {
+    const names = new Set(targets.map((s) => s.name));
     const hub = new EventHub(this.engine);
     await hub.open(this.project.name);
+    const done = new Map<string, Promise<void>>();
     try {
-      for (const layer of serviceGraph(this.project).layers()) {
-        await Promise.all(
-          cs
-            .filter((c) => layer.includes(c.service))
-            .map(async (c) => {
-              const s = this.project.services[c.service];
-              for (const [dep, cfg] of Object.entries(s?.depends_on ?? {})) {
-                for (const d of cs.filter((x) => x.service === dep)) await hub.wait(d.id, conditionFor(cfg.condition), waitTimeoutMs, `${dep} (${cfg.condition})`);
+      for (const name of serviceGraph(this.project).order()) {
+        const s = this.project.services[name];
+        if (!s || !names.has(name)) continue;
+        done.set(
+          name,
+          (async () => {
+            for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
+              await done.get(dep);
+              for (const d of cs.filter((x) => x.service === dep)) {
+                try {
+                  await hub.wait(d.id, conditionFor(cfg.condition), waitTimeoutMs, `${dep} (${cfg.condition})`);
+                } catch (e) {
+                  const reason = e instanceof DockyardError ? e.message : String(e);
+                  if (!cfg.required) {
+                    this.emit({ type: 'warning', message: `optional dependency ${dep} of ${name} failed: ${reason}` });
+                    continue;
+                  }
+                  const err = await this.failure(dep, d.id, reason, await this.engine.inspectContainer(d.id));
+                  err.message = `${err.message}\n  so "${name}", which depends on it (${cfg.condition}), was not started`;
+                  throw err;
+                }
               }
-              this.emit({ type: 'container', service: c.service, name: c.name, action: 'starting' });
-              await this.engine.startContainer(c.id);
-              this.emit({ type: 'container', service: c.service, name: c.name, action: 'started' });
-            }),
+            }
+            await act(s, cs.filter((c) => c.service === name));
+          })(),
         );
       }
+      const settled = await Promise.allSettled(done.values());
+      const failed = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (failed) throw failed.reason;
     } finally {
       hub.close();
     }
   }
 
-  async restart(services?: string[], timeout?: number): Promise<void> {
+  /** Starts existing containers: the services named and their dependencies, in dependency order. */
+  async start(services?: string[], waitTimeoutMs?: number): Promise<void> {
     await this.ensureEngine();
-    const cs = await this.containersOf(services);
-    await Promise.all(
-      cs.map(async (c) => {
-        this.emit({ type: 'container', service: c.service, name: c.name, action: 'restarting' });
-        await this.engine.restartContainer(c.id, this.stopTimeout(this.project.services[c.service], timeout));
-        this.emit({ type: 'container', service: c.service, name: c.name, action: 'restarted' });
-      }),
-    );
+    const targets = this.targets(services?.length ? services : undefined);
+    const names = new Set(targets.map((s) => s.name));
+    const cs = (await projectContainers(this.engine, this.project.name, { oneoff: false })).filter((c) => names.has(c.service));
+    if (!cs.length) throw new DockyardError('USAGE', 'no containers to start', { hint: 'create them with dockyard up' });
+    await this.inDependencyOrder(targets, cs, waitTimeoutMs, async (s, mine) => {
+      await Promise.all(
+        mine
+          .filter((c) => c.state !== 'running')
+          .map(async (c) => {
+            this.emit({ type: 'container', service: c.service, name: c.name, action: 'starting' });
+            await this.limit.run(() => this.startWithDiagnosis(s, c.id, c.name));
+            this.emit({ type: 'container', service: c.service, name: c.name, action: 'started' });
+          }),
+      );
+    });
+  }
+
+  /** Restarts the services named (all by default), dependencies first, each once its dependencies' conditions hold. */
+  async restart(services?: string[], timeout?: number, waitTimeoutMs?: number): Promise<void> {
+    await this.ensureEngine();
+    const targets = this.targets(services?.length ? services : undefined, true);
+    const names = new Set(targets.map((s) => s.name));
+    const all = await projectContainers(this.engine, this.project.name, { oneoff: false });
+    await this.inDependencyOrder(targets, all, waitTimeoutMs, async (s, mine) => {
+      if (!names.has(s.name)) return;
+      await Promise.all(
+        mine.map(async (c) => {
+          this.emit({ type: 'container', service: c.service, name: c.name, action: 'restarting' });
+          await this.limit.run(() => this.engine.restartContainer(c.id, this.stopTimeout(s, timeout)));
+          this.emit({ type: 'container', service: c.service, name: c.name, action: 'restarted' });
+        }),
+      );
+    });
   }
 
   async kill(services?: string[], signal = 'SIGKILL'): Promise<void> {

@@ -1,0 +1,195 @@
+/**
+ * Container output as typed items, shared by `logs`, attached `up`, `run` and the library's
+ * `logs()`: each line with its container, stream and time; with follow, what became of each run
+ * (exited, or brought back by its restart policy), and the project's containers that start
+ * meanwhile.
+ */
+import type { Engine } from '../engine/engine.js';
+import { LABEL } from '../model/names.js';
+import { DockyardError } from '../errors.js';
+import { parseDuration } from '../load/units.js';
+import { AsyncQueue } from './queue.js';
+import type { ProjectContainer } from './state.js';
+
+export interface LogLine {
+  kind: 'line';
+  service: string;
+  /** the container's name */
+  container: string;
+  number: number;
+  stream: 'stdout' | 'stderr';
+  /** the text, without its line ending */
+  line: string;
+  /** when the engine received it */
+  time?: Date;
+}
+
+export type LogItem =
+  | LogLine
+  /** a followed container started being followed (one that started meanwhile, too) */
+  | { kind: 'follow'; container: ProjectContainer }
+  /** a followed container's run ended and it stays stopped */
+  | { kind: 'exit'; container: ProjectContainer; code: number }
+  /** a followed container's run ended and its restart policy brought it back */
+  | { kind: 'restart'; container: ProjectContainer; code: number };
+
+export interface LogStreamOptions {
+  follow?: boolean;
+  tail?: number | 'all';
+  /** unix seconds */
+  since?: number;
+  /** with follow: also follow the project's containers (of these services) that start meanwhile */
+  watch?: { project: string; services?: string[] };
+  /** stops following (the iteration then ends) */
+  signal?: AbortSignal;
+}
+
+/** How long following waits, once all it follows has stopped, for a container to start. */
+const WATCH_GRACE_MS = 2000;
+
+/** Splits chunks into lines; `flush` gives back a last line without its newline. */
+function lineSplitter(): { push(chunk: Buffer): string[]; flush(): string[] } {
+  let rest = '';
+  return {
+    push(chunk) {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      return lines;
+    },
+    flush() {
+      const r = rest;
+      rest = '';
+      return r ? [r] : [];
+    },
+  };
+}
+
+/** "2024-01-02T15:04:05.123456789Z text" (the engine's timestamps) into time and text. */
+function splitTime(raw: string): { time?: Date; line: string } {
+  const sp = raw.indexOf(' ');
+  if (sp > 19 && /^\d{4}-\d\d-\d\dT/.test(raw)) {
+    const t = new Date(raw.slice(0, sp));
+    if (!Number.isNaN(t.getTime())) return { time: t, line: raw.slice(sp + 1).replace(/\r$/, '') };
+  }
+  return { line: raw.replace(/\r$/, '') };
+}
+
+export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamOptions = {}): AsyncQueue<LogItem> {
+  const q = new AsyncQueue<LogItem>();
+  const closers = new Set<() => void>();
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    for (const c of closers) c();
+  };
+  q.onStop = stop;
+  o.signal?.addEventListener('abort', () => q.close(), { once: true });
+
+  /** fromStart: only the output of the container's current run */
+  const follow = async (c: ProjectContainer, fromStart = false) => {
+    q.push({ kind: 'follow', container: c });
+    const info = await engine.inspectContainer(c.id);
+    const tty = info?.Config.Tty ?? false;
+    let since = fromStart && info ? Date.parse(info.State.StartedAt) / 1000 - 0.001 : o.since;
+    let tail = fromStart ? 'all' : o.tail;
+    let run = info?.State.StartedAt;
+    for (;;) {
+      if (stopped) return;
+      const logs = await engine.containerLogs(c.id, { follow: o.follow, tail, since, timestamps: true }, tty);
+      closers.add(logs.close);
+      const ended: Promise<void>[] = [];
+      for (const [stream, readable] of [['stdout', logs.stdout], ['stderr', logs.stderr]] as const) {
+        const split = lineSplitter();
+        const emit = (raw: string) => q.push({ kind: 'line', service: c.service, container: c.name, number: c.number, stream, ...splitTime(raw) });
+        readable.on('data', (b: Buffer) => split.push(b).forEach(emit));
+        ended.push(new Promise<void>((r) => readable.on('end', () => r(split.flush().forEach(emit))).on('close', () => r())));
+      }
+      await logs.done;
+      // every line is out before what became of the run
+      await Promise.all(ended);
+      closers.delete(logs.close);
+      if (!o.follow || stopped) return;
+      const end = await afterRun(engine, c.id, run);
+      if (end.next === undefined) {
+        q.push({ kind: 'exit', container: c, code: end.code });
+        return;
+      }
+      q.push({ kind: 'restart', container: c, code: end.code });
+      // the next run's output only (what came before was shown)
+      run = end.next;
+      since = end.finished ? Math.floor(Date.parse(end.finished)) / 1000 + 0.001 : Date.parse(end.next) / 1000;
+      tail = 'all';
+    }
+  };
+
+  void (async () => {
+    const followed = new Set(cs.map((c) => c.id));
+    const tasks = cs.map((c) => follow(c));
+    // containers of the project that start meanwhile (recreated by an `up` elsewhere, scaled up)
+    const watch = o.follow ? o.watch : undefined;
+    const sub = watch
+      ? await engine.events({ type: ['container'], event: ['start'], label: [`${LABEL.project}=${watch.project}`, `${LABEL.oneoff}=False`] }, (e) => {
+          const service = e.Actor.Attributes[LABEL.service] ?? '';
+          if (stopped || followed.has(e.Actor.ID) || (watch.services && !watch.services.includes(service))) return;
+          followed.add(e.Actor.ID);
+          const name = e.Actor.Attributes.name ?? e.Actor.ID.slice(0, 12);
+          const c = { id: e.Actor.ID, name, service, number: Number(e.Actor.Attributes[LABEL.number] ?? 0) } as ProjectContainer;
+          tasks.push(follow(c, true));
+        })
+      : undefined;
+    if (sub) closers.add(() => sub.close());
+    try {
+      for (;;) {
+        const n = tasks.length;
+        await Promise.all(tasks);
+        if (!sub || stopped) break;
+        // everything followed has stopped: a recreation starts its new container a moment later
+        await new Promise((r) => setTimeout(r, WATCH_GRACE_MS));
+        if (tasks.length === n) break;
+      }
+      q.close();
+    } catch (e) {
+      q.close(e);
+    } finally {
+      sub?.close();
+    }
+  })();
+  return q;
+}
+
+/**
+ * What became of a container whose run (started at `run`) ended its output: its exit code, and
+ * when its restart policy brought it back, the start of its next run and when the ended run
+ * finished (the output after that is the next runs': a run shorter than a look is not lost).
+ * (The engine's wait would sleep through a restart: a restarting container counts as running.)
+ */
+async function afterRun(engine: Engine, id: string, run: string | undefined): Promise<{ code: number; next?: string; finished?: string }> {
+  let code: number | undefined; // the run's exit code, once seen while the container restarts
+  let finished: string | undefined;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (let i = 0; ; i++) {
+    const info = await engine.inspectContainer(id);
+    if (!info) return { code: code ?? -1 };
+    const s = info.State;
+    if (s.StartedAt !== run && (s.Running || s.Restarting)) return { code: code ?? s.ExitCode, next: s.StartedAt, finished };
+    if (s.Restarting) {
+      code ??= s.ExitCode;
+      finished ??= s.FinishedAt;
+      await sleep(100); // the engine's restart delay starts at 100 ms and doubles
+    } else if (!s.Running) return { code: code ?? s.ExitCode };
+    // still this run: the output ended a moment before the engine recorded the exit
+    else if (i > 250) return { code: await engine.waitContainer(id).catch(() => -1) };
+    else await sleep(20);
+  }
+}
+
+/** "10m", "1h30m" (relative), an RFC 3339 date, or unix seconds: as unix seconds. */
+export function parseSince(v: string): number {
+  if (/^\d+$/.test(v)) return Number(v);
+  const ns = parseDuration(v);
+  if (ns !== undefined) return Math.floor((Date.now() - ns / 1e6) / 1000);
+  const t = Date.parse(v);
+  if (!Number.isNaN(t)) return Math.floor(t / 1000);
+  throw new DockyardError('USAGE', `invalid --since "${v}"`, { hint: 'write a duration (10m, 1h) or a date (2024-01-02T15:04:05Z)' });
+}
+

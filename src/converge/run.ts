@@ -1,0 +1,119 @@
+/**
+ * One-off containers (`run`): the service's dependencies started first, its networks, volumes
+ * and image made ready, a container created with the service's configuration (and references to
+ * sibling services resolved to their containers), attached before it starts, waited for, and
+ * removed with `rm` however the run ends.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { DockyardError } from '../errors.js';
+import { imageName } from '../model/names.js';
+import type { Service } from '../model/project.js';
+import type { Converger } from './runner.js';
+import { projectContainers } from './state.js';
+
+export interface OneOffOptions {
+  /** the command (default: the service's) */
+  command?: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  name?: string;
+  user?: string;
+  workdir?: string;
+  /** remove the container when it ends */
+  rm?: boolean;
+  /** do not start the services it depends on */
+  noDeps?: boolean;
+  /** publish the service's ports (they are left out by default, as with Compose) */
+  servicePorts?: boolean;
+  tty?: boolean;
+  consoleSize?: [number, number];
+  /** start it and return at once (exit code 0), without attaching */
+  detach?: boolean;
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  /** builds images that are missing or stale */
+  build?: (services: Service[]) => Promise<void>;
+  /** called once attached, before stdin is connected (a terminal goes into raw mode here) */
+  onAttach?: () => void;
+  /** told the container's id once it is started; what it returns is called when the run ends */
+  onStart?: (id: string) => (() => void) | void;
+}
+
+export interface OneOffResult {
+  exitCode: number;
+  /** the container's name */
+  container: string;
+  id: string;
+}
+
+export async function runOneOff(conv: Converger, service: string, o: OneOffOptions = {}): Promise<OneOffResult> {
+  const { project, engine } = conv;
+  const [s] = conv.targets([service], true);
+  const deps = Object.keys(s!.depends_on ?? {}).filter((d) => project.services[d]);
+  if (!o.noDeps && deps.length) await conv.up({ services: deps, wait: false, builder: o.build ? (svcs) => o.build!(svcs) : undefined });
+  else await conv.ensureEngine();
+  // its own networks and volumes (a dependency may not use them, or none was started)
+  await conv.ensureResources([s!]);
+  if (s!.build) {
+    if (!o.build) throw new DockyardError('SERVICE_FAILED', `service "${service}" must be built`, { hint: 'build it first: dockyard build' });
+    await o.build([s!]);
+  }
+  const ref = imageName(project.name, s!);
+  if (!(await engine.inspectImage(ref))) {
+    throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${service}" is not present`, { hint: s!.build ? 'build it first: dockyard build' : 'load or build it locally' });
+  }
+  // service:x, links and volumes_from refer to the sibling services' containers (running first)
+  const siblings = await projectContainers(engine, project.name, { oneoff: false });
+  const lookup = (svc: string) => (siblings.find((c) => c.service === svc && c.state === 'running') ?? siblings.find((c) => c.service === svc))?.name;
+  const name = o.name ?? `${project.name}-${service}-run-${randomBytes(6).toString('hex')}`;
+  const id = await conv.create(s!, 1, name, ref, lookup, {
+    oneoff: true,
+    command: o.command?.length ? o.command : undefined,
+    env: o.env,
+    labels: o.labels,
+    entrypoint: o.entrypoint,
+    tty: o.tty,
+    consoleSize: o.consoleSize,
+    user: o.user,
+    workdir: o.workdir,
+    noPorts: !o.servicePorts,
+    stdinOpen: !o.detach && !!o.stdin,
+  });
+  if (o.detach) {
+    try {
+      await engine.startContainer(id);
+    } catch (e) {
+      if (o.rm) await engine.removeContainer(id, { force: true });
+      throw e;
+    }
+    return { exitCode: 0, container: name, id };
+  }
+  let io: Awaited<ReturnType<typeof engine.attachContainer>> | undefined;
+  let ended: (() => void) | void = undefined;
+  try {
+    // attached before it starts: no output is missed
+    io = await engine.attachContainer(id, o.tty ?? false);
+    const drained = Promise.all([once(io.stdout, 'end'), once(io.stderr, 'end')]);
+    if (o.stdout) io.stdout.pipe(o.stdout, { end: false });
+    else io.stdout.resume();
+    if (o.stderr) io.stderr.pipe(o.stderr, { end: false });
+    else io.stderr.resume();
+    o.onAttach?.();
+    if (o.stdin) o.stdin.pipe(io.stdin);
+    await engine.startContainer(id);
+    ended = o.onStart?.(id);
+    const exitCode = await engine.waitContainer(id);
+    // the last output can trail the exit by a moment
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+    return { exitCode, container: name, id };
+  } finally {
+    ended?.();
+    if (io && o.stdin) o.stdin.unpipe(io.stdin);
+    io?.close();
+    if (o.rm) await engine.removeContainer(id, { force: true });
+  }
+}
