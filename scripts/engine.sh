@@ -24,21 +24,23 @@ apt_install() {
   fi
 }
 
+# What is missing, and only that: the engine itself only when none answers (any engine will do:
+# DOCKER_HOST, rootless, Docker Desktop); busybox only to build the base image when it is missing
 need_pkgs=()
 command -v docker >/dev/null || need_pkgs+=(docker.io)
-command -v dockerd >/dev/null || need_pkgs+=(docker.io)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -q '^wget$' || need_pkgs+=(busybox-static)
 # docker-compose v1: the engine tests check that it sees dockyard's containers; the benchmarks
 # use it as the baseline
 command -v docker-compose >/dev/null || need_pkgs+=(docker-compose)
 [ $want_bench = 1 ] && { [ -x /usr/bin/time ] || need_pkgs+=(time); }
+need_busybox() { ! { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -q '^wget$'; }; }
 
 if ! engine_answers; then
   if ! is_debian_root; then
-    log "no Docker engine answers, and this is not root on Debian, so I cannot start one."
-    log "start one yourself (e.g. 'sudo systemctl start docker' or 'sudo dockerd &'), or set DOCKER_HOST, then run again."
+    log "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unset}), and this is not root on Debian, so I cannot start one."
+    log "start one yourself (e.g. 'sudo systemctl start docker', 'dockerd-rootless.sh', Docker Desktop), or set DOCKER_HOST, then run again."
     exit 3
   fi
+  command -v dockerd >/dev/null || need_pkgs+=(docker.io)
   if [ ${#need_pkgs[@]} -gt 0 ]; then apt_install $(printf '%s\n' "${need_pkgs[@]}" | sort -u); need_pkgs=(); fi
   log "starting dockerd in the background (log: /var/log/dockyard-dockerd.log)"
   setsid dockerd >/var/log/dockyard-dockerd.log 2>&1 < /dev/null &
@@ -46,9 +48,14 @@ if ! engine_answers; then
   engine_answers || { log "dockerd did not answer within 60 s; its log:"; tail -20 /var/log/dockyard-dockerd.log >&2; exit 3; }
   log "engine is up"
 fi
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 && need_busybox; then need_pkgs+=(busybox-static); fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if is_debian_root; then apt_install $(printf '%s\n' "${need_pkgs[@]}" | sort -u)
-  else log "missing: ${need_pkgs[*]} (install them with apt-get as root)"; exit 1; fi
+  else
+    log "missing: ${need_pkgs[*]} (install them with apt-get as root)"
+    # the engine answers; docker-compose and time only serve the interop tests and the bench
+    for p in "${need_pkgs[@]}"; do case "$p" in docker-compose|time) ;; *) exit 1 ;; esac; done
+  fi
 fi
 
 # The base image: busybox with every applet linked, imported (no registry needed).

@@ -16,7 +16,10 @@ import type { Converger } from '../converge/runner.js';
 import { projectContainers } from '../converge/state.js';
 import type { ProjectContainer } from '../converge/state.js';
 import { AsyncQueue } from '../converge/queue.js';
-import { streamLogs } from '../converge/logs.js';
+import { parseSince, streamLogs } from '../converge/logs.js';
+import type { LogItem } from '../converge/logs.js';
+import { attachRun } from '../converge/attach.js';
+import type { AttachOptions } from '../converge/attach.js';
 import { runOneOff } from '../converge/run.js';
 import { buildProgress } from '../build/progress.js';
 
@@ -80,6 +83,9 @@ export interface ContainerStatus {
   /** for an exited container */
   exitCode?: number;
   ports: PortBinding[];
+  /** unix seconds */
+  created: number;
+  labels: Record<string, string>;
 }
 
 export interface ExecResult {
@@ -97,9 +103,19 @@ export interface ExecOptions {
   privileged?: boolean;
   /** given to the command on its standard input */
   stdin?: string | Buffer | Readable;
+  /** where the output goes as it comes (then it is not collected into the result) */
+  stdout?: Writable;
+  stderr?: Writable;
+  /** a pseudo-terminal in the container, of this size (rows, columns) */
+  tty?: boolean;
+  consoleSize?: [number, number];
+  /** with a TTY: subscribes the TTY's size to the caller's terminal */
+  followSize?: (apply: (rows: number, cols: number) => void) => () => void;
+  /** start it in the background and return at once */
+  detach?: boolean;
 }
 
-export interface RunOptions extends Omit<ExecOptions, 'index' | 'privileged'> {
+export interface RunOptions extends Omit<ExecOptions, 'index' | 'privileged' | 'followSize'> {
   /** remove the container when it ends */
   rm?: boolean;
   entrypoint?: string[];
@@ -109,6 +125,12 @@ export interface RunOptions extends Omit<ExecOptions, 'index' | 'privileged'> {
   noDeps?: boolean;
   /** publish the service's ports */
   servicePorts?: boolean;
+  /** called once attached, before stdin is connected (a terminal goes into raw mode here) */
+  onAttach?: () => void;
+  /** told the container's id once started; what it returns is called when the run ends */
+  onStart?: (id: string) => (() => void) | void;
+  /** progress of the dependencies it starts and the image it builds */
+  onEvent?: (e: ProgressEvent) => void;
 }
 
 export interface LogsOptions {
@@ -260,10 +282,13 @@ export class ProjectHandle {
   }
 
   /** The project's containers: running ones, or all (one-off ones included) with `all`. */
-  async ps(o: { all?: boolean; services?: string[] } = {}): Promise<ContainerStatus[]> {
+  async ps(o: { all?: boolean; services?: string[]; status?: string[] } = {}): Promise<ContainerStatus[]> {
     if (o.services?.length) this.converger().targets(o.services, true);
+    await this.engine.ping();
     let cs = await projectContainers(this.engine, this.name, { services: o.services?.length ? o.services : undefined, all: true });
-    if (!o.all) cs = cs.filter((c) => !c.oneoff && ['running', 'restarting', 'paused'].includes(c.state));
+    if (o.status?.length) cs = cs.filter((c) => o.status!.includes(c.state));
+    else if (!o.all) cs = cs.filter((c) => ['running', 'restarting', 'paused'].includes(c.state));
+    if (!o.all) cs = cs.filter((c) => !c.oneoff);
     return cs.map(containerStatus);
   }
 
@@ -299,14 +324,18 @@ export class ProjectHandle {
   async exec(service: string, command: string[], o: ExecOptions = {}): Promise<ExecResult> {
     const c = await this.container(service, o.index);
     if (c.state !== 'running') throw new DockyardError('SERVICE_FAILED', `container ${c.name} is not running (${c.status})`, { hint: `start it: dockyard start ${service}` });
-    const out = collector();
-    const err = collector();
+    const out = collector(o.stdout);
+    const err = collector(o.stderr);
     const exitCode = await this.engine.exec(c.id, {
       cmd: command,
       env: Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`),
       user: o.user,
       workdir: o.workdir,
       privileged: o.privileged,
+      tty: o.tty,
+      consoleSize: o.consoleSize,
+      followSize: o.followSize,
+      detach: o.detach,
       stdin: toReadable(o.stdin),
       stdout: out.stream,
       stderr: err.stream,
@@ -316,9 +345,9 @@ export class ProjectHandle {
 
   /** Runs a one-off container of a service (its dependencies started first); resolves when it ends. */
   async run(service: string, command?: string[], o: RunOptions = {}): Promise<ExecResult & { container: string }> {
-    const out = collector();
-    const err = collector();
-    const r = await runOneOff(this.converger(), service, {
+    const out = collector(o.stdout);
+    const err = collector(o.stderr);
+    const r = await runOneOff(this.converger(o.onEvent), service, {
       command,
       env: o.env,
       user: o.user,
@@ -329,29 +358,80 @@ export class ProjectHandle {
       rm: o.rm,
       noDeps: o.noDeps,
       servicePorts: o.servicePorts,
+      tty: o.tty,
+      consoleSize: o.consoleSize,
+      detach: o.detach,
       stdin: toReadable(o.stdin),
       stdout: out.stream,
       stderr: err.stream,
-      build: this.builder(),
+      onAttach: o.onAttach,
+      onStart: o.onStart,
+      build: this.builder(o.onEvent),
     });
     return { exitCode: r.exitCode, stdout: out.text(), stderr: err.text(), container: r.container };
   }
 
   /** The containers' output, line by line; with `follow`, until they all stop (or `signal`). */
   logs(services?: string[], o: LogsOptions = {}): AsyncIterable<LogEntry> {
+    const items = this.logStream(services, o);
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const item of items) {
+          if (item.kind === 'line') yield { service: item.service, container: item.container, stream: item.stream, line: item.line, time: item.time };
+        }
+      },
+    };
+  }
+
+  /**
+   * logs() with what happens to the containers followed: lines, and with follow, each
+   * container's exits and restarts, and the containers that start meanwhile.
+   */
+  logStream(services?: string[], o: LogsOptions = {}): AsyncIterable<LogItem> {
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
         if (services?.length) self.converger().targets(services, true);
         let cs = await projectContainers(self.engine, self.name, { services: services?.length ? services : undefined });
         if (o.index !== undefined) cs = cs.filter((c) => c.number === o.index);
-        const since = o.since instanceof Date ? o.since.getTime() / 1000 : typeof o.since === 'string' ? (await import('../converge/logs.js')).parseSince(o.since) : o.since;
+        const since = o.since instanceof Date ? o.since.getTime() / 1000 : typeof o.since === 'string' ? parseSince(o.since) : o.since;
         const watch = o.index === undefined ? { project: self.name, services: services?.length ? services : undefined } : undefined;
-        for await (const item of streamLogs(self.engine, cs, { follow: o.follow, tail: o.tail, since, watch, signal: o.signal })) {
-          if (item.kind === 'line') yield { service: item.service, container: item.container, stream: item.stream, line: item.line, time: item.time };
-        }
+        yield* streamLogs(self.engine, cs, { follow: o.follow, tail: o.tail, since, watch, signal: o.signal });
       },
     };
+  }
+
+  /**
+   * Follows the output of the services' containers until they have all stopped (attached `up`):
+   * stops the rest when one exits or fails (`abortOn`), or when `signal` aborts. The exit code is
+   * Compose's: that of the container whose exit ended the run, or of `exitCodeFrom`.
+   */
+  async attach(o: Omit<AttachOptions, 'services'> & { services?: string[] }): Promise<{ exitCode: number }> {
+    return attachRun(this.converger(), { ...o, services: o.services ?? Object.keys(this.model.services) });
+  }
+
+  /** Builds the services' images as a graph, skipping those whose sources did not change. */
+  async build(services?: string[], o: { noCache?: boolean; pull?: boolean; force?: boolean; parallel?: number; onEvent?: (e: ProgressEvent) => void } = {}): Promise<Map<string, 'built' | 'skipped' | 'would-build'>> {
+    if (services?.length) this.converger().targets(services, true);
+    const { buildServices } = await import('../build/builder.js');
+    return buildServices(this.engine, this.model, services, { noCache: o.noCache, pull: o.pull, force: o.force, parallel: o.parallel, onEvent: o.onEvent ? buildProgress(o.onEvent) : undefined });
+  }
+
+  /** Removes stopped containers (with `stop`, stops them first); returns the names removed. */
+  async rm(services?: string[], o: { stop?: boolean; volumes?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<string[]> {
+    return (await this.converger(o.onEvent).rm(services, o)).map((c) => c.name);
+  }
+
+  /** The processes running in the services' containers. */
+  async top(services?: string[]): Promise<Array<{ container: string; titles: string[]; processes: string[][] }>> {
+    if (services?.length) this.converger().targets(services, true);
+    const cs = (await projectContainers(this.engine, this.name, { oneoff: false, services: services?.length ? services : undefined })).filter((c) => c.state === 'running');
+    return Promise.all(
+      cs.map(async (c) => {
+        const t = await this.engine.topContainer(c.id);
+        return { container: c.name, titles: t.Titles, processes: t.Processes };
+      }),
+    );
   }
 
   /** The project's container lifecycle as it happens on the engine (created, started, healthy, exited...). */
@@ -401,10 +481,11 @@ function containerStatus(c: ProjectContainer): ContainerStatus {
     seen.add(key);
     ports.push({ target: p.privatePort, protocol: p.type, hostIp: p.ip ?? '', published: p.publicPort });
   }
-  return { id: c.id, name: c.name, service: c.service, number: c.number, oneoff: c.oneoff, image: c.image, state: c.state, status: c.status, health, exitCode: exit ? Number(exit[1]) : undefined, ports };
+  return { id: c.id, name: c.name, service: c.service, number: c.number, oneoff: c.oneoff, image: c.image, state: c.state, status: c.status, health, exitCode: exit ? Number(exit[1]) : undefined, ports, created: c.created, labels: c.labels };
 }
 
-function collector(): { stream: Writable; text(): string } {
+function collector(to?: Writable): { stream: Writable; text(): string } {
+  if (to) return { stream: to, text: () => '' };
   const chunks: Buffer[] = [];
   const stream = new PassThrough();
   stream.on('data', (c: Buffer) => chunks.push(c));

@@ -31,11 +31,16 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--pull', 'always try to pull newer base images')
     .option('--parallel <n>', 'builds at once (default 4)', parseIntOption('--parallel'), 4)
     .action(async (names: string[], o: { cache: boolean; pull?: boolean; parallel: number }) => {
-      const { project, engine, converger } = await context(globals(), true);
-      if (names.length) converger.targets(names, true);
-      await converger.ensureEngine();
+      const { handle } = await context(globals(), true);
+      await handle.engine.ping();
       const t0 = Date.now();
-      const r = await buildServicesWithOutput(engine, project, names, { noCache: !o.cache, pull: o.pull, parallel: o.parallel });
+      const progress = progressPrinter();
+      let r;
+      try {
+        r = await handle.build(names, { noCache: !o.cache, pull: o.pull, parallel: o.parallel, onEvent: progress.emit });
+      } finally {
+        progress.finish();
+      }
       const built = [...r.values()].filter((x) => x === 'built').length;
       process.stderr.write(`build: ${built} built, ${r.size - built} up to date, in ${((Date.now() - t0) / 1000).toFixed(2)}s\n`);
     });

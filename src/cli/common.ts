@@ -55,6 +55,7 @@ export function reportError(e: unknown): number {
 
 import { loadProject } from '../load/index.js';
 import type { Converger } from '../converge/runner.js';
+import type { ProjectHandle } from '../api/project.js';
 import type { DockerEngine } from '../engine/docker.js';
 import type { Project } from '../model/project.js';
 import { finishProgress, progressPrinter } from './render.js';
@@ -64,6 +65,8 @@ export interface Context {
   project: Project;
   engine: DockerEngine;
   converger: Converger;
+  /** the library's handle on the project: the verbs (its progress goes to the printer below) */
+  handle: ProjectHandle;
   /** live progress: call finish() before printing anything else */
   progress: Progress;
 }
@@ -74,11 +77,12 @@ export interface Context {
  */
 export async function context(g: GlobalOptions, quiet = false, services?: string[]): Promise<Context> {
   const project = loadProject(loadOptionsFrom(g, { services }));
-  const [{ DockerEngine }, { Converger }] = await Promise.all([import('../engine/docker.js'), import('../converge/runner.js')]);
+  const [{ DockerEngine }, { Converger }, { ProjectHandle }] = await Promise.all([import('../engine/docker.js'), import('../converge/runner.js'), import('../api/project.js')]);
   const engine = new DockerEngine();
   const progress: Progress = quiet ? { emit: () => undefined, finish: () => undefined } : progressPrinter();
   const converger = new Converger(engine, project, progress.emit);
-  return { project, engine, converger, progress };
+  const handle = new ProjectHandle(project, engine, (emit) => new Converger(engine, project, emit ?? progress.emit));
+  return { project, engine, converger, handle, progress };
 }
 
 export const collectOption = collect;

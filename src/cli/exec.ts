@@ -1,12 +1,8 @@
 /** `exec`, `run`, `port`, `top`: working with one service's containers. */
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
-import { projectContainers } from '../converge/state.js';
-import { runOneOff } from '../converge/run.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
-import type { Context } from './common.js';
-import { buildServices } from './build.js';
 import { takeTerminal, terminalSize } from './terminal.js';
 
 function envList(e: string[] | undefined): Record<string, string> {
@@ -19,15 +15,6 @@ function envList(e: string[] | undefined): Record<string, string> {
     } else out[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return out;
-}
-
-async function containerOf(ctx: Context, service: string, index = 1) {
-  ctx.converger.targets([service], true);
-  await ctx.converger.ensureEngine();
-  const cs = await projectContainers(ctx.engine, ctx.project.name, { oneoff: false, services: [service] });
-  const c = cs.find((x) => x.number === index) ?? (index === 1 ? cs[0] : undefined);
-  if (!c) throw new DockyardError('USAGE', `service "${service}" has no container${index > 1 ? ` number ${index}` : ''}`, { hint: `start it with: dockyard up -d ${service}` });
-  return c;
 }
 
 export function registerExec(program: Command, globals: () => GlobalOptions): void {
@@ -45,17 +32,14 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .option('--index <n>', 'replica number', '1')
     .passThroughOptions()
     .action(async (service: string, cmd: string[], o: { tty: boolean; detach?: boolean; env?: string[]; user?: string; workdir?: string; privileged?: boolean; index: string }) => {
-      const ctx = await context(globals(), true);
-      const c = await containerOf(ctx, service, Number(o.index));
-      if (c.state !== 'running') throw new DockyardError('SERVICE_FAILED', `container ${c.name} is not running (${c.status})`, { hint: `start it: dockyard start ${service}` });
+      const { handle } = await context(globals(), true);
       const tty = o.tty && process.stdin.isTTY === true;
-      const env = Object.entries(envList(o.env)).map(([k, v]) => `${k}=${v}`);
       // a detached exec may have a TTY in the container, but leaves the local terminal alone
-      const terminal = tty && !o.detach ? takeTerminal() : undefined;
+      let terminal: ReturnType<typeof takeTerminal> | undefined;
       try {
-        const code = await ctx.engine.exec(c.id, {
-          cmd,
-          env,
+        const { exitCode } = await handle.exec(service, cmd, {
+          index: Number(o.index),
+          env: envList(o.env),
           user: o.user,
           workdir: o.workdir,
           tty,
@@ -65,9 +49,9 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
           stdout: process.stdout,
           stderr: process.stderr,
           consoleSize: tty ? terminalSize() : undefined,
-          followSize: terminal?.follow,
+          followSize: tty && !o.detach ? (apply) => (terminal = takeTerminal()).follow(apply) : undefined,
         });
-        process.exitCode = code;
+        process.exitCode = exitCode;
       } finally {
         terminal?.restore();
         process.stdin.unref?.();
@@ -93,14 +77,14 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .passThroughOptions()
     .action(async (service: string, cmd: string[], o: { rm?: boolean; detach?: boolean; env?: string[]; name?: string; deps: boolean; user?: string; workdir?: string; entrypoint?: string; tty: boolean; servicePorts?: boolean }) => {
       const ctx = await context(globals(), false, [service]);
-      const { project, engine, converger } = ctx;
+      const { engine, handle } = ctx;
       const tty = o.tty && process.stdin.isTTY === true && !o.detach;
       // without a TTY, Ctrl-C is passed on as SIGINT; a second one kills the container (a shell as
       // PID 1 ignores SIGINT). With a TTY, Ctrl-C reaches the container as a key.
       let terminal: ReturnType<typeof takeTerminal> | undefined;
       try {
-        const r = await runOneOff(converger, service, {
-          command: cmd,
+        const r = await handle.run(service, cmd, {
+          onEvent: ctx.progress.emit,
           env: envList(o.env),
           name: o.name,
           noDeps: !o.deps,
@@ -115,7 +99,6 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
           stdin: o.detach ? undefined : process.stdin,
           stdout: process.stdout,
           stderr: process.stderr,
-          build: async (svcs) => void (await buildServices(engine, project, svcs.map((x) => x.name), {}, ctx.progress)),
           onAttach: () => {
             ctx.progress.finish();
             terminal = tty ? takeTerminal() : undefined;
@@ -151,12 +134,11 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .option('--protocol <proto>', 'tcp or udp', 'tcp')
     .option('--index <n>', 'replica number', '1')
     .action(async (service: string, port: string, o: { protocol: string; index: string }) => {
-      const ctx = await context(globals(), true);
-      const c = await containerOf(ctx, service, Number(o.index));
-      const info = await ctx.engine.inspectContainer(c.id);
-      const b = info?.NetworkSettings.Ports?.[`${port}/${o.protocol}`];
-      if (!b?.length) throw new DockyardError('USAGE', `port ${port}/${o.protocol} of ${service} is not published`, { hint: 'publish it under ports: in the Compose file' });
-      process.stdout.write(`${b[0]!.HostIp || '0.0.0.0'}:${b[0]!.HostPort}\n`);
+      if (!/^\d+$/.test(port)) throw new DockyardError('USAGE', `invalid port "${port}"`, { hint: 'the container port, a number' });
+      if (!['tcp', 'udp', 'sctp'].includes(o.protocol)) throw new DockyardError('USAGE', `invalid --protocol "${o.protocol}"`, { hint: 'tcp, udp or sctp' });
+      const { handle } = await context(globals(), true);
+      const b = await handle.port(service, Number(port), { protocol: o.protocol as 'tcp', index: Number(o.index) });
+      process.stdout.write(`${b.hostIp}:${b.port}\n`);
     });
 
   program
@@ -164,15 +146,11 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .description('show the processes running in containers')
     .argument('[services...]')
     .action(async (names: string[]) => {
-      const ctx = await context(globals(), true);
-      if (names.length) ctx.converger.targets(names, true);
-      await ctx.converger.ensureEngine();
-      const cs = (await projectContainers(ctx.engine, ctx.project.name, { oneoff: false, services: names.length ? names : undefined })).filter((c) => c.state === 'running');
-      for (const c of cs) {
-        const t = await ctx.engine.topContainer(c.id);
-        const rows = [t.Titles, ...t.Processes];
-        const w = t.Titles.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-        process.stdout.write(`${c.name}\n${rows.map((r) => r.map((x, i) => (i === r.length - 1 ? x : (x ?? '').padEnd(w[i]!))).join('  ')).join('\n')}\n\n`);
+      const { handle } = await context(globals(), true);
+      for (const t of await handle.top(names)) {
+        const rows = [t.titles, ...t.processes];
+        const w = t.titles.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+        process.stdout.write(`${t.container}\n${rows.map((r) => r.map((x, i) => (i === r.length - 1 ? x : (x ?? '').padEnd(w[i]!))).join('  ')).join('\n')}\n\n`);
       }
     });
 }

@@ -15,18 +15,18 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .option('-t, --timeout <seconds>', 'seconds to wait for each container to stop', parseIntOption('--timeout'))
     .action(async (o: { volumes?: boolean; removeOrphans?: boolean; rmi?: string; timeout?: number }) => {
       if (o.rmi !== undefined && o.rmi !== 'local' && o.rmi !== 'all') throw new DockyardError('USAGE', `invalid --rmi "${o.rmi}"`, { hint: 'local or all' });
-      const { converger } = await context(globals());
+      const { handle } = await context(globals());
       const t0 = Date.now();
-      await converger.down({ volumes: o.volumes, removeOrphans: o.removeOrphans, rmi: o.rmi as 'local' | 'all' | undefined, timeout: o.timeout });
+      await handle.down({ volumes: o.volumes, removeOrphans: o.removeOrphans, rmi: o.rmi as 'local' | 'all' | undefined, timeoutS: o.timeout });
       process.stderr.write(`down in ${((Date.now() - t0) / 1000).toFixed(2)}s\n`);
     });
 
   program
     .command('start')
-    .description('start existing containers')
+    .description('start existing containers (and those of their dependencies), in dependency order')
     .argument('[services...]')
     .action(async (names: string[]) => {
-      await (await context(globals())).converger.start(names);
+      await (await context(globals())).handle.start(names);
     });
 
   program
@@ -35,7 +35,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .argument('[services...]')
     .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
     .action(async (names: string[], o: { timeout?: number }) => {
-      await (await context(globals())).converger.stop(names, o.timeout);
+      await (await context(globals())).handle.stop(names, { timeoutS: o.timeout });
     });
 
   program
@@ -44,7 +44,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .argument('[services...]')
     .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
     .action(async (names: string[], o: { timeout?: number }) => {
-      await (await context(globals())).converger.restart(names, o.timeout);
+      await (await context(globals())).handle.restart(names, { timeoutS: o.timeout });
     });
 
   program
@@ -53,7 +53,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .argument('[services...]')
     .option('-s, --signal <signal>', 'the signal (SIGTERM, TERM, 15, SIGRTMIN+3)', parseSignal, 'SIGKILL')
     .action(async (names: string[], o: { signal: string }) => {
-      await (await context(globals())).converger.kill(names, o.signal);
+      await (await context(globals())).handle.kill(names, { signal: o.signal });
     });
 
   program
@@ -64,7 +64,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .option('-f, --force', 'do not ask (dockyard never asks)')
     .option('-v, --volumes', 'remove anonymous volumes too')
     .action(async (names: string[], o: { stop?: boolean; volumes?: boolean }) => {
-      const removed = await (await context(globals())).converger.rm(names, o);
+      const removed = await (await context(globals())).handle.rm(names, o);
       if (!removed.length) process.stderr.write('no stopped containers\n');
     });
 }

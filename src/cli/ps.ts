@@ -1,6 +1,5 @@
 /** `dockyard ps`: the project's containers, as the engine lists them. */
 import type { Command } from 'commander';
-import { projectContainers } from '../converge/state.js';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
@@ -18,15 +17,10 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
     .option('--status <status>', 'filter by state (repeatable): ' + STATES.join(', '), collectOption)
     .option('-q, --quiet', 'print the ids only')
     .action(async (names: string[], o: { all?: boolean; format: string; services?: boolean; status?: string[]; quiet?: boolean }) => {
-      const { project, engine, converger } = await context(globals(), true);
       for (const s of o.status ?? []) if (!STATES.includes(s)) throw new DockyardError('USAGE', `invalid --status "${s}"`, { hint: `one of ${STATES.join(', ')}` });
       if (o.format !== 'table' && o.format !== 'json') throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'table or json' });
-      if (names.length) converger.targets(names, true);
-      await converger.ensureEngine();
-      let cs = await projectContainers(engine, project.name, { services: names.length ? names : undefined, all: true });
-      if (o.status?.length) cs = cs.filter((c) => o.status!.includes(c.state));
-      else if (!o.all) cs = cs.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
-      if (!o.all) cs = cs.filter((c) => !c.oneoff);
+      const { project, handle } = await context(globals(), true);
+      const cs = await handle.ps({ services: names, all: o.all, status: o.status });
       if (o.services) {
         process.stdout.write([...new Set(cs.map((c) => c.service))].map((s) => `${s}\n`).join(''));
         return;
@@ -36,9 +30,7 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
         return;
       }
       const ports = (c: (typeof cs)[number]) =>
-        [...new Map(c.ports.map((p) => [`${p.ip ?? ''}${p.publicPort ?? ''}${p.privatePort}${p.type}`, p])).values()]
-          .map((p) => (p.publicPort ? `${p.ip?.includes(':') ? `[${p.ip}]` : p.ip ?? '0.0.0.0'}:${p.publicPort}->${p.privatePort}/${p.type}` : `${p.privatePort}/${p.type}`))
-          .join(', ');
+        c.ports.map((p) => (p.published ? `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp || '0.0.0.0'}:${p.published}->${p.target}/${p.protocol}` : `${p.target}/${p.protocol}`)).join(', ');
       if (o.format === 'json') {
         const rows = cs.map((c) => ({
           ID: c.id,
@@ -51,7 +43,9 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
           Status: c.status,
           Created: c.created,
           Labels: c.labels,
-          Publishers: c.ports.map((p) => ({ URL: p.ip ?? '', TargetPort: p.privatePort, PublishedPort: p.publicPort ?? 0, Protocol: p.type })),
+          Health: c.health ?? '',
+          ExitCode: c.exitCode ?? 0,
+          Publishers: c.ports.map((p) => ({ URL: p.hostIp, TargetPort: p.target, PublishedPort: p.published ?? 0, Protocol: p.protocol })),
           Ports: ports(c),
         }));
         process.stdout.write(`${JSON.stringify(rows)}\n`);

@@ -2,12 +2,10 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
-import { projectContainers } from '../converge/state.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context, parseIntOption, parseTimeoutMs } from './common.js';
-import { followLogs } from './logs.js';
+import { logPrinter } from './logs.js';
 import { timelineGantt, timelineSummary, timelineSvg } from './render.js';
-import { buildServices } from './build.js';
 import { formatPlan } from '../converge/plan.js';
 
 interface UpFlags {
@@ -21,6 +19,7 @@ interface UpFlags {
   start: boolean;
   deps: boolean;
   abortOnContainerExit?: boolean;
+  abortOnContainerFailure?: boolean;
   exitCodeFrom?: string;
   timeout?: number;
   timeline?: boolean;
@@ -46,6 +45,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--no-start', 'create but do not start')
     .option('--no-deps', 'do not start linked services')
     .option('--abort-on-container-exit', 'stop everything when any container stops (attached mode)')
+    .option('--abort-on-container-failure', 'stop everything when a container exits with a non-zero code (attached mode)')
     .option('--exit-code-from <service>', 'exit with this service container exit code (implies --abort-on-container-exit)')
     .option('-t, --timeout <seconds>', 'seconds to wait when stopping containers', parseIntOption('--timeout'))
     .option('--build', 'build images before starting')
@@ -54,23 +54,21 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--timeline-svg <file>', 'write the startup timeline as an SVG picture')
     .option('--dry-run', 'print what would be created, recreated (and why), started or removed; change nothing')
     .action(async (names: string[], o: UpFlags) => {
-      const { project, engine, converger, progress } = await context(globals(), false, names);
+      const { project, engine, handle, progress } = await context(globals(), false, names);
       if (o.exitCodeFrom && !project.services[o.exitCodeFrom]) throw new DockyardError('USAGE', `no such service: ${o.exitCodeFrom}`, { hint: '--exit-code-from takes a service name' });
       if (o.exitCodeFrom) o.abortOnContainerExit = true;
-      if (o.detach && o.abortOnContainerExit) throw new DockyardError('USAGE', '--abort-on-container-exit and --detach cannot be combined');
+      if (o.abortOnContainerExit && o.abortOnContainerFailure) throw new DockyardError('USAGE', '--abort-on-container-exit and --abort-on-container-failure cannot be combined');
+      if (o.detach && (o.abortOnContainerExit || o.abortOnContainerFailure)) throw new DockyardError('USAGE', '--abort-on-container-exit and --detach cannot be combined');
       const scale: Record<string, number> = {};
       for (const s of o.scale ?? []) {
         const m = /^([^=]+)=(\d+)$/.exec(s);
         if (!m) throw new DockyardError('USAGE', `invalid --scale "${s}"`, { hint: 'write --scale service=N' });
         scale[m[1]!] = Number(m[2]);
       }
-      const build: 'always' | 'never' | 'missing' = o.build ? 'always' : o.noBuild === true || o.build === false ? 'never' : 'missing';
+      // --build: every image with a build section; --no-build: none; else what is missing or stale
+      const build = o.build ? true : o.noBuild === true || o.build === false ? false : undefined;
       if (o.dryRun) {
-        const { plan, resources } = await converger.planUp({ services: names, scale, forceRecreate: o.forceRecreate, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build }, async (svcs) => {
-          const { buildServices: check } = await import('../build/builder.js');
-          const r = await check(engine, project, svcs.map((s) => s.name), { dryRun: true });
-          return new Set([...r].filter(([, v]) => v === 'would-build').map(([k]) => k));
-        });
+        const { plan, resources } = await handle.plan({ services: names, scale, forceRecreate: o.forceRecreate, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build });
         const lines = [...resources, ...formatPlan(plan)];
         process.stdout.write(lines.map((l) => `${l}\n`).join(''));
         process.stderr.write(`dry run: nothing was changed (${plan.services.reduce((n, sp) => n + sp.steps.filter((st) => st.action !== 'keep').length, 0)} container change(s) planned)\n`);
@@ -88,7 +86,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       process.on('SIGINT', onSigint);
       let result;
       try {
-        result = await converger.up({
+        result = await handle.up({
           services: names,
           scale,
           forceRecreate: o.forceRecreate,
@@ -98,15 +96,15 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
           removeOrphans: o.removeOrphans,
           wait: o.wait,
           waitTimeoutMs: parseTimeoutMs(o.waitTimeout),
-          timeout: o.timeout,
+          timeoutS: o.timeout,
           build,
-          builder: async (svcs, force) => void (await buildServices(engine, project, svcs.map((s) => s.name), { force }, progress)),
+          onEvent: progress.emit,
           signal: abort.signal,
         });
       } catch (e) {
         progress.finish();
         if (abort.signal.aborted) {
-          const cs = await projectContainers(engine, project.name, { oneoff: false }).catch(() => []);
+          const cs = await handle.ps({ all: true }).catch(() => []);
           process.stderr.write(`interrupted: ${cs.length} container(s) of ${project.name} exist: ${cs.map((c) => `${c.name} (${c.state})`).join(', ') || 'none'}\n`);
           process.stderr.write('run `dockyard up` again to finish, or `dockyard down` to remove them\n');
           process.exitCode = 130;
@@ -123,40 +121,32 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       if (detach || !o.start) return;
 
       // attached: stream logs until every container stops, or Ctrl-C stops the project
-      const cs = await projectContainers(engine, project.name, { oneoff: false, services: Object.keys(result.containers) });
-      let stopping = false;
-      const stopAll = async (why: string) => {
-        if (stopping) return;
-        stopping = true;
-        process.stderr.write(`${why}\n`);
-        await converger.stop(Object.keys(result.containers), o.timeout);
-      };
+      const services = Object.keys(result.containers);
+      const print = logPrinter({ prefix: true });
+      const abort2 = new AbortController();
       const sig = () => {
-        if (stopping) process.exit(130);
-        void stopAll('Gracefully stopping... (press Ctrl-C again to force)');
+        if (abort2.signal.aborted) process.exit(130);
+        abort2.abort();
       };
       process.on('SIGINT', sig);
       process.on('SIGTERM', sig);
       try {
-        const exits = await followLogs(
-          engine,
-          cs,
-          { follow: true, since: Math.floor(result.timeline.startedAt / 1000) - 1, prefix: true },
-          (c, code) => {
-            process.stderr.write(`${c.name} exited with code ${code}\n`);
-            if (o.abortOnContainerExit && !stopping) void stopAll(`Aborting on container exit...`);
+        const { exitCode } = await handle.attach({
+          services,
+          since: Math.floor(result.timeline.startedAt / 1000) - 1,
+          abortOn: o.abortOnContainerExit ? 'exit' : o.abortOnContainerFailure ? 'failure' : undefined,
+          exitCodeFrom: o.exitCodeFrom,
+          timeout: o.timeout,
+          signal: abort2.signal,
+          onStopping: (why) => process.stderr.write(`${why}\n`),
+          onItem: (item) => {
+            print(item);
+            if (item.kind === 'exit') process.stderr.write(`${item.container.name} exited with code ${item.code}\n`);
+            // its restart policy brings it back: its next run is followed too
+            else if (item.kind === 'restart') process.stderr.write(`${item.container.name} exited with code ${item.code} (restarting)\n`);
           },
-          // its restart policy brings it back: its next run is followed too
-          (c, code) => process.stderr.write(`${c.name} exited with code ${code} (restarting)\n`),
-        );
-        if (o.exitCodeFrom) {
-          const c = cs.find((x) => x.service === o.exitCodeFrom);
-          const info = c ? await engine.inspectContainer(c.id) : undefined;
-          process.exitCode = info?.State.ExitCode ?? exits.get(c?.id ?? '') ?? 0;
-        } else if (o.abortOnContainerExit) {
-          const failed = [...exits.values()].find((x) => x !== 0);
-          if (failed !== undefined) process.exitCode = failed;
-        }
+        });
+        if (exitCode !== 0) process.exitCode = exitCode;
       } finally {
         process.off('SIGINT', sig);
         process.off('SIGTERM', sig);

@@ -39,12 +39,12 @@ export interface LogStreamOptions {
   /** unix seconds */
   since?: number;
   /** with follow: also follow the project's containers (of these services) that start meanwhile */
-  watch?: { project: string; services?: string[] };
+  watch?: { project: string; services?: string[]; graceMs?: number };
   /** stops following (the iteration then ends) */
   signal?: AbortSignal;
 }
 
-/** How long following waits, once all it follows has stopped, for a container to start. */
+/** How long `logs -f` waits, once all it follows has stopped, for a container to start (a recreation). */
 const WATCH_GRACE_MS = 2000;
 
 /** Splits chunks into lines; `flush` gives back a last line without its newline. */
@@ -144,7 +144,7 @@ export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamO
         await Promise.all(tasks);
         if (!sub || stopped) break;
         // everything followed has stopped: a recreation starts its new container a moment later
-        await new Promise((r) => setTimeout(r, WATCH_GRACE_MS));
+        await new Promise((r) => setTimeout(r, watch?.graceMs ?? WATCH_GRACE_MS));
         if (tasks.length === n) break;
       }
       q.close();

@@ -24,11 +24,17 @@ export function cleanupTrees(): void {
 
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'dockyard.cjs');
 
+/** The DOCKER_* variables of the test run (which engine, its TLS files). */
+export function dockerEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('DOCKER_') && e[1] !== undefined));
+}
+
 /** Runs the built CLI; returns exit code and output. */
 export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string; timeoutMs?: number } = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...opts.env },
+    // the engine the tests use (DOCKER_HOST, DOCKER_CERT_PATH, ...) is the one the CLI talks to
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...dockerEnv(), ...opts.env },
     input: opts.input,
     encoding: 'utf8',
     // a command that hangs fails its test instead of blocking the run (spawnSync blocks vitest's timers)

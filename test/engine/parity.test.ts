@@ -1,0 +1,57 @@
+/** docker compose parity: exit codes of attached runs, start with dependencies. */
+import { afterEach, describe, expect, it } from 'vitest';
+import './setup.js';
+import { docker, useProjects } from '../helpers/engine.js';
+
+const project = useProjects(afterEach);
+const IMG = '${DOCKYARD_BASE_IMAGE}';
+
+describe('docker compose parity', () => {
+  it('up --abort-on-container-exit exits with the code of the container that ended the run', () => {
+    const p = project({
+      'compose.yaml': `services:\n  done:\n    image: ${IMG}\n    command: ["sh", "-c", "sleep 1; exit 0"]\n  server:\n    image: ${IMG}\n    command: ["sleep", "600"]\n`,
+    });
+    // done exits 0; server is then stopped (143 or 137): the run's code is done's, 0
+    const r = p.run(['up', '--abort-on-container-exit', '-t', '1']);
+    expect(r.stderr).toMatch(/Aborting on container exit/);
+    expect(r.code).toBe(0);
+    expect(p.containers().find((c) => c.service === 'server')?.state).toBe('exited');
+  }, 60_000);
+
+  it('up --abort-on-container-failure ignores clean exits and stops on the first failure, with its code', () => {
+    const p = project({
+      'compose.yaml': `services:\n  ok:\n    image: ${IMG}\n    command: ["true"]\n  bad:\n    image: ${IMG}\n    command: ["sh", "-c", "sleep 2; exit 5"]\n  server:\n    image: ${IMG}\n    command: ["sleep", "600"]\n`,
+    });
+    const r = p.run(['up', '--abort-on-container-failure', '-t', '1']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/ok-1 exited with code 0[\s\S]*Aborting on container exit/);
+  }, 60_000);
+
+  it('start foo starts its dependencies first, in order, once their conditions hold', () => {
+    const p = project({
+      'compose.yaml': `services:
+  db:
+    image: ${IMG}
+    init: true
+    command: ["sh", "-c", "sleep 1; touch /tmp/ok; exec sleep 600"]
+    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 1s, start_interval: 200ms, start_period: 10s}
+  foo:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    depends_on: {db: {condition: service_healthy}}
+`,
+    });
+    p.ok(['up', '-d', '--wait']);
+    p.ok(['stop']);
+    expect(p.containers().map((c) => c.state)).toEqual(['exited', 'exited']);
+    p.ok(['start', 'foo']);
+    const state = (s: string) => JSON.parse(docker('inspect', '--format', '{{json .State}}', `${p.name}-${s}-1`)) as { Running: boolean; StartedAt: string; Health: { Log: Array<{ ExitCode: number; End: string }> } };
+    const db = state('db');
+    const foo = state('foo');
+    expect(db.Running && foo.Running).toBe(true);
+    // foo started once db was healthy again (the last passing check before foo's start)
+    const healthy = db.Health.Log.filter((l) => l.ExitCode === 0).map((l) => Date.parse(l.End));
+    expect(healthy.some((t) => t >= Date.parse(db.StartedAt) && t <= Date.parse(foo.StartedAt))).toBe(true);
+  }, 60_000);
+});
