@@ -316,7 +316,7 @@ export class Converger {
       // critical path: services without dependencies at once; the others as soon as one of their
       // dependencies has started (the engine is then mostly idle, waiting on health checks), so
       // that creating them does not slow the starts that matter first.
-      const refersToService = (s: Service) => ['network_mode', 'ipc', 'pid'].some((k) => String(s[k] ?? '').startsWith('service:')) || !!s.volumes_from || !!s.links;
+      const refersToService = (s: Service) => [s.network_mode, s.ipc, s.pid].some((v) => String(v ?? '').startsWith('service:')) || !!s.volumes_from || !!s.links;
       const started = new Map<string, { promise: Promise<void>; resolve: () => void }>();
       for (const s of services) {
         let resolve!: () => void;

@@ -270,7 +270,7 @@ export class Normalizer {
     }
     if (s.deploy !== undefined && s.deploy !== null) s.deploy = this.deploy(s.deploy as Rec, p('deploy'));
     if (s.deploy === null) delete s.deploy;
-    return s as Service;
+    return s as unknown as Service;
   }
 
   /** A device request (gpus, deploy reservations): count "all" is -1, and the default (compose-go's DeviceCount). */

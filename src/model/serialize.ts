@@ -36,7 +36,7 @@ const fmtDur = (v: unknown) => (typeof v === 'number' ? formatDuration(v) : v);
 
 /** One service in Compose's printed form (without its name). */
 export function serviceModel(s: Service): Rec {
-  const out = structuredClone(s) as Rec;
+  const out = structuredClone(s) as unknown as Rec;
   delete out.name;
   for (const p of SERVICE_DURATIONS) mapAt(out, p, fmtDur);
   if (out.deploy) for (const p of DEPLOY_DURATIONS) mapAt(out.deploy as Rec, p, fmtDur);

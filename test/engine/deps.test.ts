@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { BASE, useProjects } from '../helpers/engine.js';
-import { loadProject } from '../../src/load/index.js';
-import { Converger } from '../../src/converge/runner.js';
-import { DockerEngine } from '../../src/engine/docker.js';
+import { openProject } from 'dockyard';
 
 const project = useProjects(afterEach);
 
@@ -47,15 +45,31 @@ describe('depends_on', () => {
     expect(r.stderr).toMatch(/\ndb +.*█/);
   }, 60_000);
 
-  it('independent services start in parallel', async () => {
+  it('independent services start at once, without waiting for a slow one; its dependents wait for it (as the engine saw it)', async () => {
     const svcs = Array.from({ length: 6 }, (_, i) => `  s${i}:\n    image: ${IMG}\n    init: true\n    command: ["sleep", "600"]\n`).join('');
-    const p = project({ 'compose.yaml': `services:\n${svcs}` });
-    const project_ = loadProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
-    const { timeline } = await new Converger(new DockerEngine(), project_).up({});
-    // every start was asked of the engine before the first one finished: they overlapped
-    const firstStarted = Math.min(...timeline.entries.map((e) => e.started!));
-    for (const e of timeline.entries) expect(e.starting!).toBeLessThan(firstStarted);
-    expect(p.containers().every((c) => c.state === 'running')).toBe(true);
+    const p = project({
+      'compose.yaml': `services:
+${svcs}  slow:
+    image: ${IMG}
+    init: true
+    command: ["sh", "-c", "sleep 3; touch /tmp/ok; exec sleep 600"]
+    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 1s, start_interval: 200ms, start_period: 20s}
+  after:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    depends_on: {slow: {condition: service_healthy}}
+`,
+    });
+    const h = await openProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
+    await h.up({ wait: true, waitTimeoutMs: 60_000 });
+    const state = (c: string) => p.inspect(`${p.name}-${c}-1`).State as { StartedAt: string; Health?: { Log: Array<{ ExitCode: number; End: string }> } };
+    const healthyAt = t(state('slow').Health!.Log.find((l) => l.ExitCode === 0)!.End);
+    const started = Array.from({ length: 6 }, (_, i) => t(state(`s${i}`).StartedAt));
+    // all six were running well before the slow one was healthy (3 s after its start)...
+    for (const at of started) expect(at).toBeLessThan(healthyAt - 1000);
+    // ...and its dependent started only after
+    expect(t(state('after').StartedAt)).toBeGreaterThan(healthyAt);
   }, 60_000);
 
   it('a failing job stops what depends on it, naming the service, exit code and last log lines', () => {

@@ -55,3 +55,33 @@ describe('docker compose parity', () => {
     expect(healthy.some((t) => t >= Date.parse(db.StartedAt) && t <= Date.parse(foo.StartedAt))).toBe(true);
   }, 60_000);
 });
+
+describe('run resolves sibling services', () => {
+  it('network_mode: service:x, volumes_from and links name the sibling containers in a one-off container', () => {
+    const p = project({
+      'compose.yaml': `services:
+  db:
+    image: ${IMG}
+    init: true
+    command: ["sh", "-c", "mkdir -p /shared && echo from-db > /shared/f && mkdir -p /www && echo served > /www/x && exec httpd -f -p 5432 -h /www"]
+    volumes: [/shared]
+  side:
+    image: ${IMG}
+    network_mode: "service:db"
+    volumes_from: [db]
+    command: ["true"]
+  linked:
+    image: ${IMG}
+    links: ["db:database"]
+    command: ["true"]
+`,
+    });
+    p.ok(['up', '-d', 'db', '--wait']);
+    // in db's network namespace: its port answers on 127.0.0.1; its volume is mounted
+    const r = p.ok(['run', '--rm', '-T', 'side', 'sh', '-c', 'timeout 5 wget -qO- http://127.0.0.1:5432/x; cat /shared/f']);
+    expect(r.stdout).toBe('served\nfrom-db\n');
+    const l = p.ok(['run', '--rm', '-T', 'linked', 'sh', '-c', 'timeout 5 wget -qO- http://database:5432/x']);
+    expect(l.stdout).toBe('served\n');
+    expect(docker('ps', '-a', '-q', '--filter', `label=com.docker.compose.oneoff=True`, '--filter', `label=com.docker.compose.project=${p.name}`)).toBe('');
+  }, 60_000);
+});

@@ -214,7 +214,7 @@ describe('extends', () => {
     expect(p.services.web!.restart).toBe('always');
     expect(p.services.worker!.command).toEqual(['work']);
     expect(p.services.worker!.environment).toEqual({ ROLE: 'web', APP: '1' });
-    expect(p.services.worker!.extends).toBeUndefined();
+    expect(p.services.worker).not.toHaveProperty('extends');
   });
 
   it('detects extends cycles with their path', () => {
