@@ -52,12 +52,12 @@ export function measure(n, fn) {
 
 const rows = [];
 /** Records one side-by-side line: ours vs baseline, and the target ratio. */
-export function report(name, ours, base, target) {
+export function report(name, ours, base, target, baseName = 'docker-compose v1') {
   const ratio = ours.seconds / base.seconds;
   rows.push({ name, ours, base, ratio, target });
   const ok = target === undefined ? '' : ratio <= target ? '  ok' : '  MISSED';
   console.log(
-    `${name.padEnd(44)} dockyard ${fmt(ours.seconds)}${ours.rssMb ? ` ${ours.rssMb.toFixed(0)}MB` : ''}   docker-compose v1 ${fmt(base.seconds)}${base.rssMb ? ` ${base.rssMb.toFixed(0)}MB` : ''}   ratio ${ratio.toFixed(2)}x${target !== undefined ? ` (target <= ${+target.toFixed(2)}x)` : ''}${ok}`,
+    `${name.padEnd(50)} dockyard ${fmt(ours.seconds)}${ours.rssMb ? ` ${ours.rssMb.toFixed(0)}MB` : ''}   ${baseName} ${fmt(base.seconds)}${base.rssMb ? ` ${base.rssMb.toFixed(0)}MB` : ''}   ratio ${ratio.toFixed(2)}x${target !== undefined ? ` (target <= ${+target.toFixed(2)}x)` : ''}${ok}`,
   );
 }
 

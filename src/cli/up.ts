@@ -54,7 +54,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--timeline-svg <file>', 'write the startup timeline as an SVG picture')
     .option('--dry-run', 'print what would be created, recreated (and why), started or removed; change nothing')
     .action(async (names: string[], o: UpFlags) => {
-      const { project, engine, handle, progress } = await context(globals(), false, names);
+      const { project, handle, progress } = await context(globals(), false, names);
       if (o.exitCodeFrom && !project.services[o.exitCodeFrom]) throw new DockyardError('USAGE', `no such service: ${o.exitCodeFrom}`, { hint: '--exit-code-from takes a service name' });
       if (o.exitCodeFrom) o.abortOnContainerExit = true;
       if (o.abortOnContainerExit && o.abortOnContainerFailure) throw new DockyardError('USAGE', '--abort-on-container-exit and --abort-on-container-failure cannot be combined');

@@ -46,6 +46,8 @@ export interface LogStreamOptions {
 
 /** How long `logs -f` waits, once all it follows has stopped, for a container to start (a recreation). */
 const WATCH_GRACE_MS = 2000;
+/** ...and at most, for a container already created to start. */
+const PENDING_MAX_MS = 60_000;
 
 /** Splits chunks into lines; `flush` gives back a last line without its newline. */
 function lineSplitter(): { push(chunk: Buffer): string[]; flush(): string[] } {
@@ -127,10 +129,20 @@ export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamO
     const tasks = cs.map((c) => follow(c));
     // containers of the project that start meanwhile (recreated by an `up` elsewhere, scaled up)
     const watch = o.follow ? o.watch : undefined;
+    // containers created but not started yet (a recreation creates the new one before it stops
+    // the old one): following waits for them, however slow the engine is
+    const pending = new Set<string>();
     const sub = watch
-      ? await engine.events({ type: ['container'], event: ['start'], label: [`${LABEL.project}=${watch.project}`, `${LABEL.oneoff}=False`] }, (e) => {
+      ? await engine.events({ type: ['container'], event: ['create', 'start', 'destroy'], label: [`${LABEL.project}=${watch.project}`, `${LABEL.oneoff}=False`] }, (e) => {
           const service = e.Actor.Attributes[LABEL.service] ?? '';
-          if (stopped || followed.has(e.Actor.ID) || (watch.services && !watch.services.includes(service))) return;
+          if (stopped || (watch.services && !watch.services.includes(service))) return;
+          if (e.Action === 'create') pending.add(e.Actor.ID);
+          if (e.Action !== 'start') {
+            if (e.Action === 'destroy') pending.delete(e.Actor.ID);
+            return;
+          }
+          pending.delete(e.Actor.ID);
+          if (followed.has(e.Actor.ID)) return;
           followed.add(e.Actor.ID);
           const name = e.Actor.Attributes.name ?? e.Actor.ID.slice(0, 12);
           const c = { id: e.Actor.ID, name, service, number: Number(e.Actor.Attributes[LABEL.number] ?? 0) } as ProjectContainer;
@@ -144,7 +156,10 @@ export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamO
         await Promise.all(tasks);
         if (!sub || stopped) break;
         // everything followed has stopped: a recreation starts its new container a moment later
-        await new Promise((r) => setTimeout(r, watch?.graceMs ?? WATCH_GRACE_MS));
+        const grace = watch?.graceMs ?? WATCH_GRACE_MS;
+        const until = Date.now() + PENDING_MAX_MS;
+        await new Promise((r) => setTimeout(r, grace));
+        while (pending.size && tasks.length === n && !stopped && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
         if (tasks.length === n) break;
       }
       q.close();

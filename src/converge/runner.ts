@@ -1,21 +1,23 @@
 /**
- * Converge a Project onto the engine: up, down, start, stop, restart, kill, rm.
- * Independent services run in parallel (bounded); each waits for exactly its own dependencies'
- * conditions, observed through the engine's event stream.
+ * The executor: what every verb shares (resources, images, creating, recreating and starting
+ * containers with diagnosis, stopping, orders, waits, failures), and the verbs as methods that
+ * call their own modules: up.ts, down.ts, lifecycle.ts (and run.ts, attach.ts, logs.ts).
  */
-import { DockyardError, isConflict, isEngineError } from '../errors.js';
+import { DockyardError, isConflict } from '../errors.js';
 import type { ContainerInspect, Engine } from '../engine/engine.js';
 import { serviceGraph } from '../load/index.js';
-import { containerName, imageName, LABEL } from '../model/names.js';
+import { imageName, LABEL } from '../model/names.js';
 import type { Project, Service } from '../model/project.js';
-import type { Emit, Timeline, TimelineEntry } from './events.js';
-import { containerSpec, networkBody, replicas, volumeBody } from './spec.js';
+import type { Emit, Timeline } from './events.js';
+import { containerSpec, networkBody, volumeBody } from './spec.js';
 import type { ContainerOptions } from './spec.js';
-import { planUp, WILL_BUILD, WILL_PULL } from './plan.js';
-import type { Plan, ServicePlan } from './plan.js';
+import type { Plan } from './plan.js';
+import { planUpOnly, up } from './up.js';
+import { down } from './down.js';
+import { kill, restart, rm, start, stop } from './lifecycle.js';
 import { Limit, parallelLimit, projectContainers } from './state.js';
 import type { ProjectContainer } from './state.js';
-import { conditionFor, EventHub, isReady } from './waits.js';
+import { conditionFor, EventHub } from './waits.js';
 import { tarFiles } from './tar.js';
 
 export interface UpOptions {
@@ -47,15 +49,15 @@ export interface UpResult {
 const LOG_TAIL = 10;
 
 export class Converger {
-  private readonly limit = new Limit(parallelLimit());
+  readonly limit = new Limit(parallelLimit());
 
   constructor(
     readonly engine: Engine,
     readonly project: Project,
-    private readonly emit: Emit = () => undefined,
+    readonly emit: Emit = () => undefined,
   ) {}
 
-  private stopTimeout(s: Service | undefined, override?: number): number | undefined {
+  stopTimeout(s: Service | undefined, override?: number): number | undefined {
     if (override !== undefined) return override;
     if (s?.stop_grace_period !== undefined) return Math.ceil(s.stop_grace_period / 1e9);
     return undefined;
@@ -77,7 +79,7 @@ export class Converger {
     }
   }
 
-  private async failure(service: string, id: string, reason: string, info?: ContainerInspect): Promise<DockyardError> {
+  async failure(service: string, id: string, reason: string, info?: ContainerInspect): Promise<DockyardError> {
     const health = info?.State.Health?.Log?.at(-1);
     const healthOut = health ? `\n  last health check (exit ${health.ExitCode}): ${health.Output.trim().split('\n').slice(-3).join(' | ')}` : '';
     const logs = await this.lastLogs(id);
@@ -96,7 +98,7 @@ export class Converger {
    * the missing ones, to be started by the caller: creating a network takes the engine ~100 ms,
    * which `up` overlaps with creating the containers (only starting them needs the network).
    */
-  private async planNetworks(services: Service[]): Promise<() => Promise<void>> {
+  async planNetworks(services: Service[]): Promise<() => Promise<void>> {
     const used = new Set<string>();
     for (const s of services) for (const n of Object.keys(s.networks ?? {})) used.add(n);
     const missing: Array<{ name: string; body: Record<string, unknown> }> = [];
@@ -143,7 +145,7 @@ export class Converger {
     await Promise.all([createNetworks(), this.ensureVolumes(services)]);
   }
 
-  private async ensureVolumes(services: Service[]): Promise<void> {
+  async ensureVolumes(services: Service[]): Promise<void> {
     const used = new Set<string>();
     for (const s of services) for (const v of s.volumes ?? []) if (v.type === 'volume' && v.source && this.project.volumes[v.source]) used.add(v.source);
     await Promise.all(
@@ -166,7 +168,7 @@ export class Converger {
    * The image id each service runs; builds or pulls what is missing, but only once `checked`
    * (the cheap checks) holds.
    */
-  private async ensureImages(services: Service[], o: UpOptions, checked: Promise<unknown> = Promise.resolve()): Promise<Map<string, string>> {
+  async ensureImages(services: Service[], o: UpOptions, checked: Promise<unknown> = Promise.resolve()): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
     const toBuild: Service[] = [];
     await Promise.all(
@@ -230,339 +232,6 @@ export class Converger {
     return Object.values(all).filter((s) => set.has(s.name));
   }
 
-  /**
-   * What `up` would do, touching nothing (`up --dry-run`): the plan, and the networks, volumes
-   * and images it would create, build or pull. `wouldBuild` tells which images are stale.
-   */
-  async planUp(o: UpOptions = {}, wouldBuild?: (services: Service[]) => Promise<Set<string>>): Promise<{ plan: Plan; resources: string[] }> {
-    const services = this.targets(o.services, o.noDeps);
-    await this.ensureEngine();
-    const resources: string[] = [];
-    const nets = new Set(services.flatMap((s) => Object.keys(s.networks ?? {})));
-    const vols = new Set(services.flatMap((s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && this.project.volumes[v.source]).map((v) => v.source!)));
-    const stale = o.build === 'never' ? new Set<string>() : await (wouldBuild?.(services.filter((s) => s.build)) ?? Promise.resolve(new Set<string>()));
-    const imageIds = new Map<string, string>();
-    const [existing] = await Promise.all([
-      projectContainers(this.engine, this.project.name, { oneoff: false }),
-      ...[...nets].map(async (k) => {
-        const n = this.project.networks[k];
-        if (n && !(await this.engine.inspectNetwork(n.name))) resources.push(n.external ? `network ${n.name}: missing (external: up would fail)` : `network ${n.name}: create`);
-      }),
-      ...[...vols].map(async (k) => {
-        const v = this.project.volumes[k]!;
-        if (!(await this.engine.inspectVolume(v.name))) resources.push(v.external ? `volume ${v.name}: missing (external: up would fail)` : `volume ${v.name}: create`);
-      }),
-      ...services.map(async (s) => {
-        const ref = imageName(this.project.name, s);
-        const img = await this.engine.inspectImage(ref);
-        if (s.build && o.build !== 'never' && (stale.has(s.name) || !img || o.build === 'always')) {
-          imageIds.set(s.name, WILL_BUILD);
-          resources.push(`image ${ref}: build`);
-        } else if (img) imageIds.set(s.name, img.Id);
-        else {
-          imageIds.set(s.name, WILL_PULL);
-          resources.push(`image ${ref}: pull`);
-        }
-      }),
-    ]);
-    const plan = planUp(this.project, { services, existing, imageIds, scale: o.scale, forceRecreate: o.forceRecreate, noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
-    return { plan, resources: resources.sort() };
-  }
-
-  async up(o: UpOptions = {}): Promise<UpResult> {
-    const t0 = Date.now();
-    const project = this.project;
-    const services = this.targets(o.services, o.noDeps);
-    const enabled = new Set(services.map((s) => s.name));
-    const hub = new EventHub(this.engine);
-    const entries = new Map<string, TimelineEntry>();
-    const now = () => Date.now() - t0;
-    const result: Record<string, string[]> = {};
-    try {
-      // independent preparations run together (an unreachable engine fails the first of them):
-      // events, network checks, volumes, images (pulled or built only once the network checks
-      // passed: a missing external network fails the run first), the listing
-      const networkCheck = this.planNetworks(services);
-      const [, , createNetworks, , images, existing] = await Promise.all([
-        this.ensureEngine(),
-        hub.open(project.name),
-        networkCheck,
-        this.ensureVolumes(services),
-        this.ensureImages(services, o, networkCheck),
-        projectContainers(this.engine, project.name, { oneoff: false }),
-      ]);
-      // networks are created while the first containers are created; nothing starts before
-      let networksDone = false;
-      const networks = createNetworks().finally(() => (networksDone = true));
-      networks.catch(() => undefined); // observed below
-      // with --no-start, creating is the whole job: nothing is created unless the networks are
-      if (o.noStart) await networks;
-      const plan = planUp(project, { services, existing, imageIds: images, scale: o.scale, forceRecreate: o.forceRecreate, noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
-      const stepsOf = new Map(plan.services.map((sp) => [sp.service, sp]));
-      const orphans = plan.orphans.map((x) => x.container);
-      if (orphans.length) {
-        if (o.removeOrphans) await this.removeContainers(orphans, o.timeout);
-        else this.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project; remove them with --remove-orphans` });
-      }
-
-      const graph = serviceGraph(project);
-      const done = new Map<string, Promise<{ recreated: boolean; ids: string[] }>>();
-      const byService = new Map<string, ProjectContainer[]>();
-      for (const c of existing) (byService.get(c.service) ?? byService.set(c.service, []).get(c.service)!).push(c);
-      const nameOf = new Map<string, string>();
-      const lookup = (svc: string) => nameOf.get(svc) ?? byService.get(svc)?.[0]?.name;
-
-      // Containers that do not exist yet are created ahead, so that creating them is off the
-      // critical path: services without dependencies at once; the others as soon as one of their
-      // dependencies has started (the engine is then mostly idle, waiting on health checks), so
-      // that creating them does not slow the starts that matter first.
-      const refersToService = (s: Service) => [s.network_mode, s.ipc, s.pid].some((v) => String(v ?? '').startsWith('service:')) || !!s.volumes_from || !!s.links;
-      const started = new Map<string, { promise: Promise<void>; resolve: () => void }>();
-      for (const s of services) {
-        let resolve!: () => void;
-        const promise = new Promise<void>((r) => (resolve = r));
-        started.set(s.name, { promise, resolve });
-      }
-      const precreated = new Map<string, Promise<Map<number, { id: string; at: number }>>>();
-      const unstarted = new Set<string>();
-      let failing = false;
-      for (const s of services) {
-        if (refersToService(s)) continue;
-        const missing = (stepsOf.get(s.name)?.steps ?? []).filter((st) => st.action === 'create').map((st) => st.number);
-        if (!missing.length) continue;
-        const deps = Object.keys(s.depends_on ?? {}).filter((d) => started.has(d));
-        const p = (async () => {
-          if (deps.length && !o.noStart) await Promise.race(deps.map((d) => started.get(d)!.promise));
-          const made = new Map<number, { id: string; at: number }>();
-          if (failing) return made; // the run failed while this service waited: create nothing
-          await Promise.all(
-            missing.map(async (n) => {
-              const name = containerName(project.name, s, n);
-              this.emit({ type: 'container', service: s.name, name, action: 'creating' });
-              const create = () => this.limit.run(() => this.create(s, n, name, imageName(project.name, s), lookup));
-              // an engine that checks networks at creation refuses until the network exists
-              const id = await create().catch(async (e) => {
-                if (networksDone) throw e;
-                await networks;
-                return create();
-              });
-              unstarted.add(id);
-              made.set(n, { id, at: now() });
-              this.emit({ type: 'container', service: s.name, name, action: 'created' });
-            }),
-          );
-          return made;
-        })();
-        p.catch(() => undefined);
-        precreated.set(s.name, p);
-      }
-
-      // readiness of each service, observed from the moment it starts (for the timeline and --wait)
-      const readiness: Promise<void>[] = [];
-      let finished = false;
-      const trackReady = (name: string, ids: string[], entry: TimelineEntry) =>
-        Promise.all(
-          ids.map(async (id) => {
-            try {
-              const info = await hub.wait(id, isReady, o.wait ? o.waitTimeoutMs : undefined, `${name} to be ready`);
-              if (info?.State.Status === 'exited') entry.exited = Math.max(entry.exited ?? 0, now());
-              else entry.ready = Math.max(entry.ready ?? 0, now());
-              if (!finished) this.emit({ type: 'container', service: name, name: info?.Name.replace(/^\//, '') ?? name, action: info?.State.Status === 'exited' ? 'exited' : info?.State.Health ? 'healthy' : 'running' });
-            } catch (e) {
-              const info = await this.engine.inspectContainer(id);
-              throw await this.failure(name, id, e instanceof DockyardError ? e.message : String(e), info);
-            }
-          }),
-        ).then(() => undefined);
-
-      const run = async (s: Service): Promise<{ recreated: boolean; ids: string[] }> => {
-        if (o.signal?.aborted) throw interrupted();
-        const entry: TimelineEntry = { service: s.name, queued: now(), deps: [] };
-        entries.set(s.name, entry);
-        // wait for exactly our own dependencies
-        for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
-          if (!enabled.has(dep)) {
-            if (!project.services[dep]) continue;
-            // a dependency not started by this run (--no-deps): wait only if it has containers,
-            // and only if one is running (nothing would ever start the others)
-            const cs = byService.get(dep) ?? [];
-            if (!cs.length) continue;
-            if (!o.noStart && cfg.required && cfg.condition !== 'service_completed_successfully' && !cs.some((c) => c.state === 'running')) {
-              throw new DockyardError('SERVICE_FAILED', `service "${s.name}" depends on "${dep}", which is not running and is not started by this run`, {
-                hint: `start it (dockyard up -d ${dep}) or drop --no-deps`,
-              });
-            }
-          }
-          entry.deps.push(dep);
-          const depResult = done.get(dep) ? await done.get(dep)! : undefined;
-          const ids = depResult?.ids ?? (byService.get(dep) ?? []).map((c) => c.id);
-          if (o.noStart) continue;
-          const cond = conditionFor(cfg.condition);
-          await Promise.all(
-            ids.map(async (id) => {
-              try {
-                await hub.wait(id, cond, o.waitTimeoutMs, `${dep} (${cfg.condition})`);
-              } catch (e) {
-                const info = await this.engine.inspectContainer(id);
-                const reason = e instanceof DockyardError ? e.message : String(e);
-                const err = await this.failure(dep, id, reason, info);
-                if (!cfg.required) {
-                  this.emit({ type: 'warning', message: `optional dependency ${dep} of ${s.name} failed: ${reason}` });
-                  return;
-                }
-                err.message = `${err.message}\n  so "${s.name}", which depends on it (${cfg.condition}), was not started`;
-                throw err;
-              }
-            }),
-          );
-        }
-        if (o.signal?.aborted) throw interrupted();
-        const made = await precreated.get(s.name);
-        const r = await this.convergeService(s, stepsOf.get(s.name)!, o, lookup, entry, now, made);
-        for (const id of r.ids) unstarted.delete(id);
-        started.get(s.name)?.resolve();
-        if (r.ids.length) nameOf.set(s.name, r.names[0]!);
-        result[s.name] = r.names;
-        if (!o.noStart && o.wait) {
-          const p = trackReady(s.name, r.ids, entry);
-          p.catch(() => undefined); // observed below
-          readiness.push(p);
-        } else if (!o.noStart) {
-          // without --wait, readiness is only recorded for the timeline, from the events alone
-          // (no inspections competing with the engine's work)
-          if (!s.healthcheck || s.healthcheck.disable) entry.ready = entry.started;
-          else {
-            const mine = new Set(r.ids);
-            const off = hub.onEvent((id, action) => {
-              if (mine.has(id) && action === 'health_status: healthy') {
-                entry.ready = Math.max(entry.ready ?? 0, now());
-                mine.delete(id);
-                if (!mine.size) off();
-              }
-            });
-          }
-        }
-        return r;
-      };
-      // what was created ahead for services that never got to start is removed again; those
-      // still waiting for a dependency that will never start are released first
-      const abandon = async (reason: unknown): Promise<never> => {
-        failing = true;
-        for (const st of started.values()) st.resolve();
-        await Promise.allSettled([...precreated.values()]);
-        if (!o.noStart) await Promise.all([...unstarted].map((id) => this.engine.removeContainer(id, { force: true })));
-        throw reason;
-      };
-      await networks.catch(abandon);
-      for (const name of graph.order()) {
-        const s = project.services[name];
-        if (!s || !enabled.has(name)) continue;
-        done.set(name, run(s));
-      }
-      // surface the first failure, but let the rest settle
-      const settled = await Promise.allSettled(done.values());
-      const failed = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (failed) await abandon(failed.reason);
-      if (o.wait) {
-        const r = await Promise.allSettled(readiness);
-        const f = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
-        if (f) throw f.reason;
-      }
-      finished = true;
-      return { timeline: buildTimeline(t0, [...entries.values()]), containers: result };
-    } finally {
-      hub.close();
-    }
-  }
-
-  /** Carries out one service's steps of the plan: scale down, then per container number. */
-  private async convergeService(
-    s: Service,
-    sp: ServicePlan,
-    o: UpOptions,
-    lookup: (svc: string) => string | undefined,
-    entry: TimelineEntry,
-    now: () => number,
-    precreated?: Map<number, { id: string; at: number }>,
-  ): Promise<{ recreated: boolean; ids: string[]; names: string[] }> {
-    const ids: string[] = [];
-    const names: string[] = [];
-    // scale down first (highest numbers), in parallel
-    const extra = sp.steps.flatMap((st) => (st.action === 'remove' ? [st.container] : []));
-    if (extra.length) await this.removeContainers(extra, o.timeout);
-    const image = imageName(this.project.name, s);
-    // starts one container and records it on the timeline
-    const start = async (id: string, name: string) => {
-      entry.starting ??= now();
-      await this.limit.run(() => this.startWithDiagnosis(s, id, name));
-      entry.started = Math.max(entry.started ?? 0, now());
-      this.emit({ type: 'container', service: s.name, name, action: 'started' });
-    };
-    const steps = sp.steps.filter((st) => st.action !== 'remove');
-    await Promise.all(
-      steps.map(async (st) => {
-        const n = st.number;
-        let id: string;
-        if (st.action === 'create') {
-          const pre = precreated?.get(n);
-          if (pre) {
-            entry.created = Math.max(entry.created ?? 0, pre.at);
-            id = pre.id;
-          } else {
-            this.emit({ type: 'container', service: s.name, name: st.name, action: 'creating' });
-            id = await this.limit.run(() => this.create(s, n, st.name, image, lookup));
-            entry.created = Math.max(entry.created ?? 0, now());
-            this.emit({ type: 'container', service: s.name, name: st.name, action: 'created' });
-          }
-          if (!o.noStart) await start(id, st.name);
-        } else if (st.action === 'recreate') {
-          this.emit({ type: 'container', service: s.name, name: st.container.name, action: 'recreating', detail: st.reasons.join('; ') });
-          id = await this.recreate(s, st.container, st.name, image, lookup, o.timeout);
-          entry.created = Math.max(entry.created ?? 0, now());
-          this.emit({ type: 'container', service: s.name, name: st.name, action: 'recreated' });
-          if (!o.noStart) await start(id, st.name);
-        } else {
-          id = st.container.id;
-          if (st.action === 'start' && !o.noStart) {
-            this.emit({ type: 'container', service: s.name, name: st.name, action: 'starting' });
-            await start(id, st.name);
-          } else {
-            this.emit({ type: 'container', service: s.name, name: st.name, action: 'running' });
-          }
-        }
-        ids[n - 1] = id;
-        names[n - 1] = st.name;
-      }),
-    );
-    return { recreated: steps.some((st) => st.action === 'recreate'), ids: ids.filter(Boolean), names: names.filter(Boolean) };
-  }
-
-  /**
-   * Replaces a container safely: the new one is created first under a temporary name, with the
-   * old one's anonymous volumes (so their data survives); only then is the old one stopped and
-   * removed, and the new one renamed. A failed create leaves the old container as it was.
-   */
-  private async recreate(s: Service, old: ProjectContainer, name: string, image: string, lookup: (svc: string) => string | undefined, timeout?: number): Promise<string> {
-    const info = await this.engine.inspectContainer(old.id);
-    const named = new Set(Object.values(this.project.volumes).map((v) => v.name));
-    const inheritVolumes = (info?.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name && !named.has(m.Name)).map((m) => ({ name: m.Name!, target: m.Destination }));
-    const tmp = `${old.id.slice(0, 12)}_${name}`;
-    let id: string;
-    try {
-      id = await this.limit.run(() => this.create(s, old.number, tmp, image, lookup, { inheritVolumes }));
-    } catch (e) {
-      const reason = e instanceof Error ? e.message : String(e);
-      throw new DockyardError('SERVICE_FAILED', `cannot recreate ${old.name}: the new container could not be created (${reason}); ${old.name} was left as it was`, {
-        hint: 'fix the cause, then run dockyard up again',
-        cause: e,
-      });
-    }
-    await this.limit.run(() => this.engine.stopContainer(old.id, this.stopTimeout(s, timeout)));
-    await this.limit.run(() => this.engine.removeContainer(old.id, { force: true }));
-    await this.engine.renameContainer(id, name);
-    return id;
-  }
-
   /** Creates one container: remove a leftover with our name, create, connect networks, copy files. */
   async create(s: Service, n: number, name: string, image: string, lookup: (svc: string) => string | undefined, opts: ContainerOptions = {}): Promise<string> {
     const spec = containerSpec(this.project, s, n, name, image, lookup, opts);
@@ -588,7 +257,7 @@ export class Converger {
   }
 
   /** Starts a container; explains a port conflict by naming the port and who holds it. */
-  private async startWithDiagnosis(s: Service, id: string, name: string): Promise<void> {
+  async startWithDiagnosis(s: Service, id: string, name: string): Promise<void> {
     try {
       await this.engine.startContainer(id);
     } catch (e) {
@@ -606,7 +275,7 @@ export class Converger {
     }
   }
 
-  private async portHolder(port: number, self: string): Promise<string> {
+  async portHolder(port: number, self: string): Promise<string> {
     const all = await this.engine.listContainers([], false);
     const c = all.find((x) => x.id !== self && x.ports.some((p) => p.publicPort === port));
     if (c) {
@@ -617,14 +286,14 @@ export class Converger {
   }
 
   /** Stops one container gracefully (its service's stop_grace_period unless overridden). */
-  private async stopOne(c: ProjectContainer, timeout?: number): Promise<void> {
+  async stopOne(c: ProjectContainer, timeout?: number): Promise<void> {
     this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopping' });
     await this.limit.run(() => this.engine.stopContainer(c.id, this.stopTimeout(this.project.services[c.service], timeout)));
     this.emit({ type: 'container', service: c.service, name: c.name, action: 'stopped' });
   }
 
   /** Stops, then removes, one container. */
-  private async stopAndRemove(c: ProjectContainer, timeout?: number, volumes = false): Promise<void> {
+  async stopAndRemove(c: ProjectContainer, timeout?: number, volumes = false): Promise<void> {
     await this.stopOne(c, timeout);
     await this.limit.run(() => this.engine.removeContainer(c.id, { force: true, volumes }));
     this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
@@ -636,7 +305,7 @@ export class Converger {
   }
 
   /** Runs `f` on containers in reverse dependency order (dependents first), layer by layer. */
-  private async reverseOrder(cs: ProjectContainer[], f: (c: ProjectContainer) => Promise<void>): Promise<void> {
+  async reverseOrder(cs: ProjectContainer[], f: (c: ProjectContainer) => Promise<void>): Promise<void> {
     const layers = serviceGraph(this.project).layers().reverse();
     const placed = new Set<string>();
     for (const layer of layers) {
@@ -647,69 +316,9 @@ export class Converger {
     await Promise.all(cs.filter((c) => !placed.has(c.id)).map(f));
   }
 
-  async down(o: { removeOrphans?: boolean; volumes?: boolean; rmi?: 'local' | 'all'; timeout?: number } = {}): Promise<void> {
-    await this.ensureEngine();
-    const all = await projectContainers(this.engine, this.project.name);
-    const known = new Set([...Object.keys(this.project.services), ...Object.keys(this.project.disabledServices)]);
-    const mine = all.filter((c) => known.has(c.service) || c.oneoff || o.removeOrphans);
-    const orphans = all.filter((c) => !mine.includes(c));
-    if (orphans.length) this.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}); remove them with --remove-orphans` });
-    // dependents stop first; each container is removed as soon as it has stopped
-    await this.reverseOrder(mine, (c) => this.stopAndRemove(c, o.timeout, o.volumes));
-    // networks of the project (by label), not external ones
-    const nets = await this.engine.listNetworks([`${LABEL.project}=${this.project.name}`]);
-    await Promise.all(
-      nets.map(async (n) => {
-        // the engine can report endpoints of just-removed containers for a moment: retry briefly;
-        // if it still does with no container attached, that is an engine fault: say so, go on
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await this.engine.removeNetwork(n.Name);
-            this.emit({ type: 'resource', kind: 'network', name: n.Name, action: 'removed' });
-            return;
-          } catch (e) {
-            // 403: the network still has endpoints
-            if (!isEngineError(e, 'forbidden')) throw e;
-            if (attempt >= 20) break;
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
-        const info = await this.engine.inspectNetwork(n.Name);
-        const attached = Object.keys(info?.Containers ?? {}).length;
-        if (attached) throw new DockyardError('ENGINE', `network ${n.Name} still has ${attached} container(s) attached`, { hint: `see them with: docker network inspect ${n.Name}` });
-        this.emit({ type: 'warning', message: `network ${n.Name} was left: the engine reports active endpoints but none is attached (an engine fault; restarting the engine clears it)` });
-      }),
-    );
-    if (o.volumes) {
-      const vols = await this.engine.listVolumes([`${LABEL.project}=${this.project.name}`]);
-      await Promise.all(
-        vols.map(async (v) => {
-          await this.engine.removeVolume(v.Name);
-          this.emit({ type: 'resource', kind: 'volume', name: v.Name, action: 'removed' });
-        }),
-      );
-    }
-    if (o.rmi) {
-      const refs = new Set<string>();
-      for (const s of Object.values(this.project.services)) {
-        if (o.rmi === 'all' || (!s.image && s.build)) refs.add(imageName(this.project.name, s));
-      }
-      for (const r of refs) {
-        await this.engine.removeImage(r);
-        this.emit({ type: 'resource', kind: 'image', name: r, action: 'removed' });
-      }
-    }
-  }
-
-  private async containersOf(services?: string[]): Promise<ProjectContainer[]> {
+  async containersOf(services?: string[]): Promise<ProjectContainer[]> {
     if (services?.length) this.targets(services, true);
     return projectContainers(this.engine, this.project.name, { oneoff: false, services: services?.length ? services : undefined });
-  }
-
-  async stop(services?: string[], timeout?: number): Promise<void> {
-    await this.ensureEngine();
-    const cs = await this.containersOf(services);
-    await this.reverseOrder(cs, (c) => this.stopOne(c, timeout));
   }
 
   /**
@@ -717,7 +326,7 @@ export class Converger {
    * acted on and their conditions hold (service_healthy, service_completed_successfully), with
    * up's diagnosis when one fails; an optional dependency (required: false) that fails is a warning.
    */
-  private async inDependencyOrder(targets: Service[], cs: ProjectContainer[], waitTimeoutMs: number | undefined, act: (s: Service, mine: ProjectContainer[]) => Promise<void>): Promise<void> {
+  async inDependencyOrder(targets: Service[], cs: ProjectContainer[], waitTimeoutMs: number | undefined, act: (s: Service, mine: ProjectContainer[]) => Promise<void>): Promise<void> {
     const names = new Set(targets.map((s) => s.name));
     const hub = new EventHub(this.engine);
     await hub.open(this.project.name);
@@ -758,92 +367,38 @@ export class Converger {
     }
   }
 
-  /** Starts existing containers: the services named and their dependencies, in dependency order. */
-  async start(services?: string[], waitTimeoutMs?: number): Promise<void> {
-    await this.ensureEngine();
-    const targets = this.targets(services?.length ? services : undefined);
-    const names = new Set(targets.map((s) => s.name));
-    const cs = (await projectContainers(this.engine, this.project.name, { oneoff: false })).filter((c) => names.has(c.service));
-    if (!cs.length) throw new DockyardError('USAGE', 'no containers to start', { hint: 'create them with dockyard up' });
-    await this.inDependencyOrder(targets, cs, waitTimeoutMs, async (s, mine) => {
-      await Promise.all(
-        mine
-          .filter((c) => c.state !== 'running')
-          .map(async (c) => {
-            this.emit({ type: 'container', service: c.service, name: c.name, action: 'starting' });
-            await this.limit.run(() => this.startWithDiagnosis(s, c.id, c.name));
-            this.emit({ type: 'container', service: c.service, name: c.name, action: 'started' });
-          }),
-      );
-    });
+  // --- the verbs, one module each (up.ts, down.ts, lifecycle.ts) over this executor ----------
+
+  /** What `up` would do, touching nothing (`up --dry-run`). */
+  planUp(o: UpOptions = {}, wouldBuild?: (services: Service[]) => Promise<Set<string>>): Promise<{ plan: Plan; resources: string[] }> {
+    return planUpOnly(this, o, wouldBuild);
   }
 
-  /** Restarts the services named (all by default), dependencies first, each once its dependencies' conditions hold. */
-  async restart(services?: string[], timeout?: number, waitTimeoutMs?: number): Promise<void> {
-    await this.ensureEngine();
-    const targets = this.targets(services?.length ? services : undefined, true);
-    const names = new Set(targets.map((s) => s.name));
-    const all = await projectContainers(this.engine, this.project.name, { oneoff: false });
-    await this.inDependencyOrder(targets, all, waitTimeoutMs, async (s, mine) => {
-      if (!names.has(s.name)) return;
-      await Promise.all(
-        mine.map(async (c) => {
-          this.emit({ type: 'container', service: c.service, name: c.name, action: 'restarting' });
-          await this.limit.run(() => this.engine.restartContainer(c.id, this.stopTimeout(s, timeout)));
-          this.emit({ type: 'container', service: c.service, name: c.name, action: 'restarted' });
-        }),
-      );
-    });
+  up(o: UpOptions = {}): Promise<UpResult> {
+    return up(this, o);
   }
 
-  async kill(services?: string[], signal = 'SIGKILL'): Promise<void> {
-    await this.ensureEngine();
-    const cs = (await this.containersOf(services)).filter((c) => c.state === 'running');
-    await Promise.all(
-      cs.map(async (c) => {
-        await this.engine.killContainer(c.id, signal);
-        this.emit({ type: 'container', service: c.service, name: c.name, action: 'killed', detail: signal });
-      }),
-    );
+  down(o: { removeOrphans?: boolean; volumes?: boolean; rmi?: 'local' | 'all'; timeout?: number } = {}): Promise<void> {
+    return down(this, o);
   }
 
-  async rm(services?: string[], o: { stop?: boolean; volumes?: boolean } = {}): Promise<ProjectContainer[]> {
-    await this.ensureEngine();
-    let cs = await this.containersOf(services);
-    if (o.stop) await this.stop(services);
-    else cs = cs.filter((c) => c.state !== 'running' && c.state !== 'restarting' && c.state !== 'paused');
-    if (o.stop) cs = await this.containersOf(services);
-    await Promise.all(
-      cs.map(async (c) => {
-        await this.engine.removeContainer(c.id, { force: true, volumes: o.volumes });
-        this.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
-      }),
-    );
-    return cs;
+  start(services?: string[], waitTimeoutMs?: number): Promise<void> {
+    return start(this, services, waitTimeoutMs);
   }
-}
 
-function interrupted(): DockyardError {
-  return new DockyardError('SERVICE_FAILED', 'interrupted', { hint: 'run dockyard up again to finish, or dockyard down to remove what was created' });
-}
-
-/** The timeline of a run, with its critical path: the chain of waits that decided the total. */
-export function buildTimeline(startedAt: number, entries: TimelineEntry[]): Timeline {
-  const byName = new Map(entries.map((e) => [e.service, e]));
-  const end = (e: TimelineEntry) => e.ready ?? e.exited ?? e.started ?? e.created ?? e.queued;
-  let last: TimelineEntry | undefined;
-  for (const e of entries) if (!last || end(e) > end(last)) last = e;
-  const chain: string[] = [];
-  let cur = last;
-  while (cur) {
-    chain.unshift(cur.service);
-    let next: TimelineEntry | undefined;
-    for (const d of cur.deps) {
-      const de = byName.get(d);
-      if (de && (!next || end(de) > end(next))) next = de;
-    }
-    cur = next;
+  stop(services?: string[], timeout?: number): Promise<void> {
+    return stop(this, services, timeout);
   }
-  const totalMs = entries.length ? Math.max(...entries.map(end)) : 0;
-  return { startedAt, totalMs, entries, criticalPath: { services: chain, ms: last ? end(last) : 0 } };
+
+  restart(services?: string[], timeout?: number, waitTimeoutMs?: number): Promise<void> {
+    return restart(this, services, timeout, waitTimeoutMs);
+  }
+
+  kill(services?: string[], signal = 'SIGKILL'): Promise<void> {
+    return kill(this, services, signal);
+  }
+
+  rm(services?: string[], o: { stop?: boolean; volumes?: boolean } = {}): Promise<ProjectContainer[]> {
+    return rm(this, services, o);
+  }
 }

@@ -95,6 +95,8 @@ describe('build', () => {
     expect(r.stderr).toMatch(/Image .*-app +Built /);
     expect(docker('exec', `${p.name}-app-1`, 'cat', '/msg')).toBe('one');
     expect(p.ok(['up', '-d']).stderr).toMatch(/Image .*-app +Current .*up to date/);
+    // --build builds even what is current
+    expect(p.ok(['up', '-d', '--build']).stderr).toMatch(/Image .*-app +Built /);
     writeFileSync(join(p.dir, 'msg'), 'two\n');
     p.ok(['up', '-d']);
     expect(docker('exec', `${p.name}-app-1`, 'cat', '/msg')).toBe('two'); // rebuilt and recreated

@@ -85,3 +85,22 @@ describe('run resolves sibling services', () => {
     expect(docker('ps', '-a', '-q', '--filter', `label=com.docker.compose.oneoff=True`, '--filter', `label=com.docker.compose.project=${p.name}`)).toBe('');
   }, 60_000);
 });
+
+describe('flags of exec and run', () => {
+  it('exec --privileged gives the command every capability; run -P publishes the service ports, a plain run does not', () => {
+    const p = project({ 'compose.yaml': `services:\n  app:\n    image: ${IMG}\n    init: true\n    command: ["sleep", "600"]\n    ports: ["80"]\n` });
+    p.ok(['up', '-d']);
+    const caps = (args: string[]) => p.run(['exec', '-T', ...args, 'app', 'grep', 'CapEff', '/proc/self/status']);
+    const plain = caps([]);
+    expect(plain.code).toBe(0);
+    // the engine gives a privileged exec every capability; where the engine itself runs without
+    // them (as in some sandboxes), the runtime refuses to apply them: either way the flag reached it
+    const priv = caps(['--privileged']);
+    if (priv.code === 0) expect(BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(priv.stdout)![1]}`)).toBeGreaterThan(BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(plain.stdout)![1]}`));
+    else expect(priv.stdout + priv.stderr).toMatch(/unable to apply caps/);
+    const ported = p.ok(['run', '-d', '-P', 'app', 'sleep', '30']).stdout.trim();
+    expect(docker('port', ported, '80')).toMatch(/:\d+$/);
+    const unported = p.ok(['run', '-d', 'app', 'sleep', '30']).stdout.trim();
+    expect(docker('port', unported)).toBe('');
+  }, 60_000);
+});

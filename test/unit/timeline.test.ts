@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTimeline } from '../../src/converge/runner.js';
+import { buildTimeline } from '../../src/converge/up.js';
 import { timelineGantt, timelineSummary, timelineSvg } from '../../src/cli/render.js';
 import { Dag } from '../../src/graph/dag.js';
 

@@ -1,0 +1,77 @@
+/** `start`, `stop`, `restart`, `kill`, `rm` on existing containers. */
+import { DockyardError } from '../errors.js';
+import type { Converger } from './runner.js';
+import { projectContainers } from './state.js';
+import type { ProjectContainer } from './state.js';
+
+export async function stop(cv: Converger, services?: string[], timeout?: number): Promise<void> {
+  await cv.ensureEngine();
+  const cs = await cv.containersOf(services);
+  await cv.reverseOrder(cs, (c) => cv.stopOne(c, timeout));
+}
+
+
+/** Starts existing containers: the services named and their dependencies, in dependency order. */
+export async function start(cv: Converger, services?: string[], waitTimeoutMs?: number): Promise<void> {
+  await cv.ensureEngine();
+  const targets = cv.targets(services?.length ? services : undefined);
+  const names = new Set(targets.map((s) => s.name));
+  const cs = (await projectContainers(cv.engine, cv.project.name, { oneoff: false })).filter((c) => names.has(c.service));
+  if (!cs.length) throw new DockyardError('USAGE', 'no containers to start', { hint: 'create them with dockyard up' });
+  await cv.inDependencyOrder(targets, cs, waitTimeoutMs, async (s, mine) => {
+    await Promise.all(
+      mine
+        .filter((c) => c.state !== 'running')
+        .map(async (c) => {
+          cv.emit({ type: 'container', service: c.service, name: c.name, action: 'starting' });
+          await cv.limit.run(() => cv.startWithDiagnosis(s, c.id, c.name));
+          cv.emit({ type: 'container', service: c.service, name: c.name, action: 'started' });
+        }),
+    );
+  });
+}
+
+/** Restarts the services named (all by default), dependencies first, each once its dependencies' conditions hold. */
+export async function restart(cv: Converger, services?: string[], timeout?: number, waitTimeoutMs?: number): Promise<void> {
+  await cv.ensureEngine();
+  const targets = cv.targets(services?.length ? services : undefined, true);
+  const names = new Set(targets.map((s) => s.name));
+  const all = await projectContainers(cv.engine, cv.project.name, { oneoff: false });
+  await cv.inDependencyOrder(targets, all, waitTimeoutMs, async (s, mine) => {
+    if (!names.has(s.name)) return;
+    await Promise.all(
+      mine.map(async (c) => {
+        cv.emit({ type: 'container', service: c.service, name: c.name, action: 'restarting' });
+        await cv.limit.run(() => cv.engine.restartContainer(c.id, cv.stopTimeout(s, timeout)));
+        cv.emit({ type: 'container', service: c.service, name: c.name, action: 'restarted' });
+      }),
+    );
+  });
+}
+
+
+export async function kill(cv: Converger, services?: string[], signal = 'SIGKILL'): Promise<void> {
+  await cv.ensureEngine();
+  const cs = (await cv.containersOf(services)).filter((c) => c.state === 'running');
+  await Promise.all(
+    cs.map(async (c) => {
+      await cv.engine.killContainer(c.id, signal);
+      cv.emit({ type: 'container', service: c.service, name: c.name, action: 'killed', detail: signal });
+    }),
+  );
+}
+
+export async function rm(cv: Converger, services?: string[], o: { stop?: boolean; volumes?: boolean } = {}): Promise<ProjectContainer[]> {
+  await cv.ensureEngine();
+  let cs = await cv.containersOf(services);
+  if (o.stop) await stop(cv, services);
+  else cs = cs.filter((c) => c.state !== 'running' && c.state !== 'restarting' && c.state !== 'paused');
+  if (o.stop) cs = await cv.containersOf(services);
+  await Promise.all(
+    cs.map(async (c) => {
+      await cv.engine.removeContainer(c.id, { force: true, volumes: o.volumes });
+      cv.emit({ type: 'container', service: c.service, name: c.name, action: 'removed' });
+    }),
+  );
+  return cs;
+}
