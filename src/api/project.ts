@@ -3,6 +3,8 @@
  * engine in-process — up, down, start, stop, ps, port, exec, run, logs, events — with typed
  * results. `await using p = await openProject(...)` brings it down (volumes too) when done.
  */
+import { existsSync } from 'node:fs';
+import { basename, posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { Writable } from 'node:stream';
 import type { ContainerInspect, Engine, EngineEvent } from '../engine/engine.js';
@@ -56,6 +58,13 @@ export interface UpOptions {
   removeOrphans?: boolean;
   /** seconds to wait for containers being replaced to stop */
   timeoutS?: number;
+  /** pull images: always, missing, never, build (default: each service's pull_policy) */
+  pull?: 'always' | 'missing' | 'never' | 'build';
+  quietPull?: boolean;
+  /** recreated containers get new anonymous volumes instead of their predecessors' */
+  renewAnonVolumes?: boolean;
+  /** recreate the dependencies of the services named, even if unchanged */
+  recreateDeps?: boolean;
   /** progress: networks, volumes, images, containers (the events the CLI renders) */
   onEvent?: (e: ProgressEvent) => void;
   signal?: AbortSignal;
@@ -86,6 +95,7 @@ export interface ContainerStatus {
   /** unix seconds */
   created: number;
   labels: Record<string, string>;
+  command: string;
 }
 
 export interface ExecResult {
@@ -125,6 +135,16 @@ export interface RunOptions extends Omit<ExecOptions, 'index' | 'privileged' | '
   noDeps?: boolean;
   /** publish the service's ports */
   servicePorts?: boolean;
+  /** more published ports, `[HOST_IP:][HOST_PORT:]PORT[/PROTO]` */
+  publish?: string[];
+  /** more mounts, `SOURCE:TARGET[:ro]` */
+  volumes?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  /** answer to the service's name and aliases on its networks */
+  useAliases?: boolean;
+  pull?: 'always' | 'missing' | 'never' | 'build';
+  removeOrphans?: boolean;
   /** called once attached, before stdin is connected (a terminal goes into raw mode here) */
   onAttach?: () => void;
   /** told the container's id once started; what it returns is called when the run ends */
@@ -139,6 +159,8 @@ export interface LogsOptions {
   tail?: number;
   /** a Date, unix seconds, or a duration ago ("10m") */
   since?: Date | number | string;
+  /** output up to then: a Date, unix seconds, or a duration ago */
+  until?: Date | number | string;
   /** the replica */
   index?: number;
   /** stops following */
@@ -191,6 +213,29 @@ const ACTIONS: Record<string, LifecycleAction> = {
   destroy: 'removed',
 };
 
+/** The Compose projects on an engine, from their containers' labels (what `ls` lists). */
+export async function listProjects(o: { all?: boolean; engine?: Engine } = {}): Promise<Array<{ name: string; status: string; configFiles: string[]; workingDir: string }>> {
+  const engine = o.engine ?? new (await import('../engine/docker.js')).DockerEngine();
+  const cs = await engine.listContainers([LABEL.project], true);
+  const byProject = new Map<string, typeof cs>();
+  for (const c of cs) {
+    const p = c.labels[LABEL.project]!;
+    (byProject.get(p) ?? byProject.set(p, []).get(p)!).push(c);
+  }
+  const out = [...byProject].map(([name, list]) => {
+    const counts = new Map<string, number>();
+    for (const c of list) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+    return {
+      name,
+      running: counts.get('running') ?? 0,
+      status: [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([st, n]) => `${st}(${n})`).join(', '),
+      configFiles: [...new Set(list.flatMap((c) => (c.labels[LABEL.configFiles] ?? '').split(',').filter(Boolean)))],
+      workingDir: list[0]!.labels[LABEL.workingDir] ?? '',
+    };
+  });
+  return out.filter((p) => o.all || p.running > 0).sort((a, b) => a.name.localeCompare(b.name)).map(({ running: _r, ...p }) => p);
+}
+
 /** Opens a project: loads it with the CLI's rules; bad input throws the DockyardError the CLI prints. */
 export async function openProject(o: OpenProjectOptions = {}): Promise<ProjectHandle> {
   const model = loadProject({
@@ -239,6 +284,10 @@ export class ProjectHandle {
       scale: o.scale,
       removeOrphans: o.removeOrphans,
       timeout: o.timeoutS,
+      pull: o.pull,
+      quietPull: o.quietPull,
+      renewAnonVolumes: o.renewAnonVolumes,
+      recreateDeps: o.recreateDeps,
       build: o.build === true ? ('always' as const) : o.build === false ? ('never' as const) : ('missing' as const),
       builder: this.builder(o.onEvent),
       signal: o.signal,
@@ -282,13 +331,15 @@ export class ProjectHandle {
   }
 
   /** The project's containers: running ones, or all (one-off ones included) with `all`. */
-  async ps(o: { all?: boolean; services?: string[]; status?: string[] } = {}): Promise<ContainerStatus[]> {
+  async ps(o: { all?: boolean; services?: string[]; status?: string[]; orphans?: boolean } = {}): Promise<ContainerStatus[]> {
     if (o.services?.length) this.converger().targets(o.services, true);
     await this.engine.ping();
     let cs = await projectContainers(this.engine, this.name, { services: o.services?.length ? o.services : undefined, all: true });
     if (o.status?.length) cs = cs.filter((c) => o.status!.includes(c.state));
     else if (!o.all) cs = cs.filter((c) => ['running', 'restarting', 'paused'].includes(c.state));
     if (!o.all) cs = cs.filter((c) => !c.oneoff);
+    // orphans: containers of services the project no longer defines (listed unless orphans: false)
+    if (o.orphans === false) cs = cs.filter((c) => this.model.services[c.service] || this.model.disabledServices[c.service]);
     return cs.map(containerStatus);
   }
 
@@ -358,6 +409,13 @@ export class ProjectHandle {
       rm: o.rm,
       noDeps: o.noDeps,
       servicePorts: o.servicePorts,
+      publish: o.publish,
+      volumes: o.volumes,
+      capAdd: o.capAdd,
+      capDrop: o.capDrop,
+      useAliases: o.useAliases,
+      pull: o.pull,
+      removeOrphans: o.removeOrphans,
       tty: o.tty,
       consoleSize: o.consoleSize,
       detach: o.detach,
@@ -394,9 +452,11 @@ export class ProjectHandle {
         if (services?.length) self.converger().targets(services, true);
         let cs = await projectContainers(self.engine, self.name, { services: services?.length ? services : undefined });
         if (o.index !== undefined) cs = cs.filter((c) => c.number === o.index);
-        const since = o.since instanceof Date ? o.since.getTime() / 1000 : typeof o.since === 'string' ? parseSince(o.since) : o.since;
+        const when = (v: Date | number | string | undefined) => (v instanceof Date ? v.getTime() / 1000 : typeof v === 'string' ? parseSince(v) : v);
+        const since = when(o.since);
+        const until = when(o.until);
         const watch = o.index === undefined ? { project: self.name, services: services?.length ? services : undefined } : undefined;
-        yield* streamLogs(self.engine, cs, { follow: o.follow, tail: o.tail, since, watch, signal: o.signal });
+        yield* streamLogs(self.engine, cs, { follow: o.follow, tail: o.tail, since, until, watch, signal: o.signal });
       },
     };
   }
@@ -435,7 +495,7 @@ export class ProjectHandle {
   }
 
   /** The project's container lifecycle as it happens on the engine (created, started, healthy, exited...). */
-  events(o: { signal?: AbortSignal } = {}): EventStream<LifecycleEvent> {
+  events(o: { signal?: AbortSignal; since?: number; until?: number } = {}): EventStream<LifecycleEvent> {
     const q = new AsyncQueue<LifecycleEvent>();
     const subscribed = this.engine.events({ type: ['container'], label: [`${LABEL.project}=${this.name}`] }, (e: EngineEvent) => {
       const action = ACTIONS[e.Action] ?? (e.Action.startsWith('health_status: ') ? ACTIONS[e.Action.trim()] : undefined);
@@ -452,11 +512,195 @@ export class ProjectHandle {
         signal: action === 'killed' ? a.signal : undefined,
         time: new Date(e.timeNano ? e.timeNano / 1e6 : e.time * 1000),
       });
-    }, () => q.close());
+    }, () => q.close(), { since: o.since, until: o.until });
     q.onStop = () => void subscribed.then((s) => s.close(), () => undefined);
     subscribed.catch((e) => q.close(e));
     o.signal?.addEventListener('abort', () => q.close(), { once: true });
     return { ready: subscribed.then(() => undefined), close: () => q.close(), [Symbol.asyncIterator]: () => q[Symbol.asyncIterator]() };
+  }
+
+  /** Pauses the running containers of the services (all by default). */
+  async pause(services?: string[]): Promise<string[]> {
+    const cs = (await this.containersOf(services)).filter((c) => c.state === 'running');
+    await Promise.all(cs.map((c) => this.engine.pauseContainer(c.id)));
+    return cs.map((c) => c.name);
+  }
+
+  async unpause(services?: string[]): Promise<string[]> {
+    const cs = (await this.containersOf(services)).filter((c) => c.state === 'paused');
+    await Promise.all(cs.map((c) => this.engine.unpauseContainer(c.id)));
+    return cs.map((c) => c.name);
+  }
+
+  /** Sets the number of containers of services (`scale web=3 worker=0`), their dependencies started unless noDeps. */
+  async scale(replicas: Record<string, number>, o: { noDeps?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
+    await this.converger(o.onEvent).up({ services: Object.keys(replicas), scale: replicas, noDeps: o.noDeps, noRecreate: true, builder: this.builder(o.onEvent) });
+  }
+
+  /**
+   * Waits until the containers of the services have all stopped; resolves with the exit code of
+   * the last one. With `downProject`, the project is brought down once the first one stops.
+   */
+  async wait(services: string[], o: { downProject?: boolean; onExit?: (container: string, code: number) => void } = {}): Promise<number> {
+    const cs = await this.containersOf(services, true);
+    if (!cs.length) throw new DockyardError('USAGE', `no containers for project "${this.name}"${services.length ? ` (services ${services.join(', ')})` : ''}`, { hint: 'create them with dockyard up' });
+    let code = 0;
+    let first: Promise<void> | undefined;
+    await Promise.all(
+      cs.map(async (c) => {
+        code = await this.engine.waitContainer(c.id);
+        o.onExit?.(c.name, code);
+        if (o.downProject) first ??= this.down({ removeOrphans: true });
+      }),
+    );
+    await first;
+    return code;
+  }
+
+  /** The images the services use: [{ service, container, repository, tag, id, size }]. */
+  async images(services?: string[]): Promise<Array<{ service: string; container: string; repository: string; tag: string; id: string; size: number; created: number }>> {
+    const cs = await this.containersOf(services, true);
+    const imgs = await this.engine.listImages();
+    return cs.map((c) => {
+      const img = imgs.find((i) => i.Id === c.imageId);
+      const ref = img?.RepoTags.find((t) => t === c.image || t === `${c.image}:latest`) ?? img?.RepoTags[0] ?? c.image;
+      const at = ref.lastIndexOf(':');
+      const slash = ref.lastIndexOf('/');
+      const [repository, tag] = at > slash ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, 'latest'];
+      return { service: c.service, container: c.name, repository, tag, id: c.imageId, size: img?.Size ?? 0, created: img?.Created ?? 0 };
+    });
+  }
+
+  /** One sample of each running container's CPU, memory, network and block I/O use. */
+  async stats(services?: string[], o: { all?: boolean } = {}): Promise<ContainerStats[]> {
+    const cs = (await this.containersOf(services, true)).filter((c) => o.all || c.state === 'running');
+    return Promise.all(cs.map(async (c) => containerStats(c, c.state === 'running' ? await this.engine.containerStats(c.id) : undefined)));
+  }
+
+  /** Copies out of a service's container: a tar stream of `path` (what `cp SERVICE:PATH DEST` unpacks). */
+  async copyFrom(service: string, path: string, o: { index?: number } = {}): Promise<Readable> {
+    const c = await this.container(service, o.index);
+    if (!(await this.engine.statPath(c.id, path))) throw new DockyardError('USAGE', `no such file or directory in ${c.name}: ${path}`);
+    return this.engine.getArchive(c.id, path);
+  }
+
+  /** Copies into the containers of a service (one, or all with `all`): a tar stream unpacked at `dir`. */
+  async copyTo(service: string, dir: string, tar: () => Readable | Buffer, o: { index?: number; all?: boolean } = {}): Promise<string[]> {
+    const cs = o.all ? await this.containersOf([service], false, true) : [await this.container(service, o.index)];
+    for (const c of cs) await this.engine.putArchive(c.id, dir, tar());
+    return cs.map((c) => c.name);
+  }
+
+  /**
+   * docker cp between a service's container and here: `cp('web:/etc/app.conf', './conf')`,
+   * `cp('./build', 'web:/srv/')`; `-` is a tar stream on stdin or stdout. Into a service, `all`
+   * copies into every container of it.
+   */
+  async cp(src: string, dest: string, o: { index?: number; all?: boolean; archive?: boolean; followLink?: boolean; stdin?: Readable; stdout?: Writable } = {}): Promise<{ containers: string[] }> {
+    const { containerBase, localDestination, packPath, parseCopyEnd, unpackTo } = await import('../converge/copy.js');
+    const a = parseCopyEnd(src);
+    const b = parseCopyEnd(dest);
+    if (a.kind === 'container' && b.kind !== 'container') {
+      const c = await this.container(a.service, o.index);
+      const tar = await this.copyFrom(a.service, a.path, { index: o.index });
+      if (b.kind === 'stdio') {
+        if (!o.stdout) throw new DockyardError('USAGE', 'no output stream for "-"');
+        await new Promise<void>((res, rej) => tar.on('end', res).on('error', rej).pipe(o.stdout!, { end: false }));
+      } else {
+        const to = localDestination(b.path, containerBase(a.path));
+        await unpackTo(tar, to.dir, to.rename);
+      }
+      return { containers: [c.name] };
+    }
+    if (b.kind === 'container' && a.kind !== 'container') {
+      const cs = o.all ? await this.containersOf([b.service], false, true) : [await this.container(b.service, o.index)];
+      if (a.kind === 'stdio' && cs.length > 1) throw new DockyardError('USAGE', 'a tar stream on stdin goes into one container', { hint: 'leave out --all, or copy from a path' });
+      if (a.kind === 'local' && !existsSync(a.path)) throw new DockyardError('USAGE', `no such file or directory: ${a.path}`);
+      for (const c of cs) {
+        const st = await this.engine.statPath(c.id, b.path);
+        const isDir = st !== undefined && st.mode >= 2 ** 31;
+        const dir = isDir ? b.path : posix.dirname(b.path);
+        if (!isDir && !(await this.engine.statPath(c.id, dir))) throw new DockyardError('USAGE', `no such directory in ${c.name}: ${dir}`);
+        const name = isDir ? basename(a.kind === 'local' ? a.path.replace(/\/+$/, '') : '') : posix.basename(b.path);
+        await this.engine.putArchive(c.id, dir, a.kind === 'stdio' ? o.stdin! : packPath(a.path, name, { archive: o.archive, followLinks: o.followLink }));
+      }
+      return { containers: cs.map((c) => c.name) };
+    }
+    throw new DockyardError('USAGE', a.kind === 'container' ? 'copying between containers is not supported' : 'one side must be SERVICE:PATH', { hint: 'dockyard cp SERVICE:SRC DEST, or dockyard cp SRC SERVICE:DEST' });
+  }
+
+  /** Pulls the services' images (those with a build section only if they name an image and no build is wanted). */
+  async pull(services?: string[], o: { ignoreBuildable?: boolean; ignoreFailures?: boolean; includeDeps?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<{ pulled: string[]; failed: Array<{ image: string; error: string }> }> {
+    const targets = this.converger().targets(services?.length ? services : undefined, !o.includeDeps);
+    const refs = new Set<string>();
+    for (const s of targets) {
+      if (s.build && (o.ignoreBuildable || !s.image)) continue;
+      refs.add(s.image ?? `${this.name}-${s.name}`);
+    }
+    const pulled: string[] = [];
+    const failed: Array<{ image: string; error: string }> = [];
+    await Promise.all(
+      [...refs].map(async (ref) => {
+        o.onEvent?.({ type: 'resource', kind: 'image', name: ref, action: 'pulling' });
+        try {
+          await this.engine.pullImage(ref);
+          pulled.push(ref);
+          o.onEvent?.({ type: 'resource', kind: 'image', name: ref, action: 'pulled' });
+        } catch (e) {
+          failed.push({ image: ref, error: e instanceof Error ? e.message : String(e) });
+          o.onEvent?.({ type: 'resource', kind: 'image', name: ref, action: 'warning', detail: 'pull failed' });
+        }
+      }),
+    );
+    if (failed.length && !o.ignoreFailures) {
+      throw new DockyardError('SERVICE_FAILED', `cannot pull ${failed.map((f) => f.image).join(', ')}: ${failed[0]!.error}`, { hint: 'check the image names and the registry, or pass --ignore-pull-failures' });
+    }
+    return { pulled: pulled.sort(), failed };
+  }
+
+  /** Pushes the images of the services that name one (built or pulled). */
+  async push(services?: string[], o: { ignoreFailures?: boolean; includeDeps?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<{ pushed: string[]; failed: Array<{ image: string; error: string }> }> {
+    const targets = this.converger().targets(services?.length ? services : undefined, !o.includeDeps);
+    const refs = new Set<string>();
+    for (const s of targets) {
+      if (s.image) refs.add(s.image);
+      for (const t of s.build?.tags ?? []) refs.add(t);
+    }
+    const pushed: string[] = [];
+    const failed: Array<{ image: string; error: string }> = [];
+    for (const ref of refs) {
+      o.onEvent?.({ type: 'resource', kind: 'image', name: ref, action: 'pushing' });
+      try {
+        await this.engine.pushImage(ref);
+        pushed.push(ref);
+        o.onEvent?.({ type: 'resource', kind: 'image', name: ref, action: 'pushed' });
+      } catch (e) {
+        failed.push({ image: ref, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (failed.length && !o.ignoreFailures) {
+      throw new DockyardError('SERVICE_FAILED', `cannot push ${failed.map((f) => f.image).join(', ')}: ${failed[0]!.error}`, { hint: 'check the registry (it must be reachable and accept the push), or pass --ignore-push-failures' });
+    }
+    return { pushed, failed };
+  }
+
+  /** A container's filesystem as a tar stream. */
+  async export(service: string, o: { index?: number } = {}): Promise<Readable> {
+    return this.engine.exportContainer((await this.container(service, o.index)).id);
+  }
+
+  /** A new image from a service container's changes; resolves with its id. */
+  async commit(service: string, o: { index?: number; repo?: string; tag?: string; author?: string; message?: string; changes?: string[]; pause?: boolean } = {}): Promise<string> {
+    return this.engine.commitContainer((await this.container(service, o.index)).id, o);
+  }
+
+  /** The project's containers of some services (all by default; one-off ones with `oneoff`). */
+  private async containersOf(services?: string[], withOneoff = false, mustExist = false): Promise<ProjectContainer[]> {
+    if (services?.length) this.converger().targets(services, true);
+    await this.engine.ping();
+    const cs = await projectContainers(this.engine, this.name, { oneoff: withOneoff ? undefined : false, services: services?.length ? services : undefined });
+    if (mustExist && !cs.length) throw new DockyardError('USAGE', `service "${services?.join(', ')}" has no container`, { hint: 'start it with: dockyard up -d' });
+    return cs;
   }
 
   /** The full state of one container, as the engine reports it. */
@@ -470,6 +714,58 @@ export class ProjectHandle {
   }
 }
 
+export interface ContainerStats {
+  container: string;
+  service: string;
+  id: string;
+  /** percent of one CPU times the CPUs used (as docker stats) */
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  memoryPercent: number;
+  netRxBytes: number;
+  netTxBytes: number;
+  blockReadBytes: number;
+  blockWriteBytes: number;
+  pids: number;
+}
+
+/** docker stats' arithmetic over one sample of the engine's stats object. */
+function containerStats(c: ProjectContainer, st: Record<string, any> | undefined): ContainerStats {
+  const cpuDelta = (st?.cpu_stats?.cpu_usage?.total_usage ?? 0) - (st?.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const sysDelta = (st?.cpu_stats?.system_cpu_usage ?? 0) - (st?.precpu_stats?.system_cpu_usage ?? 0);
+  const cpus = st?.cpu_stats?.online_cpus ?? st?.cpu_stats?.cpu_usage?.percpu_usage?.length ?? 1;
+  const cache = st?.memory_stats?.stats?.inactive_file ?? st?.memory_stats?.stats?.total_inactive_file ?? 0;
+  const mem = Math.max(0, (st?.memory_stats?.usage ?? 0) - cache);
+  const limit = st?.memory_stats?.limit ?? 0;
+  let rx = 0;
+  let tx = 0;
+  for (const n of Object.values((st?.networks ?? {}) as Record<string, { rx_bytes: number; tx_bytes: number }>)) {
+    rx += n.rx_bytes;
+    tx += n.tx_bytes;
+  }
+  let read = 0;
+  let write = 0;
+  for (const e of (st?.blkio_stats?.io_service_bytes_recursive ?? []) as Array<{ op: string; value: number }>) {
+    if (/^read$/i.test(e.op)) read += e.value;
+    if (/^write$/i.test(e.op)) write += e.value;
+  }
+  return {
+    container: c.name,
+    service: c.service,
+    id: c.id,
+    cpuPercent: sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0,
+    memoryBytes: mem,
+    memoryLimitBytes: limit,
+    memoryPercent: limit ? (mem / limit) * 100 : 0,
+    netRxBytes: rx,
+    netTxBytes: tx,
+    blockReadBytes: read,
+    blockWriteBytes: write,
+    pids: st?.pids_stats?.current ?? 0,
+  };
+}
+
 function containerStatus(c: ProjectContainer): ContainerStatus {
   const health = /\(healthy\)/.test(c.status) ? 'healthy' : /\(unhealthy\)/.test(c.status) ? 'unhealthy' : /\(health: starting\)/.test(c.status) ? 'starting' : undefined;
   const exit = /^Exited \((-?\d+)\)/.exec(c.status);
@@ -481,7 +777,7 @@ function containerStatus(c: ProjectContainer): ContainerStatus {
     seen.add(key);
     ports.push({ target: p.privatePort, protocol: p.type, hostIp: p.ip ?? '', published: p.publicPort });
   }
-  return { id: c.id, name: c.name, service: c.service, number: c.number, oneoff: c.oneoff, image: c.image, state: c.state, status: c.status, health, exitCode: exit ? Number(exit[1]) : undefined, ports, created: c.created, labels: c.labels };
+  return { id: c.id, name: c.name, service: c.service, number: c.number, oneoff: c.oneoff, image: c.image, state: c.state, status: c.status, health, exitCode: exit ? Number(exit[1]) : undefined, ports, created: c.created, labels: c.labels, command: c.command ?? '' };
 }
 
 function collector(to?: Writable): { stream: Writable; text(): string } {

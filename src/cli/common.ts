@@ -9,22 +9,52 @@ export interface GlobalOptions {
   projectDirectory?: string;
   envFile?: string[];
   profile?: string[];
+  ansi?: string;
+  progress?: string;
+  parallel?: number;
+  compatibility?: boolean;
+  dryRun?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /**
  * The docker compose global flags. They are accepted before the command and after it (as
- * Compose accepts them); where a command has its own -f (logs --follow, rm --force), only
- * --file is accepted after that command.
+ * Compose accepts them); where a command has its own -f (logs --follow, rm --force) or -p
+ * (run --publish), only --file or --project-name is accepted after that command.
  */
-export function addGlobalOptions(cmd: Command, shortFile = true): Command {
-  return cmd
+export function addGlobalOptions(cmd: Command, shortFile = true, shortProject = true): Command {
+  const c = cmd
     .option(shortFile ? '-f, --file <file>' : '--file <file>', 'Compose file (repeatable; "-" reads stdin)', collect)
-    .option('-p, --project-name <name>', 'project name')
+    .option(shortProject ? '-p, --project-name <name>' : '--project-name <name>', 'project name')
     .option('--project-directory <dir>', 'project directory (default: the directory of the first file)')
     .option('--env-file <file>', 'environment file (repeatable)', collect)
-    .option('--profile <profile>', 'enable a profile (repeatable)', collect);
+    .option('--profile <profile>', 'enable a profile (repeatable)', collect)
+    .option('--ansi <when>', 'colours and live progress: never, always, auto')
+    .option('--progress <type>', 'progress output: auto, tty, plain, json, quiet')
+    .option('--compatibility', 'container names as docker-compose v1 made them (project_service_1)')
+    .option('--dry-run', 'show what would change; change nothing');
+  // build has its own --parallel (builds at once); elsewhere it bounds engine operations
+  if (cmd.name() !== 'build') c.option('--parallel <n>', 'engine operations at once (-1: no limit)', parseParallel);
+  return c;
+}
+
+function parseParallel(v: string): number {
+  if (!/^-?\d+$/.test(v) || Number(v) === 0 || Number(v) < -1) throw new DockyardError('USAGE', `--parallel must be a whole number of at least 1, or -1 (no limit), not "${v}"`);
+  return Number(v);
+}
+
+/** Applies the global flags that are settings: --ansi, --progress, --parallel. */
+export function applyGlobalSettings(g: GlobalOptions): void {
+  if (g.ansi !== undefined) {
+    if (!['never', 'always', 'auto'].includes(g.ansi)) throw new DockyardError('USAGE', `invalid --ansi "${g.ansi}"`, { hint: 'never, always or auto' });
+    setAnsi(g.ansi as 'never');
+  }
+  if (g.progress !== undefined) {
+    if (!['auto', 'tty', 'plain', 'json', 'quiet'].includes(g.progress)) throw new DockyardError('USAGE', `invalid --progress "${g.progress}"`, { hint: 'auto, tty, plain, json or quiet' });
+    setProgress(g.progress as 'auto');
+  }
+  if (g.parallel !== undefined) process.env.DOCKYARD_PARALLEL = String(g.parallel === -1 ? 1_000_000 : g.parallel);
 }
 
 export function loadOptionsFrom(g: GlobalOptions, extra: Partial<LoadOptions> = {}): LoadOptions {
@@ -34,6 +64,7 @@ export function loadOptionsFrom(g: GlobalOptions, extra: Partial<LoadOptions> = 
     projectDirectory: g.projectDirectory,
     envFiles: g.envFile,
     profiles: g.profile,
+    compatibility: g.compatibility,
     onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
     ...extra,
   };
@@ -58,7 +89,7 @@ import type { Converger } from '../converge/runner.js';
 import type { ProjectHandle } from '../api/project.js';
 import type { DockerEngine } from '../engine/docker.js';
 import type { Project } from '../model/project.js';
-import { finishProgress, progressPrinter } from './render.js';
+import { finishProgress, progressPrinter, setAnsi, setProgress } from './render.js';
 import type { Progress } from './render.js';
 
 export interface Context {
@@ -78,8 +109,15 @@ export interface Context {
 export async function context(g: GlobalOptions, quiet = false, services?: string[]): Promise<Context> {
   const project = loadProject(loadOptionsFrom(g, { services }));
   const [{ DockerEngine }, { Converger }, { ProjectHandle }] = await Promise.all([import('../engine/docker.js'), import('../converge/runner.js'), import('../api/project.js')]);
-  const engine = new DockerEngine();
-  const progress: Progress = quiet ? { emit: () => undefined, finish: () => undefined } : progressPrinter();
+  const real = new DockerEngine();
+  let engine: DockerEngine = real;
+  if (g.dryRun) {
+    // reads go to the engine, changes are described: "would create container ..."
+    const { DryRunEngine } = await import('../engine/dryrun.js');
+    process.stderr.write('DRY-RUN MODE: nothing will be changed\n');
+    engine = new DryRunEngine(real, (l) => process.stdout.write(`DRY-RUN: ${l}\n`)) as unknown as DockerEngine;
+  }
+  const progress: Progress = quiet || g.dryRun ? { emit: () => undefined, finish: () => undefined } : progressPrinter();
   const converger = new Converger(engine, project, progress.emit);
   const handle = new ProjectHandle(project, engine, (emit) => new Converger(engine, project, emit ?? progress.emit));
   return { project, engine, converger, handle, progress };

@@ -4,6 +4,9 @@ import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
 import { takeTerminal, terminalSize } from './terminal.js';
+import { parsePull } from './up.js';
+import { readEnvFiles } from '../load/dotenv.js';
+import { resolve } from 'node:path';
 
 function envList(e: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -74,18 +77,48 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .option('--entrypoint <cmd>', 'override the entrypoint')
     .option('-T, --no-tty', 'no pseudo-TTY')
     .option('-P, --service-ports', "publish the service's ports")
+    .option('-p, --publish <[ip:]host:container>', 'publish a port (repeatable)', collectOption)
+    .option('-v, --volume <source:target[:ro]>', 'mount a volume or host path (repeatable)', collectOption)
+    .option('-l, --label <KEY=VALUE>', 'a label (repeatable)', collectOption)
+    .option('--cap-add <cap>', 'add a capability (repeatable)', collectOption)
+    .option('--cap-drop <cap>', 'drop a capability (repeatable)', collectOption)
+    .option('--use-aliases', "answer to the service's name and aliases on its networks")
+    .option('--env-from-file <file>', 'environment variables from a file (repeatable)', collectOption)
+    .option('--pull <policy>', 'pull the image first: always, missing, never')
+    .option('--build', "build the service's image first, even if current")
+    .option('--remove-orphans', 'remove containers of services no longer defined')
+    .option('-q, --quiet', 'no progress output (pull, dependencies)')
+    .option('--quiet-pull', 'no pull progress')
+    .option('--quiet-build', 'no build progress')
+    .option('-i, --interactive', 'keep stdin open (the default: it always is, unless -d)')
     .passThroughOptions()
-    .action(async (service: string, cmd: string[], o: { rm?: boolean; detach?: boolean; env?: string[]; name?: string; deps: boolean; user?: string; workdir?: string; entrypoint?: string; tty: boolean; servicePorts?: boolean }) => {
-      const ctx = await context(globals(), false, [service]);
+    .action(async (service: string, cmd: string[], o: { rm?: boolean; detach?: boolean; env?: string[]; name?: string; deps: boolean; user?: string; workdir?: string; entrypoint?: string; tty: boolean; servicePorts?: boolean; publish?: string[]; volume?: string[]; label?: string[]; capAdd?: string[]; capDrop?: string[]; useAliases?: boolean; envFromFile?: string[]; pull?: string; build?: boolean; removeOrphans?: boolean; quiet?: boolean }) => {
+      const pull = parsePull(o.pull);
+      const labels: Record<string, string> = {};
+      for (const l of o.label ?? []) {
+        const i = l.indexOf('=');
+        labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+      }
+      const fileEnv = o.envFromFile?.length ? readEnvFiles(o.envFromFile.map((path) => ({ path: resolve(path) })), process.env) : {};
+      const ctx = await context(globals(), o.quiet === true, [service]);
       const { engine, handle } = ctx;
       const tty = o.tty && process.stdin.isTTY === true && !o.detach;
       // without a TTY, Ctrl-C is passed on as SIGINT; a second one kills the container (a shell as
       // PID 1 ignores SIGINT). With a TTY, Ctrl-C reaches the container as a key.
       let terminal: ReturnType<typeof takeTerminal> | undefined;
       try {
+        if (o.build) await handle.build([service], { force: true, onEvent: ctx.progress.emit });
         const r = await handle.run(service, cmd, {
           onEvent: ctx.progress.emit,
-          env: envList(o.env),
+          publish: o.publish,
+          volumes: o.volume,
+          labels,
+          capAdd: o.capAdd,
+          capDrop: o.capDrop,
+          useAliases: o.useAliases,
+          pull,
+          removeOrphans: o.removeOrphans,
+          env: { ...fileEnv, ...envList(o.env) },
           name: o.name,
           noDeps: !o.deps,
           user: o.user,

@@ -69,6 +69,46 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     });
 }
 
+export function registerMoreLifecycle(program: Command, globals: () => GlobalOptions): void {
+  for (const [verb, what] of [['pause', 'pause the running containers of services'], ['unpause', 'unpause the paused containers of services']] as const) {
+    program
+      .command(verb)
+      .description(what)
+      .argument('[services...]')
+      .action(async (names: string[]) => {
+        const { handle } = await context(globals(), true);
+        const done = await handle[verb](names);
+        process.stderr.write(done.length ? done.map((n) => ` ✔ Container ${n}  ${verb === 'pause' ? 'Paused' : 'Unpaused'}\n`).join('') : `no ${verb === 'pause' ? 'running' : 'paused'} containers\n`);
+      });
+  }
+
+  program
+    .command('scale')
+    .description('set the number of containers of services: scale web=3 worker=0')
+    .argument('<service=replicas...>')
+    .option('--no-deps', 'do not start the services they depend on')
+    .action(async (pairs: string[], o: { deps: boolean }) => {
+      const replicas: Record<string, number> = {};
+      for (const p of pairs) {
+        const m = /^([^=]+)=(\d+)$/.exec(p);
+        if (!m) throw new DockyardError('USAGE', `invalid scale "${p}"`, { hint: 'write SERVICE=REPLICAS, e.g. web=3' });
+        replicas[m[1]!] = Number(m[2]);
+      }
+      const { handle } = await context(globals(), false, Object.keys(replicas));
+      await handle.scale(replicas, { noDeps: !o.deps });
+    });
+
+  program
+    .command('wait')
+    .description('wait until the containers of services have stopped; exit with the code of the last one')
+    .argument('<services...>')
+    .option('--down-project', 'bring the project down once the first container stops')
+    .action(async (names: string[], o: { downProject?: boolean }) => {
+      const { handle } = await context(globals(), true);
+      process.exitCode = await handle.wait(names, { downProject: o.downProject, onExit: (c, code) => process.stdout.write(`container "${c}" exited with status code ${code}\n`) });
+    });
+}
+
 /** A signal as the engine takes it, checked here so that a typo is a usage error, not a failure. */
 export function parseSignal(v: string): string {
   if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64) return v;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { context } from './common.js';
-import { formatLine } from './render.js';
+import { formatLine, setColor } from './render.js';
 import { parseSince } from '../converge/logs.js';
 import type { LogItem } from '../converge/logs.js';
 
@@ -30,14 +30,18 @@ export function registerLogs(program: Command, globals: () => GlobalOptions): vo
     .option('-n, --tail <lines>', 'lines from the end of each log ("all" for everything)', 'all')
     .option('--since <when>', 'only since a time (2024-01-02T15:04:05Z) or a duration ago (10m)')
     .option('-t, --timestamps', 'show timestamps')
+    .option('--until <when>', 'only until a time (2024-01-02T15:04:05Z) or a duration ago (10m)')
     .option('--no-log-prefix', 'do not prefix lines with the container name')
+    .option('--no-color', 'no colours')
     .option('--index <n>', 'the replica number of the service')
-    .action(async (names: string[], o: { follow?: boolean; tail: string; since?: string; timestamps?: boolean; logPrefix: boolean; index?: string }) => {
+    .action(async (names: string[], o: { follow?: boolean; tail: string; since?: string; until?: string; timestamps?: boolean; logPrefix: boolean; color: boolean; index?: string }) => {
+      if (o.color === false) setColor(false);
       const tail = o.tail === 'all' ? undefined : Number(o.tail);
       if (tail !== undefined && !Number.isInteger(tail)) throw new DockyardError('USAGE', `invalid --tail "${o.tail}"`, { hint: 'a number of lines, or all' });
       const since = o.since ? parseSince(o.since) : undefined;
+      const until = o.until ? parseSince(o.until) : undefined;
       const { handle } = await context(globals(), true);
       const print = logPrinter({ prefix: o.logPrefix, timestamps: o.timestamps });
-      for await (const item of handle.logStream(names, { follow: o.follow, tail, since, index: o.index ? Number(o.index) : undefined })) print(item);
+      for await (const item of handle.logStream(names, { follow: o.follow, tail, since, until, index: o.index ? Number(o.index) : undefined })) print(item);
     });
 }

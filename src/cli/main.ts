@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 /** The dockyard command line: docker compose's verbs and flags. */
 import { Command, CommanderError } from 'commander';
-import { addGlobalOptions, reportError } from './common.js';
+import { addGlobalOptions, applyGlobalSettings, reportError } from './common.js';
 import { finishProgress } from './render.js';
 import type { GlobalOptions } from './common.js';
 import { registerConfig } from './config.js';
 import { registerUp } from './up.js';
-import { registerLifecycle } from './lifecycle.js';
+import { registerLifecycle, registerMoreLifecycle } from './lifecycle.js';
 import { registerPs } from './ps.js';
 import { registerLogs } from './logs.js';
 import { registerExec } from './exec.js';
 import { registerBuild } from './build.js';
 import { registerBake } from './bake.js';
+import { registerInspect } from './inspect.js';
+import { registerFiles } from './files.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -36,20 +38,30 @@ export async function main(argv: string[]): Promise<number> {
       projectDirectory: own.projectDirectory ?? top.projectDirectory,
       envFile: both(top.envFile, active === program ? undefined : own.envFile),
       profile: both(top.profile, active === program ? undefined : own.profile),
+      ansi: own.ansi ?? top.ansi,
+      progress: own.progress ?? top.progress,
+      parallel: active.name() === 'build' ? top.parallel : own.parallel ?? top.parallel,
+      compatibility: own.compatibility || top.compatibility,
+      dryRun: own.dryRun || top.dryRun,
     } satisfies GlobalOptions;
   };
+  program.hook('preAction', () => applyGlobalSettings(globals()));
   registerConfig(program, globals);
   registerUp(program, globals);
   registerLifecycle(program, globals);
+  registerMoreLifecycle(program, globals);
   registerPs(program, globals);
   registerLogs(program, globals);
   registerExec(program, globals);
   registerBuild(program, globals);
+  registerInspect(program, globals);
+  registerFiles(program, globals);
   // bake has its own -f (bake files), as docker buildx bake does
-  for (const c of program.commands) addGlobalOptions(c, !['logs', 'rm'].includes(c.name()));
+  for (const c of program.commands) addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');
   registerBake(program, globals);
   try {
-    await program.parseAsync(argv);
+    // `up --no-attach SERVICE` takes a value: commander would read it as the negation of --attach
+    await program.parseAsync(argv.map((a) => (a === '--no-attach' ? '--skip-attach' : a.startsWith('--no-attach=') ? `--skip-attach=${a.slice(12)}` : a)));
     finishProgress();
     return 0;
   } catch (e) {
@@ -59,6 +71,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     return reportError(e);
   }
+}
+
+// a reader that stops early (dockyard ... | head) is not an error
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
 }
 
 main(process.argv).then(

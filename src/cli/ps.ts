@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
+import { table, template } from './table.js';
 
 const STATES = ['paused', 'restarting', 'removing', 'running', 'dead', 'created', 'exited'];
 
@@ -12,15 +13,26 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
     .description('list the containers of the project')
     .argument('[services...]', 'services (default: all)')
     .option('-a, --all', 'also stopped containers (and one-off containers)')
-    .option('--format <format>', 'table or json', 'table')
+    .option('--format <format>', "table, json, or a template ('{{.Name}} {{.State}}')", 'table')
     .option('--services', 'print the service names')
     .option('--status <status>', 'filter by state (repeatable): ' + STATES.join(', '), collectOption)
+    .option('--filter <key=value>', 'filter: status=STATE', collectOption)
+    .option('--no-orphans', 'leave out containers of services the project no longer defines')
+    .option('--no-trunc', 'do not shorten the command')
     .option('-q, --quiet', 'print the ids only')
-    .action(async (names: string[], o: { all?: boolean; format: string; services?: boolean; status?: string[]; quiet?: boolean }) => {
-      for (const s of o.status ?? []) if (!STATES.includes(s)) throw new DockyardError('USAGE', `invalid --status "${s}"`, { hint: `one of ${STATES.join(', ')}` });
-      if (o.format !== 'table' && o.format !== 'json') throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'table or json' });
+    .action(async (names: string[], o: { all?: boolean; format: string; services?: boolean; status?: string[]; filter?: string[]; orphans: boolean; trunc: boolean; quiet?: boolean }) => {
+      const status = [...(o.status ?? [])];
+      for (const f of o.filter ?? []) {
+        const [k, v] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
+        if (!f.includes('=')) throw new DockyardError('USAGE', `invalid --filter "${f}"`, { hint: 'write KEY=VALUE, e.g. status=running' });
+        if (k === 'status') status.push(v);
+        else if (k === 'source') throw new DockyardError('USAGE', '--filter source=... is not implemented (docker compose does not implement it either)', { hint: 'filter by status=STATE' });
+        else throw new DockyardError('USAGE', `unknown filter "${k}"`, { hint: 'status=STATE' });
+      }
+      for (const s of status) if (!STATES.includes(s)) throw new DockyardError('USAGE', `invalid status "${s}"`, { hint: `one of ${STATES.join(', ')}` });
+      if (o.format !== 'table' && o.format !== 'json' && !o.format.includes('{{')) throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: "table, json, or a template such as '{{.Name}}'" });
       const { project, handle } = await context(globals(), true);
-      const cs = await handle.ps({ services: names, all: o.all, status: o.status });
+      const cs = await handle.ps({ services: names, all: o.all, status, orphans: o.orphans });
       if (o.services) {
         process.stdout.write([...new Set(cs.map((c) => c.service))].map((s) => `${s}\n`).join(''));
         return;
@@ -31,7 +43,8 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
       }
       const ports = (c: (typeof cs)[number]) =>
         c.ports.map((p) => (p.published ? `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp || '0.0.0.0'}:${p.published}->${p.target}/${p.protocol}` : `${p.target}/${p.protocol}`)).join(', ');
-      if (o.format === 'json') {
+      const cmd = (c: (typeof cs)[number]) => (o.trunc && c.command.length > 20 ? `"${c.command.slice(0, 19)}…"` : `"${c.command}"`);
+      if (o.format !== 'table') {
         const rows = cs.map((c) => ({
           ID: c.id,
           Name: c.name,
@@ -47,13 +60,13 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
           ExitCode: c.exitCode ?? 0,
           Publishers: c.ports.map((p) => ({ URL: p.hostIp, TargetPort: p.target, PublishedPort: p.published ?? 0, Protocol: p.protocol })),
           Ports: ports(c),
+          Command: `"${c.command}"`,
+          RunningFor: ago(c.created),
         }));
-        process.stdout.write(`${JSON.stringify(rows)}\n`);
+        process.stdout.write(o.format === 'json' ? `${JSON.stringify(rows)}\n` : template(o.format, rows));
         return;
       }
-      const table = [['NAME', 'IMAGE', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], ...cs.map((c) => [c.name, c.image, c.service, ago(c.created), c.status, ports(c)])];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-      process.stdout.write(table.map((r) => r.map((x, i) => (i === r.length - 1 ? x : x.padEnd(widths[i]!))).join('   ').trimEnd() + '\n').join(''));
+      process.stdout.write(table(['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], cs.map((c) => [c.name, c.image, cmd(c), c.service, ago(c.created), c.status, ports(c)])));
     });
 }
 

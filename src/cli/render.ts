@@ -2,7 +2,15 @@
 import type { ProgressEvent, Timeline } from '../converge/events.js';
 import type { LogLine } from '../converge/logs.js';
 
-const tty = () => process.stderr.isTTY === true && !process.env.NO_COLOR;
+let colorMode: 'auto' | 'always' | 'never' = 'auto';
+/** --ansi (never, always, auto) and --no-color: whether output has colours and live redraws. */
+export function setAnsi(mode: 'auto' | 'always' | 'never'): void {
+  colorMode = mode;
+}
+export function setColor(on: boolean): void {
+  colorMode = on ? 'always' : 'never';
+}
+const tty = () => colorMode === 'always' || (colorMode === 'auto' && process.stderr.isTTY === true && !process.env.NO_COLOR);
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96];
 export const color = (i: number, s: string) => (tty() ? `\x1b[${COLORS[i % COLORS.length]}m${s}\x1b[0m` : s);
 const dim = (s: string) => (tty() ? `\x1b[2m${s}\x1b[0m` : s);
@@ -30,11 +38,13 @@ const WORDS: Record<string, string> = {
   failed: 'Failed',
   pulling: 'Pulling',
   pulled: 'Pulled',
+  pushing: 'Pushing',
+  pushed: 'Pushed',
   building: 'Building',
   built: 'Built',
   exists: 'Current',
 };
-const FINAL = new Set(['created', 'recreated', 'started', 'running', 'healthy', 'exited', 'stopped', 'killed', 'removed', 'restarted', 'pulled', 'built', 'exists']);
+const FINAL = new Set(['created', 'recreated', 'started', 'running', 'healthy', 'exited', 'stopped', 'killed', 'removed', 'restarted', 'pulled', 'pushed', 'built', 'exists']);
 
 /** The row an event belongs to ("Container shop-db-1", "Network shop_back") and its key. */
 function rowOf(e: Exclude<ProgressEvent, { type: 'warning' }>): { key: string; label: string } {
@@ -61,8 +71,16 @@ export function finishProgress(): void {
   live.clear();
 }
 
+let progressMode: 'auto' | 'tty' | 'plain' | 'json' | 'quiet' = 'auto';
+/** --progress: auto (live on a terminal, else plain lines), tty, plain, json (a JSON object per event), quiet. */
+export function setProgress(mode: 'auto' | 'tty' | 'plain' | 'json' | 'quiet'): void {
+  progressMode = mode;
+}
+
 export function progressPrinter(t0 = Date.now()): Progress {
-  if (!tty()) return plainProgress(t0);
+  if (progressMode === 'quiet') return { emit: (e) => (e.type === 'warning' ? void process.stderr.write(`warning: ${e.message}\n`) : undefined), finish: () => undefined };
+  if (progressMode === 'json') return { emit: (e) => void process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`), finish: () => undefined };
+  if (progressMode === 'plain' || (progressMode === 'auto' && !tty())) return plainProgress(t0);
   const p = liveProgress();
   live.add(p);
   return p;

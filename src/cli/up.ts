@@ -1,11 +1,12 @@
 /** `dockyard up`: converge the project; attached mode streams logs until Ctrl-C. */
 import { writeFileSync } from 'node:fs';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context, parseIntOption, parseTimeoutMs } from './common.js';
 import { logPrinter } from './logs.js';
-import { timelineGantt, timelineSummary, timelineSvg } from './render.js';
+import { setColor, timelineGantt, timelineSummary, timelineSvg } from './render.js';
 import { formatPlan } from '../converge/plan.js';
 
 interface UpFlags {
@@ -27,10 +28,52 @@ interface UpFlags {
   build?: boolean;
   noBuild?: boolean;
   quietPull?: boolean;
-  dryRun?: boolean;
+  pull?: string;
+  quietBuild?: boolean;
+  alwaysRecreateDeps?: boolean;
+  renewAnonVolumes?: boolean;
+  attach?: string[];
+  skipAttach?: string[];
+  attachDependencies?: boolean;
+  color: boolean;
+  logPrefix: boolean;
+  timestamps?: boolean;
+  menu?: string | boolean;
 }
 
 export function registerUp(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('create')
+    .description('create the containers of services (and their dependencies) without starting them')
+    .argument('[services...]')
+    .option('--build', 'build images before creating')
+    .option('--no-build', 'do not build missing images')
+    .option('--force-recreate', 'recreate containers even if unchanged')
+    .option('--no-recreate', 'keep existing containers even if changed')
+    .option('--remove-orphans', 'remove containers of services no longer defined')
+    .option('--scale <service=n>', 'replicas of a service (repeatable)', collectOption)
+    .option('--pull <policy>', 'pull images: always, missing, never, build')
+    .option('--quiet-pull', 'no pull progress')
+    .option('-y, --yes', 'answer yes to prompts (dockyard never prompts)')
+    .action(async (names: string[], o: { build?: boolean; noBuild?: boolean; forceRecreate?: boolean; recreate: boolean; removeOrphans?: boolean; scale?: string[]; pull?: string }) => {
+      const { handle, progress } = await context(globals(), false, names);
+      try {
+        await handle.up({
+          services: names,
+          noStart: true,
+          scale: parseScale(o.scale),
+          forceRecreate: o.forceRecreate,
+          noRecreate: !o.recreate,
+          removeOrphans: o.removeOrphans,
+          build: o.build ? true : o.build === false ? false : undefined,
+          pull: parsePull(o.pull),
+          onEvent: progress.emit,
+        });
+      } finally {
+        progress.finish();
+      }
+    });
+
   program
     .command('up')
     .description('create and start the services (with their dependencies)')
@@ -52,23 +95,36 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--no-build', 'do not build missing images')
     .option('--timeline', 'print the startup timeline as a Gantt chart')
     .option('--timeline-svg <file>', 'write the startup timeline as an SVG picture')
-    .option('--dry-run', 'print what would be created, recreated (and why), started or removed; change nothing')
+    .option('--pull <policy>', 'pull images: always, missing, never, build (default: each service\'s pull_policy)')
+    .option('--quiet-pull', 'no pull progress')
+    .option('--quiet-build', 'no build progress')
+    .option('--always-recreate-deps', 'recreate the dependencies of the services named, even if unchanged')
+    .option('-V, --renew-anon-volumes', 'recreated containers get new anonymous volumes instead of their predecessors\'')
+    .option('--attach <service>', 'follow the output of these services only (repeatable; attached mode)', collectOption)
+    // --no-attach SERVICE (commander would take --no-attach as the negation of --attach: main.ts renames it)
+    .addOption(new Option('--skip-attach <service>', 'do not follow the output of these services (repeatable); written --no-attach').argParser(collectOption))
+    .option('--attach-dependencies', 'also follow the output of the dependencies of the services named')
+    .option('--no-color', 'no colours in the output')
+    .option('--no-log-prefix', 'do not prefix log lines with the container name')
+    .option('--timestamps', 'show timestamps in the log lines')
+    .option('-y, --yes', 'answer yes to prompts (dockyard never prompts)')
+    .option('--menu [enabled]', 'not available: dockyard has no interactive menu (--menu=false is accepted)')
     .action(async (names: string[], o: UpFlags) => {
+      if (o.menu !== undefined && o.menu !== 'false' && o.menu !== false) throw new DockyardError('USAGE', 'dockyard has no interactive menu', { hint: 'use dockyard logs, ps, stop... in another terminal; --menu=false is accepted' });
+      if (o.alwaysRecreateDeps && o.recreate === false) throw new DockyardError('USAGE', '--always-recreate-deps and --no-recreate cannot be combined');
+      const pull = parsePull(o.pull);
+      if (o.color === false) setColor(false);
       const { project, handle, progress } = await context(globals(), false, names);
       if (o.exitCodeFrom && !project.services[o.exitCodeFrom]) throw new DockyardError('USAGE', `no such service: ${o.exitCodeFrom}`, { hint: '--exit-code-from takes a service name' });
       if (o.exitCodeFrom) o.abortOnContainerExit = true;
       if (o.abortOnContainerExit && o.abortOnContainerFailure) throw new DockyardError('USAGE', '--abort-on-container-exit and --abort-on-container-failure cannot be combined');
       if (o.detach && (o.abortOnContainerExit || o.abortOnContainerFailure)) throw new DockyardError('USAGE', '--abort-on-container-exit and --detach cannot be combined');
-      const scale: Record<string, number> = {};
-      for (const s of o.scale ?? []) {
-        const m = /^([^=]+)=(\d+)$/.exec(s);
-        if (!m) throw new DockyardError('USAGE', `invalid --scale "${s}"`, { hint: 'write --scale service=N' });
-        scale[m[1]!] = Number(m[2]);
-      }
+      const scale = parseScale(o.scale);
       // --build: every image with a build section; --no-build: none; else what is missing or stale
       const build = o.build ? true : o.noBuild === true || o.build === false ? false : undefined;
-      if (o.dryRun) {
-        const { plan, resources } = await handle.plan({ services: names, scale, forceRecreate: o.forceRecreate, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build });
+      // --dry-run (a global flag): up prints its plan, with the reasons, and changes nothing
+      if (globals().dryRun) {
+        const { plan, resources } = await handle.plan({ services: names, scale, forceRecreate: o.forceRecreate, recreateDeps: o.alwaysRecreateDeps, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build, pull });
         const lines = [...resources, ...formatPlan(plan)];
         process.stdout.write(lines.map((l) => `${l}\n`).join(''));
         process.stderr.write(`dry run: nothing was changed (${plan.services.reduce((n, sp) => n + sp.steps.filter((st) => st.action !== 'keep').length, 0)} container change(s) planned)\n`);
@@ -98,7 +154,11 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
           waitTimeoutMs: parseTimeoutMs(o.waitTimeout),
           timeoutS: o.timeout,
           build,
-          onEvent: progress.emit,
+          pull,
+          quietPull: o.quietPull,
+          recreateDeps: o.alwaysRecreateDeps,
+          renewAnonVolumes: o.renewAnonVolumes,
+          onEvent: o.quietBuild ? (e) => (e.type === 'resource' && e.kind === 'image' && /^build/.test(e.action) ? undefined : progress.emit(e)) : progress.emit,
           signal: abort.signal,
         });
       } catch (e) {
@@ -121,8 +181,13 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       if (detach || !o.start) return;
 
       // attached: stream logs until every container stops, or Ctrl-C stops the project
-      const services = Object.keys(result.containers);
-      const print = logPrinter({ prefix: true });
+      // followed: the services named (and their dependencies with --attach-dependencies), or all;
+      // --attach and --no-attach choose among them
+      const started = Object.keys(result.containers);
+      let services = o.attach?.length ? o.attach : names.length && !o.attachDependencies ? started.filter((n) => names.includes(n)) : started;
+      for (const n of [...(o.attach ?? []), ...(o.skipAttach ?? [])]) if (!project.services[n]) throw new DockyardError('USAGE', `no such service: ${n}`);
+      services = services.filter((n) => !o.skipAttach?.includes(n));
+      const print = logPrinter({ prefix: o.logPrefix, timestamps: o.timestamps });
       const abort2 = new AbortController();
       const sig = () => {
         if (abort2.signal.aborted) process.exit(130);
@@ -133,7 +198,8 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       try {
         const { exitCode } = await handle.attach({
           services,
-          since: Math.floor(result.timeline.startedAt / 1000) - 1,
+          stopServices: started,
+          since: result.timeline.startedAt / 1000,
           abortOn: o.abortOnContainerExit ? 'exit' : o.abortOnContainerFailure ? 'failure' : undefined,
           exitCodeFrom: o.exitCodeFrom,
           timeout: o.timeout,
@@ -152,4 +218,21 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
         process.off('SIGTERM', sig);
       }
     });
+}
+
+export function parseScale(pairs: string[] | undefined): Record<string, number> {
+  const scale: Record<string, number> = {};
+  for (const s of pairs ?? []) {
+    const m = /^([^=]+)=(\d+)$/.exec(s);
+    if (!m) throw new DockyardError('USAGE', `invalid --scale "${s}"`, { hint: 'write --scale service=N' });
+    scale[m[1]!] = Number(m[2]);
+  }
+  return scale;
+}
+
+const PULL = ['always', 'missing', 'never', 'build'] as const;
+export function parsePull(v: string | undefined): (typeof PULL)[number] | undefined {
+  if (v === undefined) return undefined;
+  if (!(PULL as readonly string[]).includes(v)) throw new DockyardError('USAGE', `invalid --pull "${v}"`, { hint: PULL.join(', ') });
+  return v as (typeof PULL)[number];
 }

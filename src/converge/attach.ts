@@ -12,6 +12,8 @@ import { projectContainers } from './state.js';
 export interface AttachOptions {
   /** the services whose containers are followed */
   services: string[];
+  /** the services stopped when the run is aborted (default: those followed) */
+  stopServices?: string[];
   /** unix seconds: output from then on */
   since?: number;
   /** stop everything when a container exits ('exit'), or exits with a non-zero code ('failure') */
@@ -37,7 +39,7 @@ export async function attachRun(conv: Converger, o: AttachOptions): Promise<{ ex
   const stopAll = (why: string) => {
     if (stopping) return;
     o.onStopping?.(why);
-    stopping = conv.stop(o.services, o.timeout);
+    stopping = conv.stop(o.stopServices ?? o.services, o.timeout);
     stopping.catch(() => undefined);
   };
   const onAbort = () => stopAll('Gracefully stopping... (press Ctrl-C again to force)');

@@ -21,7 +21,7 @@ export type ContainerAction =
   | 'failed';
 
 export type ProgressEvent =
-  | { type: 'resource'; kind: 'network' | 'volume' | 'image'; name: string; action: 'creating' | 'created' | 'exists' | 'removed' | 'pulling' | 'pulled' | 'building' | 'built' | 'warning'; detail?: string }
+  | { type: 'resource'; kind: 'network' | 'volume' | 'image'; name: string; action: 'creating' | 'created' | 'exists' | 'removed' | 'pulling' | 'pulled' | 'pushing' | 'pushed' | 'building' | 'built' | 'warning'; detail?: string }
   | { type: 'container'; service: string; name: string; action: ContainerAction; detail?: string }
   | { type: 'warning'; message: string };
 

@@ -38,6 +38,8 @@ export interface LogStreamOptions {
   tail?: number | 'all';
   /** unix seconds */
   since?: number;
+  /** unix seconds: output up to then */
+  until?: number;
   /** with follow: also follow the project's containers (of these services) that start meanwhile */
   watch?: { project: string; services?: string[]; graceMs?: number };
   /** stops following (the iteration then ends) */
@@ -97,7 +99,7 @@ export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamO
     let run = info?.State.StartedAt;
     for (;;) {
       if (stopped) return;
-      const logs = await engine.containerLogs(c.id, { follow: o.follow, tail, since, timestamps: true }, tty);
+      const logs = await engine.containerLogs(c.id, { follow: o.follow, tail, since, until: o.until, timestamps: true }, tty);
       closers.add(logs.close);
       const ended: Promise<void>[] = [];
       for (const [stream, readable] of [['stdout', logs.stdout], ['stderr', logs.stderr]] as const) {
@@ -202,9 +204,9 @@ async function afterRun(engine: Engine, id: string, run: string | undefined): Pr
 export function parseSince(v: string): number {
   if (/^\d+$/.test(v)) return Number(v);
   const ns = parseDuration(v);
-  if (ns !== undefined) return Math.floor((Date.now() - ns / 1e6) / 1000);
+  if (ns !== undefined) return (Date.now() - ns / 1e6) / 1000;
   const t = Date.parse(v);
-  if (!Number.isNaN(t)) return Math.floor(t / 1000);
+  if (!Number.isNaN(t)) return t / 1000;
   throw new DockyardError('USAGE', `invalid --since "${v}"`, { hint: 'write a duration (10m, 1h) or a date (2024-01-02T15:04:05Z)' });
 }
 

@@ -46,6 +46,8 @@ export interface PlanInput {
   imageIds: ReadonlyMap<string, string>;
   scale?: Record<string, number>;
   forceRecreate?: boolean;
+  /** recreate these services' containers even if unchanged (up --always-recreate-deps) */
+  forceRecreateServices?: string[];
   noRecreate?: boolean;
   removeOrphans?: boolean;
 }
@@ -91,12 +93,13 @@ export function planUp(project: Project, input: PlanInput): Plan {
     const recreatedDeps = deps.filter(([d, cfg]) => cfg.restart && recreating.has(d)).map(([d]) => d);
     for (let n = 1; n <= want; n++) {
       const c = byNumber.get(n);
-      const cname = containerName(project.name, s, n);
+      const cname = containerName(project.name, s, n, project.separator);
       if (!c) {
         steps.push({ action: 'create', number: n, name: cname });
         continue;
       }
-      const reasons = input.noRecreate ? [] : staleness(c, s, input.imageIds.get(name), { forceRecreate: input.forceRecreate, recreatedDeps });
+      const forced = input.forceRecreate || !!input.forceRecreateServices?.includes(name);
+      const reasons = input.noRecreate ? [] : staleness(c, s, input.imageIds.get(name), { forceRecreate: forced, recreatedDeps });
       if (reasons.length) steps.push({ action: 'recreate', number: n, name: cname, container: c, reasons });
       else if (c.state === 'running' || c.state === 'restarting') steps.push({ action: 'keep', number: n, name: c.name, container: c });
       else steps.push({ action: 'start', number: n, name: c.name, container: c });

@@ -12,6 +12,8 @@ import { imageName } from '../model/names.js';
 import type { Service } from '../model/project.js';
 import type { Converger } from './runner.js';
 import { projectContainers } from './state.js';
+import { parsePortSpec, parseVolumeSpec } from '../load/canonical.js';
+import { resolve } from 'node:path';
 
 export interface OneOffOptions {
   /** the command (default: the service's) */
@@ -28,6 +30,18 @@ export interface OneOffOptions {
   noDeps?: boolean;
   /** publish the service's ports (they are left out by default, as with Compose) */
   servicePorts?: boolean;
+  /** more published ports, `[HOST_IP:][HOST_PORT:]PORT[/PROTO]` */
+  publish?: string[];
+  /** more mounts, `SOURCE:TARGET[:ro]` (a relative host path is the project directory's) */
+  volumes?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  /** answer to the service's name and aliases on its networks */
+  useAliases?: boolean;
+  /** pull the image first: always, missing, never */
+  pull?: 'always' | 'missing' | 'never' | 'build';
+  /** remove containers of services the project no longer defines first */
+  removeOrphans?: boolean;
   tty?: boolean;
   consoleSize?: [number, number];
   /** start it and return at once (exit code 0), without attaching */
@@ -58,11 +72,34 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
   else await conv.ensureEngine();
   // its own networks and volumes (a dependency may not use them, or none was started)
   await conv.ensureResources([s!]);
-  if (s!.build) {
+  if (s!.build && o.pull !== 'always') {
     if (!o.build) throw new DockyardError('SERVICE_FAILED', `service "${service}" must be built`, { hint: 'build it first: dockyard build' });
     await o.build([s!]);
   }
   const ref = imageName(project.name, s!);
+  if (o.pull === 'always' || (o.pull === 'missing' && !(await engine.inspectImage(ref)))) await engine.pullImage(ref);
+  if (o.removeOrphans) {
+    const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
+    await conv.removeContainers((await projectContainers(engine, project.name, { oneoff: false })).filter((c) => !known.has(c.service)));
+  }
+  const volumes = (o.volumes ?? []).map((v) => {
+    let spec;
+    try {
+      spec = parseVolumeSpec(v);
+    } catch (e) {
+      throw new DockyardError('USAGE', `invalid --volume "${v}": ${(e as Error).message}`, { hint: 'SOURCE:TARGET[:ro]' });
+    }
+    if (!spec.source) throw new DockyardError('USAGE', `invalid --volume "${v}"`, { hint: 'SOURCE:TARGET[:ro]' });
+    const source = spec.type === 'bind' ? resolve(project.workingDir, spec.source) : project.volumes[spec.source]?.name ?? spec.source;
+    return `${source}:${spec.target}${spec.read_only ? ':ro' : ''}`;
+  });
+  for (const p of o.publish ?? []) {
+    try {
+      parsePortSpec(p);
+    } catch (e) {
+      throw new DockyardError('USAGE', `invalid --publish "${p}": ${(e as Error).message}`, { hint: '[HOST_IP:][HOST_PORT:]PORT[/PROTOCOL]' });
+    }
+  }
   if (!(await engine.inspectImage(ref))) {
     throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${service}" is not present`, { hint: s!.build ? 'build it first: dockyard build' : 'load or build it locally' });
   }
@@ -82,6 +119,11 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
     workdir: o.workdir,
     noPorts: !o.servicePorts,
     stdinOpen: !o.detach && !!o.stdin,
+    publish: o.publish,
+    volumes,
+    capAdd: o.capAdd,
+    capDrop: o.capDrop,
+    useAliases: o.useAliases,
   });
   if (o.detach) {
     try {

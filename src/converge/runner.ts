@@ -4,7 +4,7 @@
  * call their own modules: up.ts, down.ts, lifecycle.ts (and run.ts, attach.ts, logs.ts).
  */
 import { DockyardError, isConflict } from '../errors.js';
-import type { ContainerInspect, Engine } from '../engine/engine.js';
+import type { ContainerInspect, Engine, ImageInspect } from '../engine/engine.js';
 import { serviceGraph } from '../load/index.js';
 import { imageName, LABEL } from '../model/names.js';
 import type { Project, Service } from '../model/project.js';
@@ -36,6 +36,14 @@ export interface UpOptions {
   timeout?: number;
   /** build images that are missing ('missing'), always ('always') or never ('never') */
   build?: 'missing' | 'always' | 'never';
+  /** pull images: always, missing (when not present), never, build (build what has a build section); default: each service's pull_policy */
+  pull?: 'always' | 'missing' | 'never' | 'build';
+  /** no pull progress */
+  quietPull?: boolean;
+  /** recreated containers get new anonymous volumes instead of their predecessors' */
+  renewAnonVolumes?: boolean;
+  /** recreate the dependencies of the services named, even if unchanged */
+  recreateDeps?: boolean;
   /** builds images (skipping up-to-date ones unless force); called with every service that has a build */
   builder?: (services: Service[], force: boolean) => Promise<void>;
   signal?: AbortSignal;
@@ -47,6 +55,35 @@ export interface UpResult {
 }
 
 const LOG_TAIL = 10;
+
+/** A pull policy (up --pull, or the service's pull_policy): always, never, missing, build, or a refresh period. */
+export function pullPolicy(p: string | undefined): { kind: 'always' | 'never' | 'missing' | 'build' } | { kind: 'every'; ms: number } {
+  switch (p) {
+    case undefined:
+    case 'missing':
+    case 'if_not_present':
+      return { kind: 'missing' };
+    case 'always':
+    case 'never':
+    case 'build':
+      return { kind: p };
+    case 'refresh':
+      return { kind: 'always' };
+    case 'daily':
+      return { kind: 'every', ms: 86_400_000 };
+    case 'weekly':
+      return { kind: 'every', ms: 7 * 86_400_000 };
+  }
+  const m = /^every_(\d+)([smhdw])$/.exec(p);
+  if (m) return { kind: 'every', ms: Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[m[2] as 's']! };
+  return { kind: 'missing' };
+}
+
+/** When an image was last pulled or tagged here (else built). */
+function imageTime(img: ImageInspect): number {
+  const t = Date.parse(img.Metadata?.LastTagTime ?? '');
+  return Number.isNaN(t) || t <= 0 ? Date.parse(img.Created ?? '') || 0 : t;
+}
 
 export class Converger {
   readonly limit = new Limit(parallelLimit());
@@ -171,42 +208,60 @@ export class Converger {
   async ensureImages(services: Service[], o: UpOptions, checked: Promise<unknown> = Promise.resolve()): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
     const toBuild: Service[] = [];
+    const forced = new Set<string>();
     await Promise.all(
       services.map(async (s) => {
         const ref = imageName(this.project.name, s);
+        const policy = pullPolicy(o.pull ?? s.pull_policy);
         // a service with a build is built when its image is missing or stale (the builder
-        // compares the context's source hash with the image's label and skips current ones)
-        if (s.build && o.build !== 'never') {
+        // compares the context's source hash with the image's label and skips current ones);
+        // pull_policy: build builds it every time
+        if (s.build && o.build !== 'never' && policy.kind !== 'always') {
           toBuild.push(s);
+          if (policy.kind === 'build') forced.add(s.name);
           return;
         }
         const img = await this.engine.inspectImage(ref);
-        if (img) {
+        const stale = img && policy.kind === 'every' && Date.now() - imageTime(img) > policy.ms;
+        if (img && policy.kind !== 'always' && !stale) {
           ids.set(s.name, img.Id);
           return;
         }
-        if (s.build && o.build === 'never') {
+        if (!img && s.build && o.build === 'never') {
           throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not built`, { hint: 'build it (dockyard build) or drop --no-build' });
         }
+        if (!img && policy.kind === 'never') {
+          throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not present, and its pull policy is never`, { hint: 'build or load it locally, or pull it (dockyard pull)' });
+        }
         await checked;
-        this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulling' });
+        if (!o.quietPull) this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulling' });
         try {
           await this.engine.pullImage(ref);
         } catch (e) {
-          throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not present and cannot be pulled: ${(e as Error).message.replace(/^pull [^:]+: /, '')}`, {
+          const why = (e as Error).message.replace(/^pull [^:]+: /, '');
+          if (img && policy.kind === 'every') {
+            // a refresh that fails keeps the image there is
+            this.emit({ type: 'warning', message: `could not refresh ${ref} (${why}); using the image there is` });
+            ids.set(s.name, img.Id);
+            return;
+          }
+          throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" ${img ? 'could not be pulled (pull policy always)' : 'is not present and cannot be pulled'}: ${why}`, {
             hint: s.build ? 'build it with dockyard build' : 'build or load it locally (docker build / docker load), or give the service a build: section',
           });
         }
         const pulled = await this.engine.inspectImage(ref);
         if (!pulled) throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is missing after pull`);
-        this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulled' });
+        if (!o.quietPull) this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulled' });
         ids.set(s.name, pulled.Id);
       }),
     );
     if (toBuild.length) {
       if (!o.builder) throw new DockyardError('SERVICE_FAILED', `image for service "${toBuild[0]!.name}" must be built`, { hint: 'run dockyard build first' });
       await checked;
-      await o.builder(toBuild, o.build === 'always');
+      const always = o.build === 'always' ? toBuild : toBuild.filter((s) => forced.has(s.name));
+      const rest = toBuild.filter((s) => !always.includes(s));
+      if (always.length) await o.builder(always, true);
+      if (rest.length) await o.builder(rest, false);
       for (const s of toBuild) {
         const img = await this.engine.inspectImage(imageName(this.project.name, s));
         if (!img) throw new DockyardError('SERVICE_FAILED', `image for service "${s.name}" is missing after build`);

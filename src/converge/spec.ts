@@ -1,6 +1,7 @@
 /** From the canonical model to Docker Engine API bodies: containers, networks, volumes. */
 import type { Project, Service, ServiceNetwork } from '../model/project.js';
 import { LABEL } from '../model/names.js';
+import { parsePortSpec } from '../load/canonical.js';
 import { configHash, serviceConfigDigest, serviceConfigHash } from '../model/serialize.js';
 
 type Rec = Record<string, unknown>;
@@ -70,8 +71,9 @@ export interface ContainerSpec {
 }
 
 /** The endpoint on one network: the service name and its aliases resolve to the container. */
-function endpoint(s: Service, cfg: ServiceNetwork | null, links: string[]): Rec {
-  const ep: Rec = { Aliases: [...new Set([s.name, ...(cfg?.aliases ?? [])])] };
+function endpoint(s: Service, cfg: ServiceNetwork | null, links: string[], aliases = true): Rec {
+  // a one-off container does not answer to the service's name unless asked (run --use-aliases)
+  const ep: Rec = aliases ? { Aliases: [...new Set([s.name, ...(cfg?.aliases ?? [])])] } : {};
   // links work on user-defined networks as endpoint links (`links: [db:database]` resolves database)
   if (links.length) ep.Links = links;
   const ipam: Rec = {};
@@ -99,6 +101,14 @@ export interface ContainerOptions {
   noPorts?: boolean;
   /** extra labels (run --label) */
   labels?: Record<string, string>;
+  /** extra published ports (run --publish), in the short syntax */
+  publish?: string[];
+  /** extra mounts (run --volume), in the short syntax, host paths absolute */
+  volumes?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  /** a one-off container answers to the service's name and aliases too (run --use-aliases) */
+  useAliases?: boolean;
   /** the anonymous volumes of the container being replaced: mounted again at the same paths */
   inheritVolumes?: Array<{ name: string; target: string }>;
 }
@@ -137,7 +147,14 @@ export function containerSpec(
       (bindings[key] ??= []).push({ HostIp: p.host_ip ?? '', HostPort: p.published ?? '' });
     }
   }
-  const binds: string[] = [];
+  for (const spec of opts.publish ?? []) {
+    for (const p of parsePortSpec(spec)) {
+      const key = portKey(p.target, p.protocol);
+      exposed[key] = {};
+      (bindings[key] ??= []).push({ HostIp: p.host_ip ?? '', HostPort: p.published ?? '' });
+    }
+  }
+  const binds: string[] = [...(opts.volumes ?? [])];
   const mounts: Rec[] = [];
   for (const v of s.volumes ?? []) {
     if (v.type === 'bind' && v.bind?.create_host_path !== false && !v.bind?.recursive) {
@@ -205,8 +222,8 @@ export function containerSpec(
     Init: s.init,
     Privileged: s.privileged,
     ReadonlyRootfs: s.read_only,
-    CapAdd: s.cap_add,
-    CapDrop: s.cap_drop,
+    CapAdd: opts.capAdd?.length ? [...(s.cap_add ?? []), ...opts.capAdd] : s.cap_add,
+    CapDrop: opts.capDrop?.length ? [...(s.cap_drop ?? []), ...opts.capDrop] : s.cap_drop,
     SecurityOpt: s.security_opt,
     Dns: s.dns,
     DnsOptions: s.dns_opt,
@@ -284,9 +301,9 @@ export function containerSpec(
     const [firstKey, firstCfg] = nets[0]!;
     const firstName = project.networks[firstKey]?.name ?? firstKey;
     host.NetworkMode = firstName;
-    networking = { EndpointsConfig: { [firstName]: endpoint(s, firstCfg, links) } };
+    networking = { EndpointsConfig: { [firstName]: endpoint(s, firstCfg, links, !opts.oneoff || opts.useAliases) } };
     for (const [key, cfg] of nets.slice(1)) {
-      extraNetworks.push({ name: project.networks[key]?.name ?? key, endpoint: endpoint(s, cfg, links) });
+      extraNetworks.push({ name: project.networks[key]?.name ?? key, endpoint: endpoint(s, cfg, links, !opts.oneoff || opts.useAliases) });
     }
   }
 

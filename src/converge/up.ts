@@ -50,7 +50,7 @@ export async function planUpOnly(cv: Converger, o: UpOptions = {}, wouldBuild?: 
       }
     }),
   ]);
-  const plan = planUp(cv.project, { services, existing, imageIds, scale: o.scale, forceRecreate: o.forceRecreate, noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
+  const plan = planUp(cv.project, { services, existing, imageIds, scale: o.scale, forceRecreate: o.forceRecreate, forceRecreateServices: recreatedDeps(cv, o), noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
   return { plan, resources: resources.sort() };
 }
 
@@ -83,7 +83,7 @@ export async function up(cv: Converger, o: UpOptions = {}): Promise<UpResult> {
     networks.catch(() => undefined); // observed below
     // with --no-start, creating is the whole job: nothing is created unless the networks are
     if (o.noStart) await networks;
-    const plan = planUp(project, { services, existing, imageIds: images, scale: o.scale, forceRecreate: o.forceRecreate, noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
+    const plan = planUp(project, { services, existing, imageIds: images, scale: o.scale, forceRecreate: o.forceRecreate, forceRecreateServices: recreatedDeps(cv, o), noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
     const stepsOf = new Map(plan.services.map((sp) => [sp.service, sp]));
     const orphans = plan.orphans.map((x) => x.container);
     if (orphans.length) {
@@ -123,7 +123,7 @@ export async function up(cv: Converger, o: UpOptions = {}): Promise<UpResult> {
         if (failing) return made; // the run failed while this service waited: create nothing
         await Promise.all(
           missing.map(async (n) => {
-            const name = containerName(project.name, s, n);
+            const name = containerName(project.name, s, n, project.separator);
             cv.emit({ type: 'container', service: s.name, name, action: 'creating' });
             const create = () => cv.limit.run(() => cv.create(s, n, name, imageName(project.name, s), lookup));
             // an engine that checks networks at creation refuses until the network exists
@@ -305,7 +305,7 @@ async function convergeService(
         if (!o.noStart) await start(id, st.name);
       } else if (st.action === 'recreate') {
         cv.emit({ type: 'container', service: s.name, name: st.container.name, action: 'recreating', detail: st.reasons.join('; ') });
-        id = await recreate(cv, s, st.container, st.name, image, lookup, o.timeout);
+        id = await recreate(cv, s, st.container, st.name, image, lookup, o.timeout, o.renewAnonVolumes);
         entry.created = Math.max(entry.created ?? 0, now());
         cv.emit({ type: 'container', service: s.name, name: st.name, action: 'recreated' });
         if (!o.noStart) await start(id, st.name);
@@ -331,10 +331,10 @@ async function convergeService(
  * old one's anonymous volumes (so their data survives); only then is the old one stopped and
  * removed, and the new one renamed. A failed create leaves the old container as it was.
  */
-async function recreate(cv: Converger, s: Service, old: ProjectContainer, name: string, image: string, lookup: (svc: string) => string | undefined, timeout?: number): Promise<string> {
+async function recreate(cv: Converger, s: Service, old: ProjectContainer, name: string, image: string, lookup: (svc: string) => string | undefined, timeout?: number, renewAnonVolumes = false): Promise<string> {
   const info = await cv.engine.inspectContainer(old.id);
   const named = new Set(Object.values(cv.project.volumes).map((v) => v.name));
-  const inheritVolumes = (info?.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name && !named.has(m.Name)).map((m) => ({ name: m.Name!, target: m.Destination }));
+  const inheritVolumes = renewAnonVolumes ? [] : (info?.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name && !named.has(m.Name)).map((m) => ({ name: m.Name!, target: m.Destination }));
   const tmp = `${old.id.slice(0, 12)}_${name}`;
   let id: string;
   try {
@@ -347,7 +347,7 @@ async function recreate(cv: Converger, s: Service, old: ProjectContainer, name: 
     });
   }
   await cv.limit.run(() => cv.engine.stopContainer(old.id, cv.stopTimeout(s, timeout)));
-  await cv.limit.run(() => cv.engine.removeContainer(old.id, { force: true }));
+  await cv.limit.run(() => cv.engine.removeContainer(old.id, { force: true, volumes: renewAnonVolumes }));
   await cv.engine.renameContainer(id, name);
   return id;
 }
@@ -377,4 +377,11 @@ export function buildTimeline(startedAt: number, entries: TimelineEntry[]): Time
   }
   const totalMs = entries.length ? Math.max(...entries.map(end)) : 0;
   return { startedAt, totalMs, entries, criticalPath: { services: chain, ms: last ? end(last) : 0 } };
+}
+
+/** up --always-recreate-deps: the dependencies of the services named (not those services). */
+function recreatedDeps(cv: Converger, o: UpOptions): string[] | undefined {
+  if (!o.recreateDeps || !o.services?.length) return undefined;
+  const named = new Set(o.services);
+  return cv.targets(o.services).map((s) => s.name).filter((n) => !named.has(n));
 }

@@ -84,6 +84,7 @@ export class DockerEngine implements Engine {
       labels: c.Labels ?? {},
       created: c.Created,
       ports: (c.Ports ?? []).map((p) => ({ privatePort: p.PrivatePort, publicPort: p.PublicPort, type: p.Type, ip: p.IP })),
+      command: c.Command,
     }));
   }
 
@@ -205,8 +206,50 @@ export class DockerEngine implements Engine {
     return { stdout, stderr, stdin: stream as unknown as import('node:stream').Writable, close: () => stream.destroy() };
   }
 
-  async putArchive(id: string, path: string, tar: Buffer): Promise<void> {
-    await this.call('copy into container', () => this.docker.getContainer(id).putArchive(tar, { path }));
+  async putArchive(id: string, path: string, tar: Buffer | Readable): Promise<void> {
+    await this.call('copy into container', () => this.docker.getContainer(id).putArchive(tar as unknown as NodeJS.ReadableStream, { path }));
+  }
+
+  async getArchive(id: string, path: string): Promise<Readable> {
+    return (await this.call(`copy ${path} from container`, () => this.docker.getContainer(id).getArchive({ path }))) as unknown as Readable;
+  }
+
+  async statPath(id: string, path: string) {
+    try {
+      // dockerode hands back the raw response of the HEAD request: the stat is a header
+      const res = (await this.docker.getContainer(id).infoArchive({ path })) as unknown as { headers: Record<string, string>; resume(): void; destroy(): void };
+      const header = res.headers['x-docker-container-path-stat'];
+      res.resume();
+      res.destroy();
+      if (!header) return undefined;
+      return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { name: string; size: number; mode: number; mtime: string; linkTarget: string };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw engineError(e, `stat ${path}`);
+    }
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    await this.call('pause container', () => this.docker.getContainer(id).pause());
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    await this.call('unpause container', () => this.docker.getContainer(id).unpause());
+  }
+
+  async containerStats(id: string): Promise<Record<string, any>> {
+    return (await this.call('stats', () => this.docker.getContainer(id).stats({ stream: false }))) as unknown as Record<string, any>;
+  }
+
+  async exportContainer(id: string): Promise<Readable> {
+    return (await this.call('export container', () => this.docker.getContainer(id).export())) as unknown as Readable;
+  }
+
+  async commitContainer(id: string, o: { repo?: string; tag?: string; author?: string; message?: string; changes?: string[]; pause?: boolean }): Promise<string> {
+    const r = (await this.call('commit container', () =>
+      this.docker.getContainer(id).commit(Object.fromEntries(Object.entries({ repo: o.repo, tag: o.tag, author: o.author, comment: o.message, changes: o.changes?.length ? o.changes : undefined, pause: o.pause ?? true }).filter(([, v]) => v !== undefined))),
+    )) as { Id: string };
+    return r.Id;
   }
 
   topContainer(id: string, psArgs?: string) {
@@ -322,11 +365,39 @@ export class DockerEngine implements Engine {
     }
   }
 
-  async pullImage(ref: string): Promise<void> {
+  async pullImage(ref: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void> {
     const stream = await this.call(`pull ${ref}`, () => this.docker.pull(ref) as Promise<Readable>);
-    await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(engineError(err, `pull ${ref}`)) : resolve()));
+    await this.follow(stream, `pull ${ref}`, onProgress);
+  }
+
+  async pushImage(ref: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void> {
+    const stream = (await this.call(`push ${ref}`, () => this.docker.getImage(ref).push({}))) as unknown as Readable;
+    await this.follow(stream, `push ${ref}`, onProgress);
+  }
+
+  /** Follows a progress stream (pull, push) to its end; an error message in it fails it. */
+  private follow(stream: Readable, what: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, out: Array<Record<string, unknown>>) => {
+          if (err) return reject(engineError(err, what));
+          const failed = out?.find((m) => m.error);
+          if (failed) return reject(new EngineError(`${what}: ${String(failed.error)}`, undefined));
+          resolve();
+        },
+        onProgress,
+      );
     });
+  }
+
+  async tagImage(ref: string, repo: string, tag: string): Promise<void> {
+    await this.call(`tag ${ref}`, () => this.docker.getImage(ref).tag({ repo, tag }));
+  }
+
+  async listImages(filters: Record<string, string[]> = {}) {
+    const list = await this.call('list images', () => this.docker.listImages({ filters }));
+    return list.map((i) => ({ Id: i.Id, RepoTags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), Size: i.Size, Created: i.Created, Labels: i.Labels ?? {} }));
   }
 
   async buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void> {
@@ -347,8 +418,11 @@ export class DockerEngine implements Engine {
     });
   }
 
-  async events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void): Promise<EventSubscription> {
-    const stream = (await this.call('events', () => this.docker.getEvents({ filters }))) as Readable & { destroy(): void };
+  async events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o: { since?: number; until?: number } = {}): Promise<EventSubscription> {
+    const stream = (await this.call('events', () =>
+      // fractional unix seconds, as the API takes them
+      this.docker.getEvents({ filters, ...(o.since !== undefined ? { since: o.since.toFixed(3) } : {}), ...(o.until !== undefined ? { until: o.until.toFixed(3) } : {}) } as unknown as Docker.GetEventsOptions) as Promise<unknown>,
+    )) as Readable & { destroy(): void };
     let closed = false;
     const ended = () => {
       if (!closed) onEnd?.();

@@ -17,6 +17,8 @@ export interface ContainerSummary {
   labels: Labels;
   created: number;
   ports: Array<{ privatePort: number; publicPort?: number; type: string; ip?: string }>;
+  /** the command line, as the engine shows it */
+  command?: string;
 }
 
 export interface ContainerInspect {
@@ -83,15 +85,27 @@ export interface ExecOptions {
   followSize?: (apply: (rows: number, cols: number) => void) => () => void;
 }
 
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode bits (directory: 1 << 31) */
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
 export interface ImageInspect {
   Id: string;
   RepoTags?: string[];
   Config?: { Labels?: Labels | null; Cmd?: string[] | null; Entrypoint?: string[] | null; Env?: string[]; ExposedPorts?: Record<string, object> };
   Created?: string;
   Size?: number;
+  Metadata?: { LastTagTime?: string };
 }
 
 export interface Engine {
+  /** a dry run: nothing is changed (engine/dryrun.ts) */
+  readonly dryRun?: boolean;
   ping(): Promise<void>;
   version(): Promise<{ Version: string; ApiVersion: string }>;
 
@@ -109,7 +123,19 @@ export interface Engine {
   resizeContainer(id: string, rows: number, cols: number): Promise<void>;
   containerLogs(id: string, opts: LogOptions, tty: boolean): Promise<{ stdout: Readable; stderr: Readable; done: Promise<void>; close(): void }>;
   attachContainer(id: string, tty: boolean): Promise<{ stdout: Readable; stderr: Readable; stdin: Writable; close(): void }>;
-  putArchive(id: string, path: string, tar: Buffer): Promise<void>;
+  putArchive(id: string, path: string, tar: Buffer | Readable): Promise<void>;
+  /** a tar stream of a path in the container (file or folder) */
+  getArchive(id: string, path: string): Promise<Readable>;
+  /** what is at a path in the container, or undefined */
+  statPath(id: string, path: string): Promise<PathStat | undefined>;
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
+  /** one sample of a container's resource usage (the API's stats object) */
+  containerStats(id: string): Promise<Record<string, any>>;
+  /** the container's filesystem as a tar stream */
+  exportContainer(id: string): Promise<Readable>;
+  /** a new image from a container's changes; returns its id */
+  commitContainer(id: string, o: { repo?: string; tag?: string; author?: string; message?: string; changes?: string[]; pause?: boolean }): Promise<string>;
   topContainer(id: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
   exec(id: string, opts: ExecOptions): Promise<number>;
 
@@ -127,9 +153,12 @@ export interface Engine {
 
   inspectImage(ref: string): Promise<ImageInspect | undefined>;
   removeImage(ref: string): Promise<void>;
-  pullImage(ref: string): Promise<void>;
+  pullImage(ref: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void>;
+  pushImage(ref: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void>;
+  tagImage(ref: string, repo: string, tag: string): Promise<void>;
+  listImages(filters?: Record<string, string[]>): Promise<Array<{ Id: string; RepoTags: string[]; Size: number; Created: number; Labels: Labels }>>;
   buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void>;
 
   /** Engine events (filters as the API takes them); `onEvent` runs for each, `onEnd` if the stream ends unasked. */
-  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void): Promise<EventSubscription>;
+  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o?: { since?: number; until?: number }): Promise<EventSubscription>;
 }

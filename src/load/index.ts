@@ -47,6 +47,8 @@ export interface LoadOptions {
   stdin?: () => string;
   /** warnings (obsolete version, ...) */
   onWarning?: (message: string) => void;
+  /** --compatibility: container names as docker-compose v1 made them (project_service_1); also COMPOSE_COMPATIBILITY */
+  compatibility?: boolean;
 }
 
 export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
@@ -440,6 +442,7 @@ export function loadProject(opts: LoadOptions = {}): Project {
     environment,
     profiles,
   };
+  if (opts.compatibility || /^(1|true)$/i.test(environment.COMPOSE_COMPATIBILITY ?? '')) project.separator = '_';
 
   // 6. consistency
   if (opts.consistency !== false) checkConsistency(project, loader.locate);

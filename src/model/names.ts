@@ -26,7 +26,7 @@ export function imageName(project: string, s: Service): string {
   return s.image ?? `${project}-${s.name}`;
 }
 
-/** `<project>-<service>-<n>`, or the service's container_name. */
-export function containerName(project: string, s: Service, n: number): string {
-  return typeof s.container_name === 'string' ? s.container_name : `${project}-${s.name}-${n}`;
+/** `<project>-<service>-<n>` (`_` with --compatibility, as docker-compose v1), or the service's container_name. */
+export function containerName(project: string, s: Service, n: number, separator: '-' | '_' = '-'): string {
+  return typeof s.container_name === 'string' ? s.container_name : [project, s.name, n].join(separator);
 }

@@ -304,6 +304,8 @@ export interface Project {
   models: Record<string, Record<string, unknown>>;
   /** top-level x- keys */
   extensions: Record<string, unknown>;
+  /** between the parts of container names: '-', or '_' with --compatibility (COMPOSE_COMPATIBILITY) */
+  separator?: '-' | '_';
   /** the environment used for interpolation (shell over env files) */
   environment: Record<string, string>;
   profiles: string[];
