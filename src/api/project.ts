@@ -24,6 +24,7 @@ import { attachRun } from '../converge/attach.js';
 import type { AttachOptions } from '../converge/attach.js';
 import { runOneOff } from '../converge/run.js';
 import { buildProgress } from '../build/progress.js';
+import type { PruneResult } from '../registry/client.js';
 
 export interface OpenProjectOptions {
   /** Compose files, in order (default: compose.yaml and its override, searched upward) */
@@ -314,8 +315,8 @@ export class ProjectHandle {
   }
 
   /** Starts existing containers, dependencies first, each once its dependencies' conditions hold. */
-  async start(services?: string[], o: { waitTimeoutMs?: number; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
-    await this.converger(o.onEvent).start(services, o.waitTimeoutMs);
+  async start(services?: string[], o: { wait?: boolean; waitTimeoutMs?: number; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
+    await this.converger(o.onEvent).start(services, o.waitTimeoutMs, o.wait);
   }
 
   async stop(services?: string[], o: { timeoutS?: number; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
@@ -326,8 +327,13 @@ export class ProjectHandle {
     await this.converger(o.onEvent).restart(services, o.timeoutS, o.waitTimeoutMs);
   }
 
-  async kill(services?: string[], o: { signal?: string; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
-    await this.converger(o.onEvent).kill(services, o.signal ?? 'SIGKILL');
+  async kill(services?: string[], o: { signal?: string; removeOrphans?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
+    const cv = this.converger(o.onEvent);
+    if (o.removeOrphans) {
+      const known = new Set([...Object.keys(this.model.services), ...Object.keys(this.model.disabledServices)]);
+      await cv.removeContainers((await projectContainers(this.engine, this.name, { oneoff: false })).filter((c) => !known.has(c.service)));
+    }
+    await cv.kill(services, o.signal ?? 'SIGKILL');
   }
 
   /** The project's containers: running ones, or all (one-off ones included) with `all`. */
@@ -630,7 +636,7 @@ export class ProjectHandle {
   }
 
   /** Pulls the services' images (those with a build section only if they name an image and no build is wanted). */
-  async pull(services?: string[], o: { ignoreBuildable?: boolean; ignoreFailures?: boolean; includeDeps?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<{ pulled: string[]; failed: Array<{ image: string; error: string }> }> {
+  async pull(services?: string[], o: { ignoreBuildable?: boolean; ignoreFailures?: boolean; includeDeps?: boolean; onlyMissing?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<{ pulled: string[]; failed: Array<{ image: string; error: string }> }> {
     const targets = this.converger().targets(services?.length ? services : undefined, !o.includeDeps);
     const refs = new Set<string>();
     for (const s of targets) {
@@ -641,6 +647,7 @@ export class ProjectHandle {
     const failed: Array<{ image: string; error: string }> = [];
     await Promise.all(
       [...refs].map(async (ref) => {
+        if (o.onlyMissing && (await this.engine.inspectImage(ref))) return;
         o.onEvent?.({ type: 'resource', kind: 'image', name: ref, action: 'pulling' });
         try {
           await this.engine.pullImage(ref);
@@ -682,6 +689,28 @@ export class ProjectHandle {
       throw new DockyardError('SERVICE_FAILED', `cannot push ${failed.map((f) => f.image).join(', ')}: ${failed[0]!.error}`, { hint: 'check the registry (it must be reachable and accept the push), or pass --ignore-push-failures' });
     }
     return { pushed, failed };
+  }
+
+  /**
+   * Keeps the newest `keep` tags of each service image's repository in its registry (through the
+   * registry's HTTP API), deleting the others; `dryRun` only says which would go.
+   */
+  async registryPrune(services: string[] | undefined, o: { keep: number; dryRun?: boolean }): Promise<Array<PruneResult & { registry: string }>> {
+    if (!Number.isInteger(o.keep) || o.keep < 0) throw new DockyardError('USAGE', `--keep must be a whole number, not ${String(o.keep)}`);
+    const { parseRef, pruneRepository, RegistryClient } = await import('../registry/client.js');
+    const targets = this.converger().targets(services?.length ? services : undefined, true);
+    const repos = new Map<string, { registry: string; repository: string }>();
+    for (const s of targets) {
+      for (const ref of [s.image, ...(s.build?.tags ?? [])]) {
+        if (!ref) continue;
+        const r = parseRef(ref);
+        repos.set(`${r.registry}/${r.repository}`, r);
+      }
+    }
+    if (!repos.size) throw new DockyardError('USAGE', 'no service names an image in a registry', { hint: 'give the services image: registry/name:tag (or build.tags)' });
+    const out: Array<PruneResult & { registry: string }> = [];
+    for (const r of repos.values()) out.push({ registry: r.registry, ...(await pruneRepository(new RegistryClient(r.registry), r.repository, o.keep, o.dryRun)) });
+    return out;
   }
 
   /** A container's filesystem as a tar stream. */

@@ -1,6 +1,7 @@
 /** `dockyard bake`: build targets and groups from docker-bake.hcl / .json or Compose files. */
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { DockyardError } from '../errors.js';
 import { loadBakeFiles, resolveBake } from '../build/bake.js';
 import type { BakeTarget } from '../build/bake.js';
 import type { Project, Service } from '../model/project.js';
@@ -46,7 +47,8 @@ export function registerBake(program: Command, globals: () => GlobalOptions): vo
     .option('--print', 'print the resolved definition as JSON and do not build')
     .option('--no-cache', 'do not use the build cache')
     .option('--pull', 'always try to pull newer base images')
-    .action(async (names: string[], o: { file?: string[]; set?: string[]; print?: boolean; cache: boolean; pull?: boolean }) => {
+    .option('--push', "push the targets' tags to their registries after building")
+    .action(async (names: string[], o: { file?: string[]; set?: string[]; print?: boolean; cache: boolean; pull?: boolean; push?: boolean }) => {
       const cwd = process.cwd();
       const files = [...(globals().file ?? []), ...(o.file ?? [])];
       const { def } = await loadBakeFiles(files, cwd, process.env);
@@ -71,5 +73,13 @@ export function registerBake(program: Command, globals: () => GlobalOptions): vo
       const r = await buildServices(engine, project, Object.keys(resolved.target), { noCache: !o.cache, pull: o.pull });
       const built = [...r.values()].filter((x) => x === 'built').length;
       process.stderr.write(`bake: ${built} built, ${r.size - built} up to date, in ${((Date.now() - t0) / 1000).toFixed(2)}s\n`);
+      if (o.push) {
+        const tags = [...new Set(Object.values(resolved.target).flatMap((t) => t.tags ?? []))];
+        if (!tags.length) throw new DockyardError('USAGE', 'nothing to push: the targets have no tags', { hint: 'give the targets tags = ["registry/name:tag"]' });
+        for (const tag of tags) {
+          await engine.pushImage(tag);
+          process.stderr.write(`pushed ${tag}\n`);
+        }
+      }
     });
 }

@@ -30,14 +30,17 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--no-cache', 'do not use the build cache')
     .option('--pull', 'always try to pull newer base images')
     .option('--parallel <n>', 'builds at once (default 4)', parseIntOption('--parallel'), 4)
-    .action(async (names: string[], o: { cache: boolean; pull?: boolean; parallel: number }) => {
+    .option('--push', 'push the images built (their image: and build tags) to their registries')
+    .option('-q, --quiet', 'no progress')
+    .action(async (names: string[], o: { cache: boolean; pull?: boolean; parallel: number; push?: boolean; quiet?: boolean }) => {
       const { handle } = await context(globals(), true);
       await handle.engine.ping();
       const t0 = Date.now();
-      const progress = progressPrinter();
+      const progress = o.quiet ? { emit: () => undefined, finish: () => undefined } : progressPrinter();
       let r;
       try {
         r = await handle.build(names, { noCache: !o.cache, pull: o.pull, parallel: o.parallel, onEvent: progress.emit });
+        if (o.push) await handle.push(names.length ? names : [...r.keys()], { onEvent: progress.emit });
       } finally {
         progress.finish();
       }

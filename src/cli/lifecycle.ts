@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
-import { context, parseIntOption } from './common.js';
+import { context, parseIntOption, parseTimeoutMs } from './common.js';
 
 export function registerLifecycle(program: Command, globals: () => GlobalOptions): void {
   program
@@ -25,8 +25,10 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .command('start')
     .description('start existing containers (and those of their dependencies), in dependency order')
     .argument('[services...]')
-    .action(async (names: string[]) => {
-      await (await context(globals())).handle.start(names);
+    .option('--wait', 'wait until they are running, healthy or completed')
+    .option('--wait-timeout <duration>', 'give up waiting after this long (seconds or 30s, 2m)')
+    .action(async (names: string[], o: { wait?: boolean; waitTimeout?: string }) => {
+      await (await context(globals())).handle.start(names, { wait: o.wait || o.waitTimeout !== undefined, waitTimeoutMs: parseTimeoutMs(o.waitTimeout) });
     });
 
   program
@@ -43,6 +45,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .description('restart containers')
     .argument('[services...]')
     .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
+    .option('--no-deps', 'accepted: restart never restarts dependencies it was not asked to')
     .action(async (names: string[], o: { timeout?: number }) => {
       await (await context(globals())).handle.restart(names, { timeoutS: o.timeout });
     });
@@ -52,8 +55,9 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .description('send a signal to running containers')
     .argument('[services...]')
     .option('-s, --signal <signal>', 'the signal (SIGTERM, TERM, 15, SIGRTMIN+3)', parseSignal, 'SIGKILL')
-    .action(async (names: string[], o: { signal: string }) => {
-      await (await context(globals())).handle.kill(names, { signal: o.signal });
+    .option('--remove-orphans', 'remove containers of services no longer defined')
+    .action(async (names: string[], o: { signal: string; removeOrphans?: boolean }) => {
+      await (await context(globals())).handle.kill(names, { signal: o.signal, removeOrphans: o.removeOrphans });
     });
 
   program

@@ -14,6 +14,7 @@ import { registerBuild } from './build.js';
 import { registerBake } from './bake.js';
 import { registerInspect } from './inspect.js';
 import { registerFiles } from './files.js';
+import { registerRegistry } from './registry.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -56,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBuild(program, globals);
   registerInspect(program, globals);
   registerFiles(program, globals);
+  registerRegistry(program, globals);
   // bake has its own -f (bake files), as docker buildx bake does
   for (const c of program.commands) addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');
   registerBake(program, globals);

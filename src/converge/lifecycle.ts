@@ -2,6 +2,7 @@
 import { DockyardError } from '../errors.js';
 import type { Converger } from './runner.js';
 import { projectContainers } from './state.js';
+import { EventHub, isReady } from './waits.js';
 import type { ProjectContainer } from './state.js';
 
 export async function stop(cv: Converger, services?: string[], timeout?: number): Promise<void> {
@@ -12,7 +13,7 @@ export async function stop(cv: Converger, services?: string[], timeout?: number)
 
 
 /** Starts existing containers: the services named and their dependencies, in dependency order. */
-export async function start(cv: Converger, services?: string[], waitTimeoutMs?: number): Promise<void> {
+export async function start(cv: Converger, services?: string[], waitTimeoutMs?: number, wait = false): Promise<void> {
   await cv.ensureEngine();
   const targets = cv.targets(services?.length ? services : undefined);
   const names = new Set(targets.map((s) => s.name));
@@ -29,6 +30,24 @@ export async function start(cv: Converger, services?: string[], waitTimeoutMs?: 
         }),
     );
   });
+  // --wait: every container running (healthy where it has a check) or exited 0
+  if (wait) {
+    const hub = new EventHub(cv.engine);
+    await hub.open(cv.project.name);
+    try {
+      await Promise.all(
+        cs.map(async (c) => {
+          try {
+            await hub.wait(c.id, isReady, waitTimeoutMs, `${c.service} to be ready`);
+          } catch (e) {
+            throw await cv.failure(c.service, c.id, e instanceof DockyardError ? e.message : String(e), await cv.engine.inspectContainer(c.id));
+          }
+        }),
+      );
+    } finally {
+      hub.close();
+    }
+  }
 }
 
 /** Restarts the services named (all by default), dependencies first, each once its dependencies' conditions hold. */

@@ -437,8 +437,8 @@ export class Converger {
     return down(this, o);
   }
 
-  start(services?: string[], waitTimeoutMs?: number): Promise<void> {
-    return start(this, services, waitTimeoutMs);
+  start(services?: string[], waitTimeoutMs?: number, wait = false): Promise<void> {
+    return start(this, services, waitTimeoutMs, wait);
   }
 
   stop(services?: string[], timeout?: number): Promise<void> {

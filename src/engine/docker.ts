@@ -371,7 +371,8 @@ export class DockerEngine implements Engine {
   }
 
   async pushImage(ref: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void> {
-    const stream = (await this.call(`push ${ref}`, () => this.docker.getImage(ref).push({}))) as unknown as Readable;
+    // the engine wants X-Registry-Auth even for a registry without credentials: "{}" then
+    const stream = (await this.call(`push ${ref}`, () => (this.docker.getImage(ref).push({ authconfig: {} } as never) as unknown as Promise<unknown>))) as unknown as Readable;
     await this.follow(stream, `push ${ref}`, onProgress);
   }
 

@@ -25,6 +25,15 @@ describe('pause, unpause, scale, wait, create', () => {
     p.ok(['scale', 'web=3', 'worker=0']);
     expect(p.containers().map((c) => c.name)).toEqual([`${p.name}-web-1`, `${p.name}-web-2`, `${p.name}-web-3`]);
     expect(p.run(['scale', 'web']).code).toBe(2);
+    p.ok(['stop']);
+    p.ok(['start', '--wait', '--wait-timeout', '30s', 'web']);
+    expect(state(`${p.name}-web-3`)).toBe('running');
+    // an orphan goes with kill --remove-orphans
+    p.writeFile('compose.yaml', `services:\n  web:\n${sleeper()}  worker:\n${sleeper()}  extra:\n${sleeper()}`);
+    p.ok(['up', '-d', 'extra']);
+    p.writeFile('compose.yaml', `services:\n  web:\n${sleeper()}  worker:\n${sleeper()}`);
+    p.ok(['kill', '--remove-orphans', 'worker']);
+    expect(p.containers().some((c) => c.service === 'extra')).toBe(false);
     p.ok(['down']);
     p.ok(['create', 'worker']);
     expect(p.containers().map((c) => `${c.name}:${c.state}`)).toEqual([`${p.name}-worker-1:created`]);
@@ -150,6 +159,7 @@ describe('flags of up, run, rm and down', () => {
     const only = p.ok(['up', '--attach', 'a', '-y']);
     expect(only.stdout).toMatch(/a-1 +\| from-a/);
     expect(only.stdout).not.toMatch(/from-b/);
+    p.ok(['wait', 'b']); // (b may still be finishing: the next up would keep it as it is)
     const not = p.ok(['up', '--no-attach', 'a', '--timestamps', '--no-color']);
     expect(not.stdout).toMatch(/^\S+-b-1 +\| \d{4}-\d\d-\d\dT[\d:.]+Z from-b$/m);
     expect(not.stdout).not.toMatch(/from-a|\x1b\[/);
