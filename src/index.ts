@@ -31,3 +31,5 @@ export type { ProgressEvent, Timeline, TimelineEntry } from './converge/events.j
 export { formatPlan, planUp } from './converge/plan.js';
 export type { Plan, ServicePlan, Step } from './converge/plan.js';
 export type { Engine } from './engine/engine.js';
+export { acquireEnvironment, releaseEnvironment, renewEnvironment, listEnvironments, gcEnvironments, healthReport, Lease, LEASE } from './envs/lease.js';
+export type { AcquireOptions, LeasedService, LeaseInfo, ServiceHealth } from './envs/lease.js';

@@ -24,19 +24,24 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
  * (run --publish), only --file or --project-name is accepted after that command.
  */
 export function addGlobalOptions(cmd: Command, shortFile = true, shortProject = true): Command {
-  const c = cmd
-    .option(shortFile ? '-f, --file <file>' : '--file <file>', 'Compose file (repeatable; "-" reads stdin)', collect)
-    .option(shortProject ? '-p, --project-name <name>' : '--project-name <name>', 'project name')
-    .option('--project-directory <dir>', 'project directory (default: the directory of the first file)')
-    .option('--env-file <file>', 'environment file (repeatable)', collect)
-    .option('--profile <profile>', 'enable a profile (repeatable)', collect)
-    .option('--ansi <when>', 'colours and live progress: never, always, auto')
-    .option('--progress <type>', 'progress output: auto, tty, plain, json, quiet')
-    .option('--compatibility', 'container names as docker-compose v1 made them (project_service_1)')
-    .option('--dry-run', 'show what would change; change nothing');
+  // a command's own option of the same name wins (registry prune --dry-run, build --parallel)
+  const has = (long: string) => cmd.options.some((o) => o.long === long);
+  const add = (flags: string, what: string, parse?: (v: string, prev?: never) => unknown) => {
+    const long = flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!;
+    if (!has(long)) (parse ? cmd.option(flags, what, parse as never) : cmd.option(flags, what));
+  };
+  add(shortFile ? '-f, --file <file>' : '--file <file>', 'Compose file (repeatable; "-" reads stdin)', collect as never);
+  add(shortProject ? '-p, --project-name <name>' : '--project-name <name>', 'project name');
+  add('--project-directory <dir>', 'project directory (default: the directory of the first file)');
+  add('--env-file <file>', 'environment file (repeatable)', collect as never);
+  add('--profile <profile>', 'enable a profile (repeatable)', collect as never);
+  add('--ansi <when>', 'colours and live progress: never, always, auto');
+  add('--progress <type>', 'progress output: auto, tty, plain, json, quiet');
+  add('--compatibility', 'container names as docker-compose v1 made them (project_service_1)');
+  add('--dry-run', 'show what would change; change nothing');
   // build has its own --parallel (builds at once); elsewhere it bounds engine operations
-  if (cmd.name() !== 'build') c.option('--parallel <n>', 'engine operations at once (-1: no limit)', parseParallel);
-  return c;
+  if (cmd.name() !== 'build') add('--parallel <n>', 'engine operations at once (-1: no limit)', parseParallel as never);
+  return cmd;
 }
 
 function parseParallel(v: string): number {

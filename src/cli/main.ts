@@ -15,6 +15,7 @@ import { registerBake } from './bake.js';
 import { registerInspect } from './inspect.js';
 import { registerFiles } from './files.js';
 import { registerRegistry } from './registry.js';
+import { registerEnvs } from './envs.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -58,8 +59,12 @@ export async function main(argv: string[]): Promise<number> {
   registerInspect(program, globals);
   registerFiles(program, globals);
   registerRegistry(program, globals);
+  registerEnvs(program, globals);
   // bake has its own -f (bake files), as docker buildx bake does
-  for (const c of program.commands) addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');
+  for (const c of program.commands) {
+    addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');
+    for (const sub of c.commands) addGlobalOptions(sub);
+  }
   registerBake(program, globals);
   try {
     // `up --no-attach SERVICE` takes a value: commander would read it as the negation of --attach

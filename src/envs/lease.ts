@@ -1,0 +1,337 @@
+/**
+ * Leased, isolated environments for parallel test runs. A lease is a project of its own (a unique
+ * name), every published port remapped to one the engine picks (on 127.0.0.1 unless told
+ * otherwise), brought up and waited for in-process. The engine is the state: a lease is a small
+ * marker volume labelled with its owner (host and pid) and its expiry — containers' labels cannot
+ * change, a marker can be replaced on renew. `gc` (and every acquire) removes expired leases and
+ * those whose owner process is gone; nothing that is not a lease is ever touched.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { basename, dirname, resolve } from 'node:path';
+import type { ContainerStatus, LogEntry, OpenProjectOptions } from '../api/project.js';
+import { openProject } from '../api/project.js';
+import type { ProjectHandle } from '../api/project.js';
+import type { Engine } from '../engine/engine.js';
+import { DockyardError } from '../errors.js';
+import { parseDuration } from '../load/units.js';
+import { LABEL } from '../model/names.js';
+import { normalizeProjectName } from '../load/normalize.js';
+
+export const LEASE = {
+  name: 'dev.dockyard.lease',
+  owner: 'dev.dockyard.lease.owner',
+  expires: 'dev.dockyard.lease.expires',
+  created: 'dev.dockyard.lease.created',
+  workingDir: 'dev.dockyard.lease.working_dir',
+} as const;
+
+const DEFAULT_TTL_MS = 60 * 60 * 1000;
+
+export interface AcquireOptions extends Omit<OpenProjectOptions, 'projectName'> {
+  /** only these services (and their dependencies) */
+  services?: string[];
+  /** how long the lease lives unless renewed: ms, or a duration ("30m"); default 1h */
+  ttl?: number | string;
+  /** where published ports bind (default 127.0.0.1) */
+  bindHost?: string;
+  /** how long to wait for every service to be healthy (default 120 s) */
+  waitTimeoutMs?: number;
+  /** the lease's name (default: the project directory's name and a random suffix) */
+  name?: string;
+  /** who holds it: this process by default (gc reclaims it once the process is gone); 'none': only its expiry ends it */
+  owner?: 'process' | 'none';
+}
+
+export interface LeasedService {
+  state: string;
+  health?: string;
+  exitCode?: number;
+  /** container port ("80/tcp") -> host port */
+  ports: Record<string, number>;
+  /** the address of a published port: `http://127.0.0.1:49153` (default: the first port) */
+  url(port?: number, scheme?: string): string;
+}
+
+export interface ServiceHealth {
+  service: string;
+  container: string;
+  status: 'healthy' | 'unhealthy' | 'starting' | 'running' | 'stopped' | 'exited';
+  exitCode?: number;
+  /** the last health check's output */
+  lastCheck?: string;
+  /** the last log lines, for anything not healthy */
+  logs?: string[];
+}
+
+export interface LeaseInfo {
+  name: string;
+  owner: string;
+  expiresAt: Date;
+  createdAt: Date;
+  workingDir: string;
+  expired: boolean;
+  /** the owner process is on this host and gone */
+  orphaned: boolean;
+}
+
+const ttlMs = (ttl: number | string | undefined): number => {
+  if (ttl === undefined) return DEFAULT_TTL_MS;
+  if (typeof ttl === 'number') return ttl;
+  const ns = parseDuration(ttl);
+  if (ns === undefined || ns <= 0) throw new DockyardError('USAGE', `invalid lease time "${ttl}"`, { hint: 'a duration such as 30m, 2h, 90s' });
+  return ns / 1e6;
+};
+
+const owner = (kind: 'process' | 'none' = 'process') => `${hostname()}:${kind === 'none' ? '-' : process.pid}`;
+
+async function defaultEngine(): Promise<Engine> {
+  return new (await import('../engine/docker.js')).DockerEngine();
+}
+
+/** Writes the lease's marker: a volume whose labels say whose it is and until when. */
+async function mark(engine: Engine, name: string, expires: Date, created: Date, workingDir: string, who = owner()): Promise<void> {
+  await engine.createVolume({
+    Name: `dockyard-lease-${name}-${expires.getTime()}`,
+    Labels: { [LEASE.name]: name, [LEASE.owner]: who, [LEASE.expires]: expires.toISOString(), [LEASE.created]: created.toISOString(), [LEASE.workingDir]: workingDir, [LABEL.project]: name },
+  });
+}
+
+function alive(who: string): boolean {
+  const [host, pid] = [who.slice(0, who.lastIndexOf(':')), Number(who.slice(who.lastIndexOf(':') + 1))];
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return true; // another host's, or no process: only its expiry ends it
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The leases on the engine (from their markers), newest expiry per lease. */
+export async function listEnvironments(o: { engine?: Engine } = {}): Promise<LeaseInfo[]> {
+  const engine = o.engine ?? (await defaultEngine());
+  const vols = await engine.listVolumes([LEASE.name]);
+  const byName = new Map<string, LeaseInfo>();
+  const now = Date.now();
+  for (const v of vols) {
+    const l = v.Labels;
+    const name = l[LEASE.name]!;
+    const expiresAt = new Date(l[LEASE.expires] ?? 0);
+    const prev = byName.get(name);
+    if (prev && prev.expiresAt >= expiresAt) continue;
+    const who = l[LEASE.owner] ?? '';
+    byName.set(name, { name, owner: who, expiresAt, createdAt: new Date(l[LEASE.created] ?? 0), workingDir: l[LEASE.workingDir] ?? '', expired: expiresAt.getTime() <= now, orphaned: !alive(who) });
+  }
+  // containers of a lease whose marker is gone (an acquire that was killed halfway) count too
+  const cs = await engine.listContainers([LEASE.name], true);
+  for (const c of cs) {
+    const name = c.labels[LEASE.name]!;
+    if (byName.has(name)) continue;
+    const who = c.labels[LEASE.owner] ?? '';
+    byName.set(name, { name, owner: who, expiresAt: new Date(0), createdAt: new Date(c.created * 1000), workingDir: c.labels[LABEL.workingDir] ?? '', expired: true, orphaned: !alive(who) });
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Removes a lease: its containers, networks and volumes (anonymous ones too), found by the
+ * project label; then its markers. Idempotent. Only leases: a project without a lease marker or
+ * lease labels is refused.
+ */
+export async function releaseEnvironment(name: string, o: { engine?: Engine } = {}): Promise<void> {
+  const engine = o.engine ?? (await defaultEngine());
+  const markers = await engine.listVolumes([`${LEASE.name}=${name}`]);
+  const cs = await engine.listContainers([`${LABEL.project}=${name}`], true);
+  if (!markers.length && cs.some((c) => !c.labels[LEASE.name])) throw new DockyardError('USAGE', `${name} is not a dockyard lease`, { hint: 'dockyard env ls lists the leases' });
+  await Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true })));
+  const nets = await engine.listNetworks([`${LABEL.project}=${name}`]);
+  for (const n of nets) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await engine.removeNetwork(n.Name);
+        break;
+      } catch (e) {
+        if (attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+  const vols = await engine.listVolumes([`${LABEL.project}=${name}`]);
+  await Promise.all(vols.map((v) => engine.removeVolume(v.Name)));
+}
+
+/** Extends a lease to `ttl` from now (its owner unchanged): a new marker replaces the old ones. */
+export async function renewEnvironment(name: string, ttl?: number | string, o: { engine?: Engine } = {}): Promise<Date> {
+  const engine = o.engine ?? (await defaultEngine());
+  const old = await engine.listVolumes([`${LEASE.name}=${name}`]);
+  if (!old.length) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
+  const l = old[0]!.Labels;
+  const expires = new Date(Date.now() + ttlMs(ttl));
+  await mark(engine, name, expires, new Date(l[LEASE.created] ?? Date.now()), l[LEASE.workingDir] ?? '', l[LEASE.owner]);
+  await Promise.all(old.filter((v) => v.Name !== `dockyard-lease-${name}-${expires.getTime()}`).map((v) => engine.removeVolume(v.Name)));
+  return expires;
+}
+
+/** Removes the leases that expired and those whose owner process (on this host) is gone. */
+export async function gcEnvironments(o: { engine?: Engine } = {}): Promise<string[]> {
+  const engine = o.engine ?? (await defaultEngine());
+  const gone = (await listEnvironments({ engine })).filter((l) => l.expired || l.orphaned);
+  await Promise.all(gone.map((l) => releaseEnvironment(l.name, { engine })));
+  return gone.map((l) => l.name);
+}
+
+/** Per service: healthy / unhealthy / starting / running / stopped / exited, with the last check and log lines of what is not well. */
+export async function healthReport(name: string, o: { engine?: Engine } = {}): Promise<ServiceHealth[]> {
+  const engine = o.engine ?? (await defaultEngine());
+  const cs = await engine.listContainers([`${LABEL.project}=${name}`, `${LABEL.oneoff}=False`], true);
+  return Promise.all(
+    cs
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(async (c) => {
+        const info = await engine.inspectContainer(c.id);
+        const st = info?.State;
+        const health = st?.Health?.Status;
+        const status: ServiceHealth['status'] = !st ? 'stopped' : st.Running ? (health === 'healthy' ? 'healthy' : health === 'unhealthy' ? 'unhealthy' : health === 'starting' ? 'starting' : 'running') : st.Status === 'exited' ? 'exited' : 'stopped';
+        const out: ServiceHealth = { service: c.labels[LABEL.service] ?? '', container: c.name, status };
+        if (status === 'exited') out.exitCode = st!.ExitCode;
+        const last = st?.Health?.Log?.at(-1);
+        if (last) out.lastCheck = last.Output.trim();
+        if (status !== 'healthy' && status !== 'running') {
+          const logs = await engine.containerLogs(c.id, { tail: 10 }, info?.Config.Tty ?? false);
+          const chunks: Buffer[] = [];
+          logs.stdout.on('data', (b: Buffer) => chunks.push(b));
+          logs.stderr.on('data', (b: Buffer) => chunks.push(b));
+          await logs.done;
+          await new Promise((r) => setImmediate(r));
+          out.logs = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+        }
+        return out;
+      }),
+  );
+}
+
+export class Lease {
+  services: Record<string, LeasedService> = {};
+
+  constructor(
+    readonly handle: ProjectHandle,
+    public expiresAt: Date,
+    private readonly createdAt: Date,
+    private readonly bindHost: string,
+  ) {}
+
+  get name(): string {
+    return this.handle.name;
+  }
+
+  /** Reads the services' state and ports from the engine. */
+  async refresh(): Promise<this> {
+    const rows = await this.handle.ps({ all: true });
+    const services: Record<string, LeasedService> = {};
+    const host = this.bindHost === '0.0.0.0' ? '127.0.0.1' : this.bindHost === '::' ? '::1' : this.bindHost;
+    for (const r of rows.filter((x) => !x.oneoff).sort((a, b) => a.number - b.number)) {
+      if (services[r.service]) continue;
+      services[r.service] = leasedService(r, host);
+    }
+    this.services = services;
+    return this;
+  }
+
+  /** Extends the lease to `ttl` from now. */
+  async renew(ttl?: number | string): Promise<Date> {
+    this.expiresAt = await renewEnvironment(this.name, ttl, { engine: this.handle.engine });
+    void this.createdAt;
+    return this.expiresAt;
+  }
+
+  release(): Promise<void> {
+    return releaseEnvironment(this.name, { engine: this.handle.engine });
+  }
+
+  health(): Promise<ServiceHealth[]> {
+    return healthReport(this.name, { engine: this.handle.engine });
+  }
+
+  async restart(service: string): Promise<void> {
+    await this.handle.restart([service], { waitTimeoutMs: 60_000 });
+    await this.refresh();
+  }
+
+  exec(service: string, command: string[]) {
+    return this.handle.exec(service, command);
+  }
+
+  logs(service: string, o: { follow?: boolean; tail?: number; signal?: AbortSignal } = {}): AsyncIterable<LogEntry> {
+    return this.handle.logs([service], o);
+  }
+
+  /** What `env acquire --format json` prints. */
+  toJSON(): { name: string; expiresAt: string; services: Record<string, { state: string; health?: string; ports: Record<string, number> }> } {
+    return {
+      name: this.name,
+      expiresAt: this.expiresAt.toISOString(),
+      services: Object.fromEntries(Object.entries(this.services).map(([k, v]) => [k, { state: v.state, health: v.health, ports: v.ports }])),
+    };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}
+
+function leasedService(r: ContainerStatus, host: string): LeasedService {
+  const ports: Record<string, number> = {};
+  for (const p of r.ports) if (p.published && ports[`${p.target}/${p.protocol}`] === undefined) ports[`${p.target}/${p.protocol}`] = p.published;
+  return {
+    state: r.state,
+    health: r.health,
+    exitCode: r.exitCode,
+    ports,
+    url(port?: number, scheme = 'http') {
+      const key = port === undefined ? Object.keys(ports)[0] : ports[`${port}/tcp`] !== undefined ? `${port}/tcp` : `${port}/udp`;
+      const hostPort = key ? ports[key] : undefined;
+      if (hostPort === undefined) throw new DockyardError('USAGE', port === undefined ? `service ${r.service} publishes no port` : `port ${port} of service ${r.service} is not published`, { hint: `published: ${Object.keys(ports).join(', ') || 'none'}` });
+      return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${hostPort}`;
+    },
+  };
+}
+
+/**
+ * Acquires an isolated environment: its own project name, every published port remapped to an
+ * ephemeral one on `bindHost`, brought up and waited for (every service healthy, running or
+ * completed). Expired and orphaned leases are reclaimed first.
+ */
+export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease> {
+  const engine = o.engine ?? (await defaultEngine());
+  const bindHost = o.bindHost ?? '127.0.0.1';
+  const ttl = ttlMs(o.ttl);
+  await gcEnvironments({ engine });
+  const cwd = resolve(o.workingDir ?? process.cwd());
+  const dir = o.projectDirectory ? resolve(cwd, o.projectDirectory) : o.files?.length && o.files[0] !== '-' ? dirname(resolve(cwd, o.files[0]!)) : cwd;
+  const name = o.name ?? `dy-${normalizeProjectName(basename(dir)).slice(0, 30) || 'env'}-${randomBytes(4).toString('hex')}`;
+  const handle = await openProject({ ...o, engine, projectName: name });
+  const who = owner(o.owner);
+  for (const s of Object.values(handle.model.services)) {
+    if (s.container_name) {
+      throw new DockyardError('INVALID_VALUE', `service "${s.name}" has a fixed container_name ("${s.container_name}"), which parallel leases cannot share`, {
+        keyPath: `services.${s.name}.container_name`,
+        hint: 'leave it out, or override it in an overlay file for tests (container_name: !reset null)',
+      });
+    }
+    // every published port on a host port the engine picks: leases never collide
+    if (s.ports) s.ports = s.ports.map((p) => ({ ...p, published: undefined, host_ip: bindHost }));
+    s.labels = { ...s.labels, [LEASE.name]: name, [LEASE.owner]: who };
+  }
+  const created = new Date();
+  const expiresAt = new Date(created.getTime() + ttl);
+  // the marker first: an acquire killed halfway leaves something gc recognizes
+  await mark(engine, name, expiresAt, created, handle.model.workingDir, who);
+  try {
+    await handle.up({ services: o.services, wait: true, waitTimeoutMs: o.waitTimeoutMs ?? 120_000 });
+  } catch (e) {
+    await releaseEnvironment(name, { engine }).catch(() => undefined);
+    throw e;
+  }
+  return new Lease(handle, expiresAt, created, bindHost).refresh();
+}
