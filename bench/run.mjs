@@ -2,6 +2,7 @@
 import { benchConfig } from './config.mjs';
 import { benchUp } from './up.mjs';
 import { benchBuild } from './build.mjs';
+import { benchEnvs } from './envs.mjs';
 import { line, summary } from './lib.mjs';
 
 const only = process.argv[2];
@@ -11,4 +12,5 @@ if (!only || only === 'config') benchConfig();
 // `up` runs all of up/down; `up30` and `chain` one part of it
 if (!only || ['up', 'up30', 'chain'].includes(only)) extraMisses += benchUp(only === 'up30' ? '30' : only === 'chain' ? 'chain' : 'all');
 if (!only || only === 'build') extraMisses += await benchBuild();
+if (!only || only === 'envs') extraMisses += benchEnvs();
 process.exitCode = summary() + extraMisses > 0 ? 1 : 0;

@@ -129,7 +129,8 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
     try {
       await engine.startContainer(id);
     } catch (e) {
-      if (o.rm) await engine.removeContainer(id, { force: true });
+      // as docker run --rm: its anonymous volumes go with it
+    if (o.rm) await engine.removeContainer(id, { force: true, volumes: true });
       throw e;
     }
     return { exitCode: 0, container: name, id };
@@ -156,6 +157,7 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
     ended?.();
     if (io && o.stdin) o.stdin.unpipe(io.stdin);
     io?.close();
-    if (o.rm) await engine.removeContainer(id, { force: true });
+    // as docker run --rm: its anonymous volumes go with it
+    if (o.rm) await engine.removeContainer(id, { force: true, volumes: true });
   }
 }

@@ -1,5 +1,6 @@
 /** Leased environments: parallel acquisitions, release, gc of expired and orphaned leases, dockyard test. */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import './setup.js';
 import { acquireEnvironment, gcEnvironments, healthReport, listEnvironments, releaseEnvironment, DockyardError } from 'dockyard';
@@ -98,6 +99,15 @@ describe('leased environments', () => {
     expect(await gcEnvironments()).toContain(name);
     expect(leaseContainers(name)).toBe('');
   }, 120_000);
+
+  it('dockyard/vitest: the example global setup leases the shop for a test run and releases it', () => {
+    const before = new Set(docker('ps', '-aq', '--filter', 'label=dev.dockyard.lease').split('\n').filter(Boolean));
+    const r = spawnSync(process.execPath, [join('node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'examples/shop/vitest.config.ts'], { encoding: 'utf8', env: environment, timeout: 170_000 });
+    expect(r.stdout + r.stderr).toMatch(/2 passed/);
+    expect(r.status).toBe(0);
+    const after = docker('ps', '-aq', '--filter', 'label=dev.dockyard.lease').split('\n').filter((x) => x && !before.has(x));
+    expect(after).toEqual([]);
+  }, 180_000);
 
   it('a fixed container_name is refused: it cannot be isolated', async () => {
     const d = tree({ 'compose.yaml': `services:\n  a:\n    image: x\n    container_name: fixed\n` });
