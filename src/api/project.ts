@@ -23,6 +23,7 @@ import type { LogItem } from '../converge/logs.js';
 import { attachRun } from '../converge/attach.js';
 import type { AttachOptions } from '../converge/attach.js';
 import { runOneOff } from '../converge/run.js';
+import type { OneOffOptions } from '../converge/run.js';
 import { buildProgress } from '../build/progress.js';
 import type { PruneResult } from '../registry/client.js';
 
@@ -126,30 +127,10 @@ export interface ExecOptions {
   detach?: boolean;
 }
 
-export interface RunOptions extends Omit<ExecOptions, 'index' | 'privileged' | 'followSize'> {
-  /** remove the container when it ends */
-  rm?: boolean;
-  entrypoint?: string[];
-  name?: string;
-  labels?: Record<string, string>;
-  /** do not start the services it depends on */
-  noDeps?: boolean;
-  /** publish the service's ports */
-  servicePorts?: boolean;
-  /** more published ports, `[HOST_IP:][HOST_PORT:]PORT[/PROTO]` */
-  publish?: string[];
-  /** more mounts, `SOURCE:TARGET[:ro]` */
-  volumes?: string[];
-  capAdd?: string[];
-  capDrop?: string[];
-  /** answer to the service's name and aliases on its networks */
-  useAliases?: boolean;
-  pull?: 'always' | 'missing' | 'never' | 'build';
-  removeOrphans?: boolean;
-  /** called once attached, before stdin is connected (a terminal goes into raw mode here) */
-  onAttach?: () => void;
-  /** told the container's id once started; what it returns is called when the run ends */
-  onStart?: (id: string) => (() => void) | void;
+/** run()'s options: those of a one-off container (converge/run.ts), with stdin as text or a stream. */
+export interface RunOptions extends Omit<OneOffOptions, 'command' | 'stdin' | 'build'> {
+  /** given to the command on its standard input */
+  stdin?: string | Buffer | Readable;
   /** progress of the dependencies it starts and the image it builds */
   onEvent?: (e: ProgressEvent) => void;
 }
@@ -404,33 +385,14 @@ export class ProjectHandle {
   async run(service: string, command?: string[], o: RunOptions = {}): Promise<ExecResult & { container: string }> {
     const out = collector(o.stdout);
     const err = collector(o.stderr);
-    const r = await runOneOff(this.converger(o.onEvent), service, {
+    const { onEvent, ...rest } = o;
+    const r = await runOneOff(this.converger(onEvent), service, {
+      ...rest,
       command,
-      env: o.env,
-      user: o.user,
-      workdir: o.workdir,
-      entrypoint: o.entrypoint,
-      name: o.name,
-      labels: o.labels,
-      rm: o.rm,
-      noDeps: o.noDeps,
-      servicePorts: o.servicePorts,
-      publish: o.publish,
-      volumes: o.volumes,
-      capAdd: o.capAdd,
-      capDrop: o.capDrop,
-      useAliases: o.useAliases,
-      pull: o.pull,
-      removeOrphans: o.removeOrphans,
-      tty: o.tty,
-      consoleSize: o.consoleSize,
-      detach: o.detach,
       stdin: toReadable(o.stdin),
       stdout: out.stream,
       stderr: err.stream,
-      onAttach: o.onAttach,
-      onStart: o.onStart,
-      build: this.builder(o.onEvent),
+      build: this.builder(onEvent),
     });
     return { exitCode: r.exitCode, stdout: out.text(), stderr: err.text(), container: r.container };
   }
