@@ -3,6 +3,7 @@ import { benchConfig } from './config.mjs';
 import { benchUp } from './up.mjs';
 import { benchBuild } from './build.mjs';
 import { benchEnvs } from './envs.mjs';
+import { benchWatch } from './watch.mjs';
 import { line, summary } from './lib.mjs';
 
 const only = process.argv[2];
@@ -13,4 +14,5 @@ if (!only || only === 'config') benchConfig();
 if (!only || ['up', 'up30', 'chain'].includes(only)) extraMisses += benchUp(only === 'up30' ? '30' : only === 'chain' ? 'chain' : 'all');
 if (!only || only === 'build') extraMisses += await benchBuild();
 if (!only || only === 'envs') extraMisses += benchEnvs();
+if (!only || only === 'watch') extraMisses += await benchWatch();
 process.exitCode = summary() + extraMisses > 0 ? 1 : 0;

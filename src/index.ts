@@ -33,3 +33,4 @@ export type { Plan, ServicePlan, Step } from './converge/plan.js';
 export type { Engine } from './engine/engine.js';
 export { acquireEnvironment, releaseEnvironment, renewEnvironment, listEnvironments, gcEnvironments, healthReport, Lease, LEASE } from './envs/lease.js';
 export type { AcquireOptions, LeasedService, LeaseInfo, ServiceHealth } from './envs/lease.js';
+export type { WatchAction, WatchOptions } from './watch/watch.js';

@@ -26,6 +26,7 @@ import { runOneOff } from '../converge/run.js';
 import type { OneOffOptions } from '../converge/run.js';
 import { buildProgress } from '../build/progress.js';
 import type { PruneResult } from '../registry/client.js';
+import type { WatchAction } from '../watch/watch.js';
 
 export interface OpenProjectOptions {
   /** Compose files, in order (default: compose.yaml and its override, searched upward) */
@@ -692,6 +693,15 @@ export class ProjectHandle {
     const cs = await projectContainers(this.engine, this.name, { oneoff: withOneoff ? undefined : false, services: services?.length ? services : undefined });
     if (mustExist && !cs.length) throw new DockyardError('USAGE', `service "${services?.join(', ')}" has no container`, { hint: 'start it with: dockyard up -d' });
     return cs;
+  }
+
+  /**
+   * Live development: follows the services' develop.watch rules (sync, rebuild, restart,
+   * sync+restart, sync+exec) until `signal` aborts; `onAction` hears of each action done.
+   */
+  async watch(o: { services?: string[]; signal?: AbortSignal; onAction?: (a: WatchAction) => void; onReady?: (rules: number) => void } = {}): Promise<void> {
+    const { watchProject } = await import('../watch/watch.js');
+    await watchProject(this, o);
   }
 
   /** The full state of one container, as the engine reports it. */

@@ -16,6 +16,7 @@ import { registerInspect } from './inspect.js';
 import { registerFiles } from './files.js';
 import { registerRegistry } from './registry.js';
 import { registerEnvs } from './envs.js';
+import { registerWatch } from './watch.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -60,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   registerFiles(program, globals);
   registerRegistry(program, globals);
   registerEnvs(program, globals);
+  registerWatch(program, globals);
   // bake has its own -f (bake files), as docker buildx bake does
   for (const c of program.commands) {
     addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');

@@ -6,6 +6,7 @@ import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context, parseIntOption, parseTimeoutMs } from './common.js';
 import { logPrinter } from './logs.js';
+import { runWatch } from './watch.js';
 import { setColor, timelineGantt, timelineSummary, timelineSvg } from './render.js';
 import { formatPlan } from '../converge/plan.js';
 
@@ -39,6 +40,7 @@ interface UpFlags {
   logPrefix: boolean;
   timestamps?: boolean;
   menu?: string | boolean;
+  watch?: boolean;
 }
 
 export function registerUp(program: Command, globals: () => GlobalOptions): void {
@@ -108,6 +110,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--no-log-prefix', 'do not prefix log lines with the container name')
     .option('--timestamps', 'show timestamps in the log lines')
     .option('-y, --yes', 'answer yes to prompts (dockyard never prompts)')
+    .option('-w, --watch', "follow the services' develop.watch rules (sync, rebuild, restart...) while up")
     .option('--menu [enabled]', 'not available: dockyard has no interactive menu (--menu=false is accepted)')
     .action(async (names: string[], o: UpFlags) => {
       if (o.menu !== undefined && o.menu !== 'false' && o.menu !== false) throw new DockyardError('USAGE', 'dockyard has no interactive menu', { hint: 'use dockyard logs, ps, stop... in another terminal; --menu=false is accepted' });
@@ -178,7 +181,13 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       process.stderr.write(`${timelineSummary(result.timeline)}\n`);
       if (o.timeline) process.stderr.write(`${timelineGantt(result.timeline)}\n`);
       if (o.timelineSvg) writeFileSync(o.timelineSvg, timelineSvg(result.timeline));
-      if (detach || !o.start) return;
+      // --watch: the services' develop.watch rules, alongside (detached: until Ctrl-C)
+      const watchStop = new AbortController();
+      const watching = o.watch && o.start ? runWatch(handle, names, watchStop.signal) : undefined;
+      if (detach || !o.start) {
+        await watching;
+        return;
+      }
 
       // attached: stream logs until every container stops, or Ctrl-C stops the project
       // followed: the services named (and their dependencies with --attach-dependencies), or all;
@@ -216,6 +225,8 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       } finally {
         process.off('SIGINT', sig);
         process.off('SIGTERM', sig);
+        watchStop.abort();
+        await watching?.catch(() => undefined);
       }
     });
 }

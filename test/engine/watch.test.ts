@@ -1,0 +1,135 @@
+/** watch: every action, ignore / include, deletions, nested folders, renames, initial_sync, a recreated container. */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import './setup.js';
+import { openProject } from 'dockyard';
+import type { WatchAction } from 'dockyard';
+import { BASE, docker, useProjects } from '../helpers/engine.js';
+
+const project = useProjects(afterEach);
+const IMG = '${DOCKYARD_BASE_IMAGE}';
+
+const cat = (c: string, f: string) => {
+  const r = spawnSync('docker', ['exec', c, 'cat', f], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : undefined;
+};
+async function until(f: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('watch', () => {
+  it('syncs creations, edits, nested folders, renames and deletions; ignores and includes; sync+exec, restart, rebuild; survives recreation; initial_sync', async () => {
+    const p = project({
+      'src/a.txt': 'one\n',
+      'conf/app.conf': 'v=1\n',
+      'restart.txt': '0\n',
+      'img/Dockerfile': `FROM ${BASE}\nCOPY msg /msg\n`,
+      'img/msg': 'first\n',
+      'compose.yaml': `services:
+  app:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    develop:
+      watch:
+        - {path: ./src, action: sync, target: /app/src, ignore: ["*.tmp", "cache/"], initial_sync: true}
+        - {path: ./inc, action: sync, target: /app/inc, include: ["*.js"]}
+        - {path: ./conf, action: sync+exec, target: /app/conf, exec: {command: ["sh", "-c", "cat /app/conf/app.conf >> /app/reloads"]}}
+        - {path: ./restart.txt, action: restart}
+  built:
+    build: ./img
+    init: true
+    command: ["sleep", "600"]
+    develop:
+      watch:
+        - {path: ./img/msg, action: rebuild}
+`,
+    });
+    mkdirSync(join(p.dir, 'inc'));
+    const h = await openProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
+    await h.up();
+    const app = `${p.name}-app-1`;
+    const actions: WatchAction[] = [];
+    const ac = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const watching = h.watch({ signal: ac.signal, onAction: (a) => actions.push(a), onReady: () => ready() });
+    try {
+      await isReady;
+      // initial_sync: what was there before watch started
+      await until(() => cat(app, '/app/src/a.txt') === 'one\n', 'the initial sync');
+      const w = (f: string, text: string) => writeFileSync(join(p.dir, f), text);
+      w('src/new.txt', 'new\n');
+      await until(() => cat(app, '/app/src/new.txt') === 'new\n', 'a new file');
+      w('src/a.txt', 'two\n');
+      await until(() => cat(app, '/app/src/a.txt') === 'two\n', 'an edit');
+      mkdirSync(join(p.dir, 'src/deep/er'), { recursive: true });
+      w('src/deep/er/x.txt', 'deep\n');
+      await until(() => cat(app, '/app/src/deep/er/x.txt') === 'deep\n', 'a nested folder');
+      renameSync(join(p.dir, 'src/new.txt'), join(p.dir, 'src/renamed.txt'));
+      await until(() => cat(app, '/app/src/renamed.txt') === 'new\n' && cat(app, '/app/src/new.txt') === undefined, 'a rename');
+      rmSync(join(p.dir, 'src/deep'), { recursive: true });
+      await until(() => cat(app, '/app/src/deep/er/x.txt') === undefined, 'a deletion');
+      w('src/skip.tmp', 'no\n');
+      mkdirSync(join(p.dir, 'src/cache'));
+      w('src/cache/c.txt', 'no\n');
+      w('inc/a.js', 'js\n');
+      w('inc/a.css', 'css\n');
+      await until(() => cat(app, '/app/inc/a.js') === 'js\n', 'an included file');
+      w('src/after.txt', 'after\n');
+      await until(() => cat(app, '/app/src/after.txt') === 'after\n', 'a later file');
+      expect(cat(app, '/app/src/skip.tmp')).toBeUndefined();
+      expect(cat(app, '/app/src/cache/c.txt')).toBeUndefined();
+      expect(cat(app, '/app/inc/a.css')).toBeUndefined();
+      // sync+exec: synced, then the command ran
+      w('conf/app.conf', 'v=2\n');
+      await until(() => (cat(app, '/app/reloads') ?? '').includes('v=2'), 'sync+exec');
+      // restart
+      const started = () => docker('inspect', '--format', '{{.State.StartedAt}}', app);
+      const before = started();
+      w('restart.txt', '1\n');
+      await until(() => started() !== before, 'a restart');
+      // rebuild: the image is built again and only that service recreated
+      const builtId = () => docker('inspect', '--format', '{{.Id}}', `${p.name}-built-1`);
+      const appId = docker('inspect', '--format', '{{.Id}}', app);
+      const oldBuilt = builtId();
+      w('img/msg', 'second\n');
+      await until(() => builtId() !== oldBuilt && cat(`${p.name}-built-1`, '/msg') === 'second\n', 'a rebuild', 60_000);
+      expect(docker('inspect', '--format', '{{.Id}}', app)).toBe(appId);
+      // a recreated container is followed, and initial_sync sends what changed while it was away
+      await h.stop(['app']);
+      w('src/while-down.txt', 'meanwhile\n');
+      await h.up({ services: ['app'], forceRecreate: true });
+      await until(() => cat(app, '/app/src/while-down.txt') === 'meanwhile\n', 'a sync into the recreated container');
+      w('src/last.txt', 'last\n');
+      await until(() => cat(app, '/app/src/last.txt') === 'last\n', 'a sync after the recreation');
+      // one action per batch, with its timing
+      const sync = actions.find((a) => a.service === 'app' && a.action === 'sync' && !a.error)!;
+      expect(sync.files).toBeGreaterThanOrEqual(1);
+      expect(sync.ms).toBeGreaterThanOrEqual(0);
+      expect(actions.filter((a) => a.error)).toEqual([]);
+      expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(['initial sync', 'sync', 'sync+exec', 'restart', 'rebuild']));
+    } finally {
+      ac.abort();
+      await watching;
+    }
+  }, 180_000);
+
+  it('refuses a path outside the project and a target with ..', async () => {
+    const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    develop:\n      watch:\n        - {path: ../elsewhere, action: sync, target: /x}\n` });
+    const h = await openProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
+    await expect(h.watch()).rejects.toThrow(/watch path .*elsewhere is outside the project/);
+    p.writeFile('compose.yaml', `services:\n  a:\n    image: ${IMG}\n    develop:\n      watch:\n        - {path: ./src, action: sync, target: /app/../etc}\n`);
+    const h2 = await openProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
+    await expect(h2.watch()).rejects.toThrow(/must be an absolute path in the container, without \.\./);
+    const r = p.run(['watch', '--no-up']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/services\.a\.develop\.watch\[0\]\.target/);
+  }, 60_000);
+});
