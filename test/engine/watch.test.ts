@@ -121,6 +121,39 @@ describe('watch', () => {
     }
   }, 180_000);
 
+  it('sync+restart, the container user owns what is synced; the CLI prints one line per action', async () => {
+    const p = project({
+      'cfg/a.conf': 'x=1\n',
+      'own/f.txt': 'mine\n',
+      'compose.yaml': `services:
+  svc:
+    image: ${IMG}
+    init: true
+    user: "65534:65534"
+    command: ["sleep", "600"]
+    develop:
+      watch:
+        - {path: ./cfg, action: sync+restart, target: /tmp/cfg}
+        - {path: ./own, action: sync, target: /tmp/own, initial_sync: true}
+`,
+    });
+    const w = p.start(['watch']);
+    try {
+      await w.until(/following 2 rules/, 60_000);
+      const c = `${p.name}-svc-1`;
+      await until(() => cat(c, '/tmp/own/f.txt') === 'mine\n', 'the initial sync');
+      expect(docker('exec', c, 'stat', '-c', '%u:%g', '/tmp/own/f.txt')).toBe('65534:65534');
+      const before = docker('inspect', '--format', '{{.State.StartedAt}}', c);
+      writeFileSync(join(p.dir, 'cfg/a.conf'), 'x=2\n');
+      await until(() => cat(c, '/tmp/cfg/a.conf') === 'x=2\n' && docker('inspect', '--format', '{{.State.StartedAt}}', c) !== before, 'sync+restart');
+      await w.until(/watch: svc  sync\+restart 1 file  \d+ ms/);
+      expect(w.err).toMatch(/watch: svc  initial sync 1 file  \d+ ms/);
+    } finally {
+      w.signal('SIGINT');
+      await w.exited;
+    }
+  }, 120_000);
+
   it('refuses a path outside the project and a target with ..', async () => {
     const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    develop:\n      watch:\n        - {path: ../elsewhere, action: sync, target: /x}\n` });
     const h = await openProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
