@@ -4,6 +4,7 @@ import { benchUp } from './up.mjs';
 import { benchBuild } from './build.mjs';
 import { benchEnvs } from './envs.mjs';
 import { benchWatch } from './watch.mjs';
+import { benchLint } from './lint.mjs';
 import { line, summary } from './lib.mjs';
 
 const only = process.argv[2];
@@ -15,4 +16,5 @@ if (!only || ['up', 'up30', 'chain'].includes(only)) extraMisses += benchUp(only
 if (!only || only === 'build') extraMisses += await benchBuild();
 if (!only || only === 'envs') extraMisses += benchEnvs();
 if (!only || only === 'watch') extraMisses += await benchWatch();
+if (!only || only === 'lint') extraMisses += benchLint();
 process.exitCode = summary() + extraMisses > 0 ? 1 : 0;

@@ -17,6 +17,7 @@ import { registerFiles } from './files.js';
 import { registerRegistry } from './registry.js';
 import { registerEnvs } from './envs.js';
 import { registerWatch } from './watch.js';
+import { registerLint } from './lint.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -62,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRegistry(program, globals);
   registerEnvs(program, globals);
   registerWatch(program, globals);
+  registerLint(program, globals);
   // bake has its own -f (bake files), as docker buildx bake does
   for (const c of program.commands) {
     addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');

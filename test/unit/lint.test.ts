@@ -1,0 +1,70 @@
+/**
+ * dockyard lint over the fixture corpus (test/lint/fixtures): each file says on its first line
+ * which rules it must trigger (`# expect: DY101`), hardened files none; every rule has a file
+ * that hits it, and the hardened ones miss it.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lint, sarif } from '../../src/lint/lint.js';
+import { RULES } from '../../src/lint/rules.js';
+import { shellCommands } from '../../src/lint/dockerfile.js';
+import { rulesPage } from '../../src/lint/docs.js';
+import { cli, tree, cleanupTrees } from '../helpers/fs.js';
+import { afterAll } from 'vitest';
+
+afterAll(cleanupTrees);
+
+const DIR = join(import.meta.dirname, '..', 'lint', 'fixtures');
+const files = readdirSync(DIR).filter((f) => f.endsWith('.Dockerfile') || f.endsWith('.yaml'));
+const expected = (f: string) => (/^# expect:(.*)$/m.exec(readFileSync(join(DIR, f), 'utf8'))?.[1] ?? '').split(/\s+/).filter(Boolean);
+
+describe('lint fixtures', () => {
+  it('has at least 40 files and a hit for every rule', () => {
+    expect(files.length).toBeGreaterThanOrEqual(40);
+    const hit = new Set(files.flatMap(expected));
+    expect(RULES.map((r) => r.id).filter((id) => !hit.has(id))).toEqual([]);
+  });
+  for (const f of files) {
+    it(`${f}: ${expected(f).join(' ') || 'nothing'}`, () => {
+      const found = [...new Set(lint([join(DIR, f)], { cwd: DIR }).map((x) => x.rule))].sort();
+      expect(found).toEqual([...new Set(expected(f))].sort());
+    });
+  }
+});
+
+describe('lint', () => {
+  it('the rules page in docs/ is the generated one (npm run docs)', () => {
+    expect(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'lint-rules.md'), 'utf8')).toBe(rulesPage());
+  });
+
+  it('splits RUN into commands', () => {
+    expect(shellCommands('apt-get update && DEBIAN_FRONTEND=x apt-get install -y a | tee log; cd /x')).toEqual([['apt-get', 'update'], ['apt-get', 'install', '-y', 'a'], ['tee', 'log'], ['cd', '/x']]);
+  });
+
+  it('locates findings, honours # dockyard-ignore and .dockyard.yaml severities', () => {
+    const dir = tree({
+      'Dockerfile': 'FROM node\n# dockyard-ignore DY115\nUSER root\nRUN cd /x # dockyard-ignore DY106\nCMD node x\n',
+      '.dockyard.yaml': 'lint:\n  rules:\n    DY116: off\n    DY104: error\n',
+    });
+    const f = lint(['Dockerfile'], { cwd: dir });
+    expect(f.map((x) => `${x.rule}:${x.line}:${x.column}:${x.severity}`)).toEqual(['DY101:1:1:warning', 'DY115:1:1:warning', 'DY104:5:1:error']);
+  });
+
+  it('prints text, json and sarif; exits 1 at --fail-on; explains rules', () => {
+    const dir = tree({ 'Dockerfile': 'FROM node:20\nUSER node\nHEALTHCHECK CMD ["true"]\nCMD node x\n' });
+    const text = cli(['lint', 'Dockerfile'], { cwd: dir });
+    expect(text.stdout).toBe('Dockerfile:4:1 warning DY104 CMD / ENTRYPOINT in shell form (CMD)\n');
+    expect(text.code).toBe(0);
+    expect(cli(['lint', '--fail-on', 'warning', 'Dockerfile'], { cwd: dir }).code).toBe(1);
+    const json = JSON.parse(cli(['lint', '--format', 'json', 'Dockerfile'], { cwd: dir }).stdout);
+    expect(json).toEqual({ findings: [{ rule: 'DY104', category: 'reliability', severity: 'warning', file: 'Dockerfile', line: 4, column: 1, message: 'CMD / ENTRYPOINT in shell form (CMD)' }] });
+    const s = JSON.parse(cli(['lint', '--format', 'sarif', 'Dockerfile'], { cwd: dir }).stdout) as { version: string; runs: Array<{ results: Array<{ ruleId: string; locations: Array<{ physicalLocation: { region: { startLine: number } } }> }> }> };
+    expect(s.version).toBe('2.1.0');
+    expect(s.runs[0]!.results[0]).toMatchObject({ ruleId: 'DY104', locations: [{ physicalLocation: { region: { startLine: 4 } } }] });
+    expect(cli(['lint', '--explain', 'DY104']).stdout).toMatch(/^DY104 \(reliability, warning\): CMD \/ ENTRYPOINT in shell form\n\nIn shell form/);
+    expect(cli(['lint', '--explain', 'DY999']).code).toBe(2);
+    expect(cli(['lint', '--rules']).stdout.split('\n').filter(Boolean)).toHaveLength(RULES.length);
+    void sarif;
+  });
+});
