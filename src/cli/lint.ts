@@ -13,7 +13,8 @@ export function registerLint(program: Command, globals: () => GlobalOptions): vo
     .option('--fail-on <severity>', 'exit 1 when a finding is at least: error, warning, info, none', 'error')
     .option('--explain <id>', 'explain a rule')
     .option('--rules', 'list the rules')
-    .action(async (paths: string[], o: { format: string; failOn: string; explain?: string; rules?: boolean }) => {
+    .option('--fix', 'rewrite what is safe to rewrite (version:, JSON-form CMD, --no-install-recommends, apt-get update merged into its install), then lint again')
+    .action(async (paths: string[], o: { format: string; failOn: string; explain?: string; rules?: boolean; fix?: boolean }) => {
       const { RULE, RULES } = await import('../lint/rules.js');
       if (o.explain) {
         const r = RULE[o.explain.toUpperCase()];
@@ -25,7 +26,12 @@ export function registerLint(program: Command, globals: () => GlobalOptions): vo
       if (!['error', 'warning', 'info', 'none'].includes(o.failOn)) throw new DockyardError('USAGE', `invalid --fail-on "${o.failOn}"`, { hint: 'error, warning, info or none' });
       const { fails, lint, sarif } = await import('../lint/lint.js');
       const cwd = process.cwd();
-      const findings = lint(paths, { cwd: globals().projectDirectory ?? cwd, composeFiles: globals().file });
+      let findings = lint(paths, { cwd: globals().projectDirectory ?? cwd, composeFiles: globals().file });
+      if (o.fix) {
+        const { fix } = await import('../lint/fix.js');
+        for (const f of fix(findings)) process.stderr.write(`fixed ${relative(cwd, f.file) || f.file}:${f.line} ${f.rule}: ${f.what}\n`);
+        findings = lint(paths, { cwd: globals().projectDirectory ?? cwd, composeFiles: globals().file });
+      }
       if (o.format === 'json') {
         process.stdout.write(`${JSON.stringify({ findings: findings.map((f) => ({ rule: f.rule, category: f.category, severity: f.severity, file: relative(cwd, f.file) || f.file, line: f.line, column: f.column, message: f.message })) }, null, 2)}\n`);
       } else if (o.format === 'sarif') {

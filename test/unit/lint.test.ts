@@ -38,6 +38,21 @@ describe('lint', () => {
     expect(readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'lint-rules.md'), 'utf8')).toBe(rulesPage());
   });
 
+  it('--fix rewrites what is safe, says what it changed, and lints again', () => {
+    const dir = tree({
+      'Dockerfile': 'FROM node:20\nRUN apt-get update\nRUN apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nUSER node\nHEALTHCHECK CMD ["true"]\nCMD node server.js\nENTRYPOINT echo $HOME\n',
+      'compose.yaml': 'version: "3"\nservices:\n  a:\n    image: x:1\n    logging: {options: {max-size: 1m}}\n    mem_limit: 1g\n',
+    });
+    const r = cli(['lint', '--fix', 'Dockerfile', 'compose.yaml'], { cwd: dir });
+    expect(r.stderr).toMatch(/fixed Dockerfile:2 DY110: merged apt-get update into the install after it/);
+    expect(r.stderr).toMatch(/fixed Dockerfile:6 DY104: CMD in JSON form/);
+    expect(r.stderr).toMatch(/fixed compose\.yaml:1 DY201: removed the obsolete version:/);
+    expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).toBe('FROM node:20\nRUN apt-get update && apt-get install --no-install-recommends -y curl && rm -rf /var/lib/apt/lists/*\nUSER node\nHEALTHCHECK CMD ["true"]\nCMD ["node", "server.js"]\nENTRYPOINT echo $HOME\n');
+    expect(readFileSync(join(dir, 'compose.yaml'), 'utf8')).not.toMatch(/version/);
+    // what is left: the shell-form ENTRYPOINT with shell syntax (not safe to rewrite), and the second ENTRYPOINT-less CMD... only that
+    expect(r.stdout).toMatch(/Dockerfile:6:1 warning DY104 .*\(ENTRYPOINT\)/);
+  });
+
   it('splits RUN into commands', () => {
     expect(shellCommands('apt-get update && DEBIAN_FRONTEND=x apt-get install -y a | tee log; cd /x')).toEqual([['apt-get', 'update'], ['apt-get', 'install', '-y', 'a'], ['tee', 'log'], ['cd', '/x']]);
   });
