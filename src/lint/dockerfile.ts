@@ -32,6 +32,9 @@ export function lintDockerfile(file: string, text: string): Finding[] {
   let copiedAll: { line: number; col: number } | undefined;
   let lastUser: string | undefined;
   let healthcheck = false;
+  let healthchecks = 0;
+  let seenFrom = false;
+  let downloaders = new Set<string>();
   froms.forEach((f, i) => {
     const name = f.getBuildStage();
     if (name) {
@@ -45,9 +48,12 @@ export function lintDockerfile(file: string, text: string): Finding[] {
     const { line, character } = ins.getRange().start;
     const args = (ins as unknown as { getArgumentsContent(): string | null }).getArgumentsContent?.() ?? '';
     const json = (ins as unknown as { getJSONStrings?: () => unknown[] }).getJSONStrings?.() ?? [];
+    if (kw === 'FROM') seenFrom = true;
+    else if (!seenFrom && kw !== 'ARG') add('DY130', line, character, kw);
     switch (kw) {
       case 'FROM': {
         stageStart++;
+        healthchecks = 0;
         cmds = 0;
         entrypoints = 0;
         copiedAll = undefined;
@@ -61,6 +67,9 @@ export function lintDockerfile(file: string, text: string): Finding[] {
       }
       case 'MAINTAINER':
         add('DY102', line, character);
+        break;
+      case 'ONBUILD':
+        if (/^\s*(FROM|MAINTAINER)\b/i.test(args)) add('DY131', line, character);
         break;
       case 'ADD': {
         const srcs = args.split(/\s+/).filter((a) => a && !a.startsWith('--')).slice(0, -1);
@@ -86,6 +95,7 @@ export function lintDockerfile(file: string, text: string): Finding[] {
       case 'HEALTHCHECK':
         // HEALTHCHECK NONE is a decision too
         healthcheck = true;
+        if (++healthchecks === 2) add('DY125', line, character);
         break;
       case 'COPY': {
         const flags = (ins as unknown as { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> }).getFlags?.() ?? [];
@@ -130,6 +140,18 @@ export function lintDockerfile(file: string, text: string): Finding[] {
         if (cmdsOf.some((c) => c[0] === 'npm' && (c[1] === 'install' || c[1] === 'i') && c.length === 2)) add('DY113', line, character);
         if (cmdsOf.some((c) => c[0] === 'apk' && c[1] === 'add' && !c.includes('--no-cache'))) add('DY122', line, character);
         if (/[^|]\|[^|]/.test(args) && !pipefail && !/set -[a-z]*o pipefail|set -o pipefail/.test(args)) add('DY119', line, character);
+        if (cmdsOf.some((c) => c[0] === 'apt-get' && (c[1] === 'upgrade' || c[1] === 'dist-upgrade'))) add('DY124', line, character);
+        if (cmdsOf.some((c) => c[0] === 'apt' && ['install', 'update', 'upgrade', 'remove'].includes(c[1] ?? ''))) add('DY126', line, character);
+        for (const c of cmdsOf.filter((x) => ['yum', 'dnf', 'microdnf', 'zypper'].includes(x[0]!) && x.some((w) => w === 'install' || w === 'in'))) {
+          if (!c.some((w) => /^-[a-z]*y$|^--assumeyes$|^-n$|^--non-interactive$/.test(w))) add('DY127', line, character, c[0]);
+        }
+        if (cmdsOf.some((c) => ['yum', 'dnf'].includes(c[0]!) && c.includes('install')) && !has(/(yum|dnf) clean all/)) add('DY128', line, character);
+        if (cmdsOf.some((c) => c[0] === 'yarn' && (c.length === 1 || c[1] === 'install')) && !has(/yarn cache clean/)) add('DY129', line, character);
+        for (const c of cmdsOf) if (c[0] === 'wget' || c[0] === 'curl') downloaders.add(c[0]);
+        if (downloaders.size === 2) {
+          add('DY132', line, character);
+          downloaders = new Set();
+        }
         if (copiedAll && DEP_INSTALL.test(args)) {
           add('DY118', copiedAll.line, copiedAll.col);
           copiedAll = undefined;
