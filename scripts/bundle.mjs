@@ -42,7 +42,26 @@ await build({
         b.onResolve({ filter: /^ssh2$/ }, (args) => (args.importer.includes('docker-modem') ? { path: join(root, 'scripts/shims/ssh2-lazy.cjs') } : { path: 'ssh2', external: true }));
         // dockerode's BuildKit session (gRPC, protobuf): loaded on first use, from node_modules
         b.onResolve({ filter: /^\.\/session$/ }, (args) => (args.importer.includes('dockerode') ? { path: join(root, 'scripts/shims/dockerode-session-lazy.cjs') } : undefined));
+        // the Kubernetes models (600 KB, for `convert k8s` only) are a bundle of their own,
+        // dist/k8s-models.cjs, read when first used
+        b.onResolve({ filter: /^kubernetes-models\/(apps\/v1|v1)$/ }, (args) => ({ path: args.path, namespace: 'k8s-models' }));
+        b.onLoad({ filter: /.*/, namespace: 'k8s-models' }, (args) => ({
+          contents: `module.exports = require(require('node:path').join(__dirname, 'k8s-models.cjs'))[${JSON.stringify(args.path.endsWith('apps/v1') ? 'apps' : 'core')}];`,
+          loader: 'js',
+        }));
       },
     },
   ],
+});
+
+await build({
+  stdin: { contents: "export * as apps from 'kubernetes-models/apps/v1';\nexport * as core from 'kubernetes-models/v1';\n", resolveDir: root, loader: 'js' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outfile: join(root, 'dist/k8s-models.cjs'),
+  logLevel: 'warning',
+  minifyWhitespace: true,
+  minifySyntax: true,
 });

@@ -34,3 +34,5 @@ export type { Engine } from './engine/engine.js';
 export { acquireEnvironment, releaseEnvironment, renewEnvironment, listEnvironments, gcEnvironments, healthReport, Lease, LEASE } from './envs/lease.js';
 export type { AcquireOptions, LeasedService, LeaseInfo, ServiceHealth } from './envs/lease.js';
 export type { WatchAction, WatchOptions } from './watch/watch.js';
+export { convertToKubernetes } from './deploy/k8s.js';
+export type { K8sResult } from './deploy/k8s.js';

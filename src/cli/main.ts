@@ -18,6 +18,7 @@ import { registerRegistry } from './registry.js';
 import { registerEnvs } from './envs.js';
 import { registerWatch } from './watch.js';
 import { registerLint } from './lint.js';
+import { registerConvert } from './convert.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEnvs(program, globals);
   registerWatch(program, globals);
   registerLint(program, globals);
+  registerConvert(program, globals);
   // bake has its own -f (bake files), as docker buildx bake does
   for (const c of program.commands) {
     addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');

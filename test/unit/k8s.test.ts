@@ -1,0 +1,149 @@
+/**
+ * convert k8s: what the manifests say about a project (checked against the Kubernetes schema by
+ * the test itself, independently of the conversion), what becomes a warning, and the CLI's files.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import jsyaml from 'js-yaml';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
+import { convertToKubernetes } from '../../src/deploy/k8s.js';
+import { loadProject } from '../../src/load/index.js';
+import { cleanupTrees, cli, tree } from '../helpers/fs.js';
+
+afterAll(cleanupTrees);
+
+const COMPOSE = `
+name: shop
+services:
+  migrate:
+    image: shop/api:1
+    command: ["migrate"]
+  api:
+    image: shop/api:1
+    environment: { MODE: prod, EMPTY: "" }
+    ports: ["8080:80"]
+    expose: ["9090"]
+    user: "1000:1000"
+    read_only: true
+    cap_drop: [ALL]
+    security_opt: ["no-new-privileges:true", "seccomp:unconfined"]
+    extra_hosts: ["ext.example=10.0.0.1", "alias.example=10.0.0.1"]
+    dns: [1.1.1.1]
+    sysctls: { net.core.somaxconn: 1024 }
+    healthcheck: { test: ["CMD-SHELL", "wget -q -O- localhost/health"], interval: 5s, timeout: 2s, retries: 3 }
+    deploy: { replicas: 3, resources: { limits: { cpus: "0.5", memory: 256M } } }
+    configs: [{ source: app, target: /etc/app.conf }]
+    secrets: [token]
+    depends_on:
+      migrate: { condition: service_completed_successfully }
+      db: { condition: service_healthy }
+    volumes: ["./src:/src", "/cache"]
+    logging: { driver: syslog }
+    stop_grace_period: 20s
+  db:
+    image: postgres:16
+    volumes: ["data:/var/lib/postgresql/data"]
+    tmpfs: [/run]
+volumes:
+  data: {}
+  unused: {}
+configs:
+  app: { content: "port=80" }
+secrets:
+  token: { file: ./token.txt }
+`;
+
+describe('convert k8s', () => {
+  const dir = tree({ 'compose.yaml': COMPOSE, 'token.txt': 's3cret' });
+  const load = () => loadProject({ workingDir: dir, environment: {} });
+
+  it('maps services to schema-valid workloads, services, config maps and secrets', async () => {
+    const { manifests } = await convertToKubernetes(load(), { namespace: 'Team-A' });
+    const byKind = (k: string) => manifests.filter((m) => m.kind === k) as Array<Record<string, any>>;
+    // every object validates against the Kubernetes schema (independently of the conversion)
+    const models: Record<string, new (x: never) => { validate(): void }> = { Deployment, StatefulSet, Service, ConfigMap, Secret };
+    for (const m of manifests) {
+      expect(models[m.kind as string], `kind ${String(m.kind)}`).toBeDefined();
+      expect(() => new models[m.kind as string]!(m as never).validate()).not.toThrow();
+      expect((m.metadata as { namespace?: string }).namespace).toBe('team-a');
+    }
+    // config first: a ConfigMap for the content, a Secret for the file's text
+    expect(manifests.slice(0, 2).map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Secret']);
+    expect(byKind('ConfigMap')[0]!.data).toEqual({ app: 'port=80' });
+    expect(byKind('Secret')[0]!.stringData).toEqual({ token: 's3cret' });
+
+    // the job others wait for is no workload of its own: it runs as their init container
+    const [api] = byKind('Deployment');
+    expect(byKind('Deployment').map((d) => d.metadata.name)).toEqual(['api']);
+    expect(manifests.some((m) => (m.metadata as { name: string }).name === 'migrate')).toBe(false);
+    const pod = api!.spec.template.spec;
+    expect(pod.initContainers).toEqual([expect.objectContaining({ name: 'init-migrate', image: 'shop/api:1', args: ['migrate'] })]);
+    expect(api!.spec.replicas).toBe(3);
+    expect(api!.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'api', 'app.kubernetes.io/part-of': 'shop' });
+    const c = pod.containers[0];
+    expect(c.env).toEqual([{ name: 'MODE', value: 'prod' }, { name: 'EMPTY', value: '' }]);
+    expect(c.ports).toEqual([{ containerPort: 80, protocol: 'TCP' }, { containerPort: 9090, protocol: 'TCP' }]);
+    expect(c.resources.limits).toEqual({ cpu: '0.5', memory: String(256 * 1024 * 1024) });
+    expect(c.readinessProbe).toEqual({ exec: { command: ['sh', '-c', 'wget -q -O- localhost/health'] }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 });
+    expect(c.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false });
+    // what kompose drops: extra_hosts, dns, sysctls
+    expect(pod.hostAliases).toEqual([{ ip: '10.0.0.1', hostnames: ['ext.example', 'alias.example'] }]);
+    expect(pod.dnsPolicy).toBe('None');
+    expect(pod.dnsConfig).toEqual({ nameservers: ['1.1.1.1'] });
+    expect(pod.securityContext.sysctls).toEqual([{ name: 'net.core.somaxconn', value: '1024' }]);
+    expect(pod.terminationGracePeriodSeconds).toBe(20);
+    // config and secret at their targets; the anonymous volume as an emptyDir
+    expect(c.volumeMounts).toEqual([
+      { name: 'api-v1', mountPath: '/cache' },
+      { name: 'cfg-app', mountPath: '/etc/app.conf', subPath: 'app', readOnly: true },
+      { name: 'sec-token', mountPath: '/run/secrets/token', subPath: 'token', readOnly: true },
+    ]);
+
+    // a named volume makes a StatefulSet with a claim per replica
+    const [db] = byKind('StatefulSet');
+    expect(db!.metadata.name).toBe('db');
+    expect(db!.spec.volumeClaimTemplates).toEqual([expect.objectContaining({ metadata: { name: 'data' } })]);
+    expect(db!.spec.template.spec.containers[0].volumeMounts).toEqual([{ name: 'data', mountPath: '/var/lib/postgresql/data' }, { name: 'db-tmp0', mountPath: '/run' }]);
+
+    // the Service publishes on the published port and targets the container's
+    const svc = byKind('Service');
+    expect(svc.map((s) => s.metadata.name)).toEqual(['api']);
+    expect(svc[0]!.spec.ports).toEqual([
+      { name: 'p8080-tcp', port: 8080, targetPort: 80, protocol: 'TCP' },
+      { name: 'p9090-tcp', port: 9090, targetPort: 9090, protocol: 'TCP' },
+    ]);
+  });
+
+  it('names every key it cannot map instead of dropping it silently', async () => {
+    const { warnings } = await convertToKubernetes(load());
+    const w = warnings.join('\n');
+    expect(w).toMatch(/services\.api\.security_opt: "seccomp:unconfined" has no mapping/);
+    expect(w).toMatch(/services\.api\.volumes\[0\]: bind mount of .*src/);
+    expect(w).toMatch(/services\.api\.logging/);
+    expect(w).toMatch(/services\.api\.depends_on\.db: Kubernetes starts pods independently/);
+    expect(w).toMatch(/volumes\.unused: used by no service/);
+    expect(w).not.toMatch(/depends_on\.migrate/);
+  });
+
+  it('a user name (not an id) is a warning, not a wrong runAsUser', async () => {
+    const d = tree({ 'compose.yaml': 'services:\n  a:\n    image: x\n    user: app\n' });
+    const { manifests, warnings } = await convertToKubernetes(loadProject({ workingDir: d, environment: {} }));
+    expect((manifests[0] as any).spec.template.spec.containers[0].securityContext).toBeUndefined();
+    expect(warnings.join('\n')).toMatch(/services\.a\.user: "app" is a name/);
+  });
+
+  it('the CLI writes one file per object, and warns on stderr', () => {
+    const out = join(dir, 'k8s');
+    const r = cli(['convert', 'k8s', '-o', out], { cwd: dir });
+    expect(r.stderr).toMatch(/wrote 5 manifests/);
+    expect(r.code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['configmap-app.yaml', 'deployment-api.yaml', 'secret-token.yaml', 'service-api.yaml', 'statefulset-db.yaml']);
+    expect((jsyaml.load(readFileSync(join(out, 'deployment-api.yaml'), 'utf8')) as any).spec.replicas).toBe(3);
+    const bad = cli(['convert', 'swarm'], { cwd: dir });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/unknown target "swarm"/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+});
