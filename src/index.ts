@@ -36,3 +36,5 @@ export type { AcquireOptions, LeasedService, LeaseInfo, ServiceHealth } from './
 export type { WatchAction, WatchOptions } from './watch/watch.js';
 export { convertToKubernetes } from './deploy/k8s.js';
 export type { K8sResult } from './deploy/k8s.js';
+export { deployStack, listStacks, stackTasks, removeStack } from './deploy/swarm.js';
+export type { DeployOptions, DeployResult, StackSummary, StackTask } from './deploy/swarm.js';

@@ -19,6 +19,7 @@ import { registerEnvs } from './envs.js';
 import { registerWatch } from './watch.js';
 import { registerLint } from './lint.js';
 import { registerConvert } from './convert.js';
+import { registerDeploy } from './deploy.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -66,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   registerWatch(program, globals);
   registerLint(program, globals);
   registerConvert(program, globals);
+  registerDeploy(program, globals);
   // bake has its own -f (bake files), as docker buildx bake does
   for (const c of program.commands) {
     addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');

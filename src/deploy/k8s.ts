@@ -4,9 +4,8 @@
  * sysctls, dns, security options, ulimits are not dropped silently); every key that has none is
  * named in a warning.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { DockyardError } from '../errors.js';
+import { definedContent } from './content.js';
 import { imageName } from '../model/names.js';
 import type { Project, Service } from '../model/project.js';
 
@@ -51,8 +50,7 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
   for (const s of Object.values(project.services)) for (const [d, c] of Object.entries(s.depends_on ?? {})) if (c.condition === 'service_completed_successfully') jobs.add(d);
 
   // configs and secrets: a ConfigMap / Secret each, mounted at their targets
-  const fileContent = (def: { file?: string; content?: string; environment?: string }) =>
-    def.content !== undefined ? String(def.content) : def.environment !== undefined ? project.environment[def.environment] ?? '' : def.file ? readFileSync(resolve(project.workingDir, def.file), 'utf8') : '';
+  const fileContent = (def: { file?: string; content?: string; environment?: string }) => definedContent(project, def);
   for (const [key, def] of Object.entries(project.configs)) {
     if (def.external) {
       warnings.push(`configs.${key}: external: expected to exist in the cluster as ConfigMap ${k8sName(def.name)}`);

@@ -5,7 +5,7 @@ import type { AgentOptions } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { DockyardError, EngineError } from '../errors.js';
-import type { ContainerInspect, ContainerSummary, Engine, EngineEvent, EventSubscription, ExecOptions, ImageInspect, LogOptions } from './engine.js';
+import type { ContainerInspect, ContainerSummary, Engine, EngineEvent, EventSubscription, ExecOptions, ImageInspect, LogOptions, SwarmKind } from './engine.js';
 
 interface ApiError extends Error {
   statusCode?: number;
@@ -453,6 +453,41 @@ export class DockerEngine implements Engine {
         stream.destroy();
       },
     };
+  }
+  async swarmState(): Promise<string> {
+    const info = (await this.call('info', () => this.docker.info())) as { Swarm?: { LocalNodeState?: string } };
+    return info.Swarm?.LocalNodeState ?? 'inactive';
+  }
+
+  async listSwarm(kind: SwarmKind, filters: Record<string, string[]>) {
+    const opts = { filters };
+    // dockerode's typings pick the callback overloads here; the promise ones are what run
+    const d = this.docker as unknown as Record<string, (o: unknown) => Promise<unknown>>;
+    const f = { services: () => d.listServices!(opts), tasks: () => d.listTasks!(opts), configs: () => d.listConfigs!(opts), secrets: () => d.listSecrets!(opts) }[kind];
+    return (await this.call(`list ${kind}`, f)) as Array<Record<string, any>>;
+  }
+
+  async createSwarm(kind: Exclude<SwarmKind, 'tasks'>, body: Record<string, unknown>): Promise<string> {
+    const d = this.docker;
+    const b = body as never;
+    const f = { services: () => d.createService(b), configs: () => d.createConfig(b), secrets: () => d.createSecret(b) }[kind];
+    const r = (await this.call(`create ${kind.slice(0, -1)} ${String(body.Name)}`, f)) as { id?: string; ID?: string };
+    return r.id ?? r.ID ?? '';
+  }
+
+  async updateService(id: string, version: number, body: Record<string, unknown>): Promise<void> {
+    await this.call(`update service ${id}`, () => this.docker.getService(id).update({ ...body, version } as never));
+  }
+
+  async removeSwarm(kind: Exclude<SwarmKind, 'tasks'>, id: string): Promise<void> {
+    const d = this.docker;
+    const f = { services: () => d.getService(id).remove(), configs: () => d.getConfig(id).remove(), secrets: () => d.getSecret(id).remove() }[kind];
+    try {
+      await f();
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw engineError(e, `remove ${kind.slice(0, -1)} ${id}`);
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  * what it would do (Compose's own --dry-run works the same way, with a client that only reads).
  */
 import { PassThrough, Readable } from 'node:stream';
-import type { ContainerInspect, Engine, EngineEvent, EventSubscription, ExecOptions, LogOptions } from './engine.js';
+import type { ContainerInspect, Engine, EngineEvent, EventSubscription, ExecOptions, LogOptions, SwarmKind } from './engine.js';
 
 export class DryRunEngine implements Engine {
   readonly dryRun = true;
@@ -191,5 +191,21 @@ export class DryRunEngine implements Engine {
   }
   events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o?: { since?: number; until?: number }): Promise<EventSubscription> {
     return this.real.events(filters, onEvent, onEnd, o);
+  }
+  swarmState() {
+    return this.real.swarmState();
+  }
+  listSwarm(kind: SwarmKind, filters: Record<string, string[]>) {
+    return this.real.listSwarm(kind, filters);
+  }
+  async createSwarm(kind: Exclude<SwarmKind, 'tasks'>, body: Record<string, unknown>): Promise<string> {
+    this.say(`would create ${kind.slice(0, -1)} ${String(body.Name)}`);
+    return `dry-run-${String(body.Name)}`;
+  }
+  async updateService(id: string, _version: number, body: Record<string, unknown>): Promise<void> {
+    this.say(`would update service ${String(body.Name ?? id)}`);
+  }
+  async removeSwarm(kind: Exclude<SwarmKind, 'tasks'>, id: string): Promise<void> {
+    this.say(`would remove ${kind.slice(0, -1)} ${id}`);
   }
 }

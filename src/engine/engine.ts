@@ -161,4 +161,16 @@ export interface Engine {
 
   /** Engine events (filters as the API takes them); `onEvent` runs for each, `onEnd` if the stream ends unasked. */
   events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o?: { since?: number; until?: number }): Promise<EventSubscription>;
+
+  /** Swarm: this node's state (`inactive`, `active`, ...) */
+  swarmState(): Promise<string>;
+  /** Swarm objects (services, tasks, configs, secrets), filtered as the API takes it */
+  listSwarm(kind: SwarmKind, filters: Record<string, string[]>): Promise<Array<Record<string, any>>>;
+  createSwarm(kind: Exclude<SwarmKind, 'tasks'>, body: Record<string, unknown>): Promise<string>;
+  /** update a service at its version (the version guards against concurrent updates) */
+  updateService(id: string, version: number, body: Record<string, unknown>): Promise<void>;
+  /** removes a service, config or secret; gone already is fine */
+  removeSwarm(kind: Exclude<SwarmKind, 'tasks'>, id: string): Promise<void>;
 }
+
+export type SwarmKind = 'services' | 'tasks' | 'configs' | 'secrets';

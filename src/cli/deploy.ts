@@ -1,0 +1,45 @@
+/** `dockyard deploy`: the project as a Swarm stack; `deploy ls | ps STACK | rm STACK`. */
+import type { Command } from 'commander';
+import { DockyardError } from '../errors.js';
+import type { GlobalOptions } from './common.js';
+import { context, parseTimeoutMs } from './common.js';
+import { table } from './table.js';
+
+export function registerDeploy(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('deploy')
+    .description('deploy the project as a Swarm stack (-p names it); deploy ls | ps STACK | rm STACK')
+    .argument('[action]', 'ls, ps or rm (none: deploy)')
+    .argument('[stack]', 'the stack, for ps and rm')
+    .option('-d, --detach', 'do not wait for the services to converge')
+    .option('--prune', 'remove services of the stack that are no longer in the project')
+    .option('--timeout <duration>', 'how long to wait for convergence', '5m')
+    .option('-q, --quiet', 'no progress')
+    .action(async (action: string | undefined, stack: string | undefined, o: { detach?: boolean; prune?: boolean; timeout: string; quiet?: boolean }) => {
+      const say = o.quiet ? () => undefined : (l: string) => process.stderr.write(`${l}\n`);
+      const swarm = await import('../deploy/swarm.js');
+      if (action === undefined) {
+        const { project, engine } = await context(globals(), true);
+        const r = await swarm.deployStack(engine, project, { detach: o.detach, prune: o.prune, timeoutMs: parseTimeoutMs(o.timeout), onProgress: say });
+        if (r.ignored.length) process.stderr.write(`warning: Swarm cannot honour ${r.ignored.length} key(s), ignored: ${r.ignored.join(', ')}\n`);
+        say(`stack ${r.stack}: ${r.created.length} created, ${r.updated.length} updated, ${r.removed.length} removed${o.detach ? '' : ', converged'}`);
+        return;
+      }
+      const { DockerEngine } = await import('../engine/docker.js');
+      const engine = new DockerEngine();
+      const need = () => {
+        if (!stack) throw new DockyardError('USAGE', `deploy ${action} needs the stack's name`, { hint: `dockyard deploy ${action} NAME (dockyard deploy ls lists them)` });
+        return stack;
+      };
+      if (action === 'ls') {
+        const list = await swarm.listStacks(engine);
+        process.stdout.write(table(['NAME', 'SERVICES'], list.map((s) => [s.name, String(s.services)])));
+      } else if (action === 'ps') {
+        const tasks = await swarm.stackTasks(engine, need());
+        process.stdout.write(table(['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'], tasks.map((t) => [t.id, `${t.service}${t.slot ? `.${t.slot}` : ''}`, t.image, t.node, t.desired, t.state, t.error ?? ''])));
+      } else if (action === 'rm') {
+        const r = await swarm.removeStack(engine, need(), say);
+        say(`stack ${stack} removed (${r.removed.length} objects)`);
+      } else throw new DockyardError('USAGE', `unknown deploy action "${action}"`, { hint: 'ls, ps STACK, rm STACK, or none to deploy' });
+    });
+}

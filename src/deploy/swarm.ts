@@ -1,0 +1,357 @@
+/**
+ * `deploy`: the Project as a Swarm stack, through the Engine API (what `docker stack deploy`
+ * does, with the wait for convergence built in). Objects are named `<stack>_<name>` and labelled
+ * `com.docker.stack.namespace=<stack>`, as the docker CLI names and labels them, so both tools see
+ * the same stacks. Configs and secrets get content-hashed names: a changed file rolls the services.
+ */
+import { createHash } from 'node:crypto';
+import { DockyardError } from '../errors.js';
+import type { Engine } from '../engine/engine.js';
+import { imageName } from '../model/names.js';
+import type { Project, Service, UpdateConfig } from '../model/project.js';
+import { definedContent } from './content.js';
+
+export const STACK_LABEL = 'com.docker.stack.namespace';
+const IMAGE_LABEL = 'com.docker.stack.image';
+
+export interface DeployOptions {
+  /** do not wait for the services to converge */
+  detach?: boolean;
+  /** remove services of the stack that are no longer in the project */
+  prune?: boolean;
+  /** how long to wait for convergence (default 5 minutes) */
+  timeoutMs?: number;
+  /** progress: one line per change, and per service `n/m running` while waiting */
+  onProgress?: (line: string) => void;
+}
+
+export interface DeployResult {
+  stack: string;
+  created: string[];
+  updated: string[];
+  removed: string[];
+  /** keys Swarm cannot honour, with their key paths */
+  ignored: string[];
+}
+
+/** Keys a Swarm service has no place for (listed in one warning). */
+const UNSUPPORTED = ['build', 'container_name', 'links', 'external_links', 'network_mode', 'privileged', 'devices', 'cgroup_parent', 'cpu_shares', 'cpuset', 'mem_limit', 'mem_reservation', 'cpus', 'restart', 'userns_mode', 'ipc', 'pid', 'security_opt', 'volumes_from', 'depends_on', 'shm_size', 'mac_address', 'runtime', 'scale', 'stop_signal', 'blkio_config', 'oom_score_adj', 'platform', 'profiles', 'pull_policy', 'develop', 'post_start', 'pre_stop', 'extends', 'attach', 'gpus', 'uts', 'label_file', 'env_file', 'models', 'provider'];
+
+const ns = (v?: number) => (v === undefined ? undefined : Math.round(v));
+const nameOf = (stack: string, key: string) => `${stack}_${key}`;
+const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 10);
+
+function updateConfig(u: UpdateConfig | undefined): Record<string, unknown> | undefined {
+  if (!u) return undefined;
+  const fa = u.failure_action;
+  return {
+    Parallelism: u.parallelism ?? 1,
+    Delay: ns(u.delay),
+    FailureAction: fa,
+    Monitor: ns(u.monitor),
+    MaxFailureRatio: u.max_failure_ratio,
+    Order: u.order,
+  };
+}
+
+/** The engine must be a Swarm manager: a clear error otherwise. */
+async function requireSwarm(engine: Engine): Promise<void> {
+  const state = await engine.swarmState();
+  if (state !== 'active') {
+    throw new DockyardError('USAGE', `this engine is not part of a Swarm (its state: ${state})`, { hint: 'make it one: `docker swarm init --advertise-addr 127.0.0.1`, or point DOCKER_HOST at a manager' });
+  }
+}
+
+export async function deployStack(engine: Engine, project: Project, o: DeployOptions = {}): Promise<DeployResult> {
+  const say = o.onProgress ?? (() => undefined);
+  const stack = project.name;
+  const labels = { [STACK_LABEL]: stack };
+  const result: DeployResult = { stack, created: [], updated: [], removed: [], ignored: [] };
+  await requireSwarm(engine);
+
+  for (const s of Object.values(project.services)) {
+    for (const k of Object.keys(s)) if (UNSUPPORTED.includes(k)) result.ignored.push(`services.${s.name}.${k}`);
+  }
+
+  // networks: overlay, attachable (so `run` containers can join), created once
+  const netNames = new Map<string, string>();
+  const usedNets = new Set(Object.values(project.services).flatMap((s) => Object.keys(s.networks ?? { default: null })));
+  for (const key of usedNets) {
+    const def = project.networks[key] ?? { name: `${stack}_${key}` };
+    const name = def.external ? def.name : nameOf(stack, key);
+    netNames.set(key, name);
+    if (def.external) continue;
+    if (await engine.inspectNetwork(name)) continue;
+    await engine.createNetwork({
+      Name: name,
+      Driver: def.driver ?? 'overlay',
+      Attachable: def.attachable ?? true,
+      Internal: def.internal === true,
+      Options: def.driver_opts ?? {},
+      Labels: { ...(def.labels as Record<string, string> | undefined), ...labels },
+      ...(def.ipam ? { IPAM: { Driver: def.ipam.driver ?? 'default', Config: (def.ipam.config ?? []).map((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k === 'ip_range' ? 'IPRange' : k[0]!.toUpperCase() + k.slice(1), v]))) } } : {}),
+    });
+    say(`network ${name} created`);
+  }
+
+  // configs and secrets: immutable in Swarm, so a new content is a new object (name + hash)
+  const files: Record<'configs' | 'secrets', Map<string, { id: string; name: string }>> = { configs: new Map(), secrets: new Map() };
+  for (const kind of ['configs', 'secrets'] as const) {
+    const existing = await engine.listSwarm(kind, { label: [`${STACK_LABEL}=${stack}`] });
+    for (const [key, def] of Object.entries(project[kind])) {
+      if (def.external) {
+        const found = (await engine.listSwarm(kind, { name: [def.name] })).find((x) => x.Spec?.Name === def.name);
+        if (!found) throw new DockyardError('MISSING_REFERENCE', `${kind}.${key}: external ${kind.slice(0, -1)} "${def.name}" does not exist in the Swarm`, { hint: `create it first: docker ${kind.slice(0, -1)} create ${def.name} FILE` });
+        files[kind].set(key, { id: found.ID, name: def.name });
+        continue;
+      }
+      const content = definedContent(project, def);
+      const name = `${nameOf(stack, key)}-${hash(content)}`;
+      const same = existing.find((x) => x.Spec?.Name === name);
+      if (same) {
+        files[kind].set(key, { id: same.ID, name });
+        continue;
+      }
+      const id = await engine.createSwarm(kind, { Name: name, Labels: { ...labels, 'com.dockyard.key': key }, Data: Buffer.from(content).toString('base64') });
+      files[kind].set(key, { id, name });
+      say(`${kind.slice(0, -1)} ${name} created`);
+    }
+  }
+
+  // services
+  const existing = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((x) => [x.Spec.Name as string, x]));
+  const wanted = new Map<string, number | 'global'>();
+  for (const s of Object.values(project.services)) {
+    const spec = serviceSpec(project, s, netNames, files, labels);
+    const name = spec.Name as string;
+    const mode = s.deploy?.mode === 'global' ? 'global' : (s.deploy?.replicas ?? 1);
+    wanted.set(name, mode);
+    const cur = existing.get(name);
+    if (cur) {
+      await engine.updateService(cur.ID, cur.Version.Index, spec);
+      result.updated.push(name);
+      say(`service ${name} updated`);
+    } else {
+      await engine.createSwarm('services', spec);
+      result.created.push(name);
+      say(`service ${name} created`);
+    }
+  }
+  if (o.prune) {
+    for (const [name, cur] of existing) {
+      if (wanted.has(name)) continue;
+      await engine.removeSwarm('services', cur.ID);
+      result.removed.push(name);
+      say(`service ${name} removed`);
+    }
+  }
+  if (!o.detach) await waitConverged(engine, wanted, o.timeoutMs ?? 300_000, say);
+  // configs and secrets of earlier contents, no longer used by any service
+  for (const kind of ['configs', 'secrets'] as const) {
+    const keep = new Set([...files[kind].values()].map((f) => f.id));
+    for (const x of await engine.listSwarm(kind, { label: [`${STACK_LABEL}=${stack}`] })) {
+      if (keep.has(x.ID)) continue;
+      await engine.removeSwarm(kind, x.ID).catch(() => undefined); // still in use by an old task: a later deploy removes it
+    }
+  }
+  return result;
+}
+
+function serviceSpec(
+  project: Project,
+  s: Service,
+  nets: Map<string, string>,
+  files: Record<'configs' | 'secrets', Map<string, { id: string; name: string }>>,
+  stackLabels: Record<string, string>,
+): Record<string, unknown> {
+  const stack = project.name;
+  const image = imageName(stack, s);
+  const d = s.deploy ?? {};
+  const h = s.healthcheck;
+  const strs = (m: Record<string, unknown> | undefined) => Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+  const mounts = (s.volumes ?? []).map((v) => {
+    const vol = v.type === 'volume' && v.source ? project.volumes[v.source] : undefined;
+    const source = v.type === 'volume' && v.source ? (vol?.external ? vol.name : nameOf(stack, v.source)) : v.source;
+    return {
+      Type: v.type,
+      Source: source,
+      Target: v.target,
+      ReadOnly: v.read_only === true,
+      ...(v.type === 'volume' ? { VolumeOptions: { NoCopy: v.volume?.nocopy === true, Labels: { ...strs(vol?.labels as never), ...stackLabels }, ...(vol?.driver ? { DriverConfig: { Name: vol.driver, Options: vol.driver_opts ?? {} } } : {}) } } : {}),
+      ...(v.type === 'bind' && v.bind?.propagation ? { BindOptions: { Propagation: v.bind.propagation } } : {}),
+      ...(v.type === 'tmpfs' && v.tmpfs ? { TmpfsOptions: { SizeBytes: v.tmpfs.size, Mode: v.tmpfs.mode } } : {}),
+    };
+  });
+  for (const t of s.tmpfs ?? []) mounts.push({ Type: 'tmpfs', Source: undefined, Target: t.split(':')[0]!, ReadOnly: false });
+  const refs = (kind: 'configs' | 'secrets') =>
+    (s[kind] ?? []).map((r) => {
+      const f = files[kind].get(r.source);
+      if (!f) throw new DockyardError('MISSING_REFERENCE', `services.${s.name}.${kind}: "${r.source}" is not defined`, { hint: `define it under top-level ${kind}:` });
+      const target = r.target ?? (kind === 'secrets' ? r.source : `/${r.source}`);
+      return {
+        File: { Name: target, UID: r.uid ?? '0', GID: r.gid ?? '0', Mode: r.mode ?? 0o444 },
+        [kind === 'configs' ? 'ConfigID' : 'SecretID']: f.id,
+        [kind === 'configs' ? 'ConfigName' : 'SecretName']: f.name,
+      };
+    });
+  const res = (r: { cpus?: number; memory?: number } | undefined) => r && { ...(r.cpus !== undefined ? { NanoCPUs: Math.round(r.cpus * 1e9) } : {}), ...(r.memory !== undefined ? { MemoryBytes: r.memory } : {}) };
+  const rp = d.restart_policy;
+  const ports = (s.ports ?? []).map((p) => ({ Protocol: p.protocol, TargetPort: p.target, ...(p.published ? { PublishedPort: Number(p.published.split('-')[0]) } : {}), PublishMode: p.mode === 'host' ? 'host' : 'ingress' }));
+  return {
+    Name: nameOf(stack, s.name),
+    Labels: { ...strs(d.labels), ...stackLabels, [IMAGE_LABEL]: image },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image,
+        Labels: { ...strs(s.labels), ...stackLabels },
+        ...(s.entrypoint ? { Command: s.entrypoint } : {}),
+        ...(s.command ? { Args: s.command } : {}),
+        Env: Object.entries(s.environment ?? {}).map(([k, v]) => (v === null || v === undefined ? k : `${k}=${String(v)}`)),
+        ...(s.working_dir ? { Dir: s.working_dir } : {}),
+        ...(s.user ? { User: s.user } : {}),
+        ...(s.hostname ? { Hostname: s.hostname } : {}),
+        TTY: s.tty === true,
+        OpenStdin: s.stdin_open === true,
+        ReadOnly: s.read_only === true,
+        ...(s.init !== undefined ? { Init: s.init } : {}),
+        Mounts: mounts,
+        ...(h ? { Healthcheck: { Test: h.disable ? ['NONE'] : h.test, Interval: ns(h.interval), Timeout: ns(h.timeout), Retries: h.retries, StartPeriod: ns(h.start_period) } } : {}),
+        ...(s.stop_grace_period !== undefined ? { StopGracePeriod: s.stop_grace_period } : {}),
+        ...(s.stop_signal ? { StopSignal: s.stop_signal } : {}),
+        ...(s.extra_hosts?.length ? { Hosts: s.extra_hosts.map((e) => { const [host, ip] = e.split('='); return `${ip} ${host}`; }) } : {}),
+        ...(s.dns?.length || s.dns_search?.length || s.dns_opt?.length ? { DNSConfig: { Nameservers: s.dns, Search: s.dns_search, Options: s.dns_opt } } : {}),
+        ...(s.cap_add?.length ? { CapabilityAdd: s.cap_add } : {}),
+        ...(s.cap_drop?.length ? { CapabilityDrop: s.cap_drop } : {}),
+        ...(s.sysctls ? { Sysctls: strs(s.sysctls as never) } : {}),
+        Configs: refs('configs'),
+        Secrets: refs('secrets'),
+      },
+      ...(d.resources ? { Resources: { Limits: res(d.resources.limits), Reservations: res(d.resources.reservations) } } : {}),
+      RestartPolicy: { Condition: rp?.condition ?? 'any', ...(rp?.delay !== undefined ? { Delay: rp.delay } : {}), ...(rp?.max_attempts !== undefined ? { MaxAttempts: rp.max_attempts } : {}), ...(rp?.window !== undefined ? { Window: rp.window } : {}) },
+      Placement: { Constraints: d.placement?.constraints ?? [], Preferences: (d.placement?.preferences ?? []).map((p) => ({ Spread: { SpreadDescriptor: p.spread } })), ...(d.placement?.max_replicas_per_node ? { MaxReplicas: d.placement.max_replicas_per_node } : {}) },
+      Networks: Object.entries(s.networks ?? { default: null }).map(([key, cfg]) => ({ Target: nets.get(key) ?? nameOf(stack, key), Aliases: [s.name, ...(cfg?.aliases ?? [])] })),
+      ...(s.logging?.driver ? { LogDriver: { Name: s.logging.driver, Options: s.logging.options ?? {} } } : {}),
+    },
+    Mode: d.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: d.replicas ?? 1 } },
+    ...(d.update_config ? { UpdateConfig: updateConfig(d.update_config) } : {}),
+    ...(d.rollback_config ? { RollbackConfig: updateConfig(d.rollback_config) } : {}),
+    EndpointSpec: { Mode: d.endpoint_mode ?? 'vip', Ports: ports },
+  };
+}
+
+/** Polls the tasks until every service runs its replicas on its current spec; reports task errors. */
+async function waitConverged(engine: Engine, wanted: Map<string, number | 'global'>, timeoutMs: number, say: (l: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const last = new Map<string, string>();
+  for (;;) {
+    let done = true;
+    const failures: string[] = [];
+    for (const [name, mode] of wanted) {
+      const [svc] = (await engine.listSwarm('services', { name: [name] })).filter((x) => x.Spec.Name === name);
+      if (!svc) continue;
+      const tasks = await engine.listSwarm('tasks', { service: [name] });
+      const current = tasks.filter((t) => t.DesiredState === 'running' && t.ServiceID === svc.ID);
+      // a task runs the current spec when its container spec is the service's (the engine copies it)
+      const spec = canonical(svc.Spec.TaskTemplate?.ContainerSpec);
+      const running = current.filter((t) => t.Status?.State === 'running' && canonical(t.Spec?.ContainerSpec) === spec).length;
+      const want = mode === 'global' ? Math.max(1, current.length) : mode;
+      const update = svc.UpdateStatus?.State as string | undefined;
+      // why a task of the current spec is not running yet (pending on a port, no such image, ...)
+      const waiting = current.find((t) => t.Status?.State !== 'running' && canonical(t.Spec?.ContainerSpec) === spec && (t.Status?.Err || t.Status?.State));
+      const why = waiting ? ` — ${waiting.Status.State}${waiting.Status.Err ? `: ${waiting.Status.Err}` : ''}` : '';
+      const line = `${name}: ${running}/${want} running${update && update !== 'completed' ? ` (update ${update})` : ''}${running < want ? why : ''}`;
+      if (last.get(name) !== line) say(line);
+      last.set(name, line);
+      const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State) && t.ServiceID === svc.ID && canonical(t.Spec?.ContainerSpec) === spec);
+      const lastErr = failed.sort((a, b) => String(a.UpdatedAt).localeCompare(String(b.UpdatedAt))).map((t) => t.Status?.Err ?? t.Status?.Message).filter(Boolean).at(-1) ?? 'no reason given';
+      if (update && /paused|rollback_completed/.test(update)) failures.push(`${name}: update ${update} (${svc.UpdateStatus?.Message ?? ''}); ${failed.length} failed, last: ${lastErr}`);
+      else if (failed.length >= 3 && running < want) failures.push(`${name}: ${failed.length} tasks failed, last: ${lastErr}`);
+      if (running < want || (update !== undefined && update !== 'completed' && !/rollback_completed/.test(update))) done = false;
+    }
+    if (failures.length) throw new DockyardError('SERVICE_FAILED', `the stack did not converge:\n  ${failures.join('\n  ')}`, { hint: 'see the tasks: dockyard deploy ps <stack>' });
+    if (done) return;
+    if (Date.now() > deadline) throw new DockyardError('SERVICE_FAILED', `the stack did not converge in ${Math.round(timeoutMs / 1000)} s: ${[...last.values()].join('; ')}`, { hint: '--detach to not wait; dockyard deploy ps <stack> shows the tasks' });
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+
+export interface StackSummary {
+  name: string;
+  services: number;
+}
+
+export async function listStacks(engine: Engine): Promise<StackSummary[]> {
+  await requireSwarm(engine);
+  const counts = new Map<string, number>();
+  for (const s of await engine.listSwarm('services', { label: [STACK_LABEL] })) {
+    const n = s.Spec.Labels?.[STACK_LABEL] as string;
+    counts.set(n, (counts.get(n) ?? 0) + 1);
+  }
+  return [...counts].sort().map(([name, services]) => ({ name, services }));
+}
+
+export interface StackTask {
+  id: string;
+  service: string;
+  slot?: number;
+  image: string;
+  node: string;
+  desired: string;
+  state: string;
+  error?: string;
+}
+
+export async function stackTasks(engine: Engine, stack: string): Promise<StackTask[]> {
+  await requireSwarm(engine);
+  const services = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((s) => [s.ID as string, s.Spec.Name as string]));
+  if (!services.size) throw new DockyardError('MISSING_REFERENCE', `no stack named "${stack}"`, { hint: 'dockyard deploy ls lists them' });
+  const tasks = await engine.listSwarm('tasks', { label: [`${STACK_LABEL}=${stack}`] });
+  return tasks
+    .filter((t) => services.has(t.ServiceID))
+    .map((t) => ({ id: String(t.ID).slice(0, 12), service: services.get(t.ServiceID)!, slot: t.Slot, image: t.Spec?.ContainerSpec?.Image ?? '', node: t.NodeID ? String(t.NodeID).slice(0, 12) : '', desired: t.DesiredState, state: t.Status?.State ?? '', error: t.Status?.Err }))
+    .sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0));
+}
+
+/** Removes the stack's services, then its networks, configs and secrets: that stack's only. */
+export async function removeStack(engine: Engine, stack: string, say: (l: string) => void = () => undefined): Promise<{ removed: string[] }> {
+  await requireSwarm(engine);
+  const label = [`${STACK_LABEL}=${stack}`];
+  const removed: string[] = [];
+  const services = await engine.listSwarm('services', { label });
+  const configs = await engine.listSwarm('configs', { label });
+  const secrets = await engine.listSwarm('secrets', { label });
+  const networks = await engine.listNetworks(label);
+  if (!services.length && !configs.length && !secrets.length && !networks.length) throw new DockyardError('MISSING_REFERENCE', `no stack named "${stack}"`, { hint: 'dockyard deploy ls lists them' });
+  for (const s of services) {
+    await engine.removeSwarm('services', s.ID);
+    removed.push(`service ${s.Spec.Name}`);
+    say(`service ${s.Spec.Name} removed`);
+  }
+  // the tasks' containers must be gone before their configs, secrets and networks can go
+  const deadline = Date.now() + 60_000;
+  while ((await engine.listSwarm('tasks', { label })).some((t) => services.some((s) => s.ID === t.ServiceID)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+  for (const [kind, list] of [['configs', configs], ['secrets', secrets]] as const) {
+    for (const x of list) {
+      await engine.removeSwarm(kind, x.ID);
+      removed.push(`${kind.slice(0, -1)} ${x.Spec.Name}`);
+      say(`${kind.slice(0, -1)} ${x.Spec.Name} removed`);
+    }
+  }
+  for (const n of networks) {
+    for (let i = 0; ; i++) {
+      try {
+        await engine.removeNetwork(n.Name);
+        break;
+      } catch (e) {
+        // the endpoints of removed tasks go a moment after them
+        if (i >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    removed.push(`network ${n.Name}`);
+    say(`network ${n.Name} removed`);
+  }
+  return { removed };
+}
