@@ -19,14 +19,20 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
       const say = o.quiet ? () => undefined : (l: string) => process.stderr.write(`${l}\n`);
       const swarm = await import('../deploy/swarm.js');
       if (action === undefined) {
-        const { project, engine } = await context(globals(), true);
-        const r = await swarm.deployStack(engine, project, { detach: o.detach, prune: o.prune, timeoutMs: parseTimeoutMs(o.timeout), onProgress: say });
+        const g = globals();
+        const { project, engine } = await context(g, true);
+        // in a dry run the engine itself says what would change
+        const r = await swarm.deployStack(engine, project, { detach: o.detach, prune: o.prune, timeoutMs: parseTimeoutMs(o.timeout), onProgress: g.dryRun ? () => undefined : say });
         if (r.ignored.length) process.stderr.write(`warning: Swarm cannot honour ${r.ignored.length} key(s), ignored: ${r.ignored.join(', ')}\n`);
-        say(`stack ${r.stack}: ${r.created.length} created, ${r.updated.length} updated, ${r.removed.length} removed${o.detach ? '' : ', converged'}`);
+        say(`stack ${r.stack}: ${r.created.length} ${g.dryRun ? 'to create' : 'created'}, ${r.updated.length} ${g.dryRun ? 'to update' : 'updated'}, ${r.removed.length} ${g.dryRun ? 'to remove' : 'removed'}${o.detach || g.dryRun ? '' : ', converged'}`);
         return;
       }
       const { DockerEngine } = await import('../engine/docker.js');
-      const engine = new DockerEngine();
+      let engine: import('../engine/engine.js').Engine = new DockerEngine();
+      if (globals().dryRun) {
+        const { DryRunEngine } = await import('../engine/dryrun.js');
+        engine = new DryRunEngine(engine, (l) => process.stdout.write(`DRY-RUN: ${l}\n`));
+      }
       const need = () => {
         if (!stack) throw new DockyardError('USAGE', `deploy ${action} needs the stack's name`, { hint: `dockyard deploy ${action} NAME (dockyard deploy ls lists them)` });
         return stack;

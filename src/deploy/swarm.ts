@@ -145,7 +145,7 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
       say(`service ${name} removed`);
     }
   }
-  if (!o.detach) await waitConverged(engine, wanted, o.timeoutMs ?? 300_000, say);
+  if (!o.detach && !engine.dryRun) await waitConverged(engine, wanted, o.timeoutMs ?? 300_000, say);
   // configs and secrets of earlier contents, no longer used by any service
   for (const kind of ['configs', 'secrets'] as const) {
     const keep = new Set([...files[kind].values()].map((f) => f.id));
@@ -331,7 +331,7 @@ export async function removeStack(engine: Engine, stack: string, say: (l: string
   }
   // the tasks' containers must be gone before their configs, secrets and networks can go
   const deadline = Date.now() + 60_000;
-  while ((await engine.listSwarm('tasks', { label })).some((t) => services.some((s) => s.ID === t.ServiceID)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+  while (!engine.dryRun && (await engine.listSwarm('tasks', { label })).some((t) => services.some((s) => s.ID === t.ServiceID)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
   for (const [kind, list] of [['configs', configs], ['secrets', secrets]] as const) {
     for (const x of list) {
       await engine.removeSwarm(kind, x.ID);

@@ -34,6 +34,7 @@ export function lintDockerfile(file: string, text: string): Finding[] {
   let healthcheck = false;
   let healthchecks = 0;
   let seenFrom = false;
+  let workdirSet = false;
   let downloaders = new Set<string>();
   froms.forEach((f, i) => {
     const name = f.getBuildStage();
@@ -53,6 +54,7 @@ export function lintDockerfile(file: string, text: string): Finding[] {
     switch (kw) {
       case 'FROM': {
         stageStart++;
+        workdirSet = false;
         healthchecks = 0;
         cmds = 0;
         entrypoints = 0;
@@ -84,7 +86,14 @@ export function lintDockerfile(file: string, text: string): Finding[] {
         if (kw === 'ENTRYPOINT' && ++entrypoints === 2) add('DY120', line, character, kw);
         break;
       case 'WORKDIR':
+        workdirSet = true;
         if (args && !args.startsWith('/') && !args.startsWith('$') && !/^[A-Za-z]:[\\/]/.test(args)) add('DY105', line, character, args);
+        break;
+      case 'LABEL':
+        for (const m of args.matchAll(/(?:^|\s)("[^"]*"|[^\s=]+)=/g)) {
+          const key = m[1]!.replace(/^"|"$/g, '');
+          if (!key.includes('$') && !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(key)) add('DY138', line, character, key);
+        }
         break;
       case 'SHELL':
         pipefail = /pipefail/.test(args);
@@ -104,6 +113,10 @@ export function lintDockerfile(file: string, text: string): Finding[] {
         if (from && /^\d+$/.test(from) && Number(from) >= stageStart - 1) add('DY107', line, character, from);
         const srcs = args.split(/\s+/).filter((a) => a && !a.startsWith('--')).slice(0, -1);
         if (!from && (srcs.includes('.') || srcs.includes('./'))) copiedAll ??= { line, col: character };
+        const dest = json.length ? String(json.at(-1)) : args.split(/\s+/).filter(Boolean).at(-1) ?? '';
+        const nSrc = json.length ? json.length - 1 : srcs.length;
+        if (nSrc > 1 && !dest.endsWith('/') && !dest.includes('$')) add('DY133', line, character);
+        if (dest && !dest.startsWith('/') && !dest.startsWith('$') && !/^[A-Za-z]:[\\/]/.test(dest) && !workdirSet) add('DY135', line, character, dest);
         break;
       }
       case 'EXPOSE':
@@ -115,10 +128,15 @@ export function lintDockerfile(file: string, text: string): Finding[] {
         break;
       case 'ENV':
       case 'ARG': {
+        const setHere: string[] = [];
         for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)(?:=|\s+)("[^"]*"|'[^']*'|\S+)?/g)) {
           const key = m[1]!;
           const value = (m[2] ?? '').replace(/^["']|["']$/g, '');
           if (SECRET_NAME.test(key) && value && !value.startsWith('$')) add('DY117', line, character, key);
+          if (kw === 'ENV') {
+            if (setHere.some((k) => new RegExp(`\\$\\{?${k}\\b`).test(value))) add('DY134', line, character, key);
+            setHere.push(key);
+          }
           if (kw === 'ARG') break;
         }
         break;
@@ -128,6 +146,10 @@ export function lintDockerfile(file: string, text: string): Finding[] {
         const words = cmdsOf.map((c) => c.join(' '));
         const has = (re: RegExp) => words.some((w) => re.test(w));
         if (cmdsOf.some((c) => c[0] === 'cd')) add('DY106', line, character);
+        if (cmdsOf.some((c) => c[0] === 'ln' && c.at(-1) === '/bin/sh')) add('DY136', line, character);
+        if (cmdsOf.some((c) => c[0] === 'useradd' && !c.some((w) => w === '-l' || w === '--no-log-init' || /^-[a-zA-Z]*l[a-zA-Z]*$/.test(w)) && c.some((w, i) => (w === '-u' || w === '--uid') && Number(c[i + 1]) > 99999))) add('DY137', line, character);
+        if (cmdsOf.some((c) => c[0] === 'zypper' && (c.includes('dist-upgrade') || c.includes('dup')))) add('DY139', line, character);
+        if (cmdsOf.some((c) => c[0] === 'zypper' && (c.includes('install') || c.includes('in'))) && !has(/zypper (clean|cc)/)) add('DY140', line, character);
         if (cmdsOf.some((c) => c[0] === 'sudo')) add('DY114', line, character);
         const installs = cmdsOf.filter((c) => c[0] === 'apt-get' && c.includes('install'));
         for (const c of installs) {
