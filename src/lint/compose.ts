@@ -24,6 +24,7 @@ function lintDoc(doc: ParsedDocument): Finding[] {
   const v = doc.value;
   if ('version' in v) at('DY201', ['version']);
   const services = isPlainObject(v.services) ? v.services : {};
+  const publishedPorts = new Map<string, string>();
   for (const [name, raw] of Object.entries(services)) {
     if (!isPlainObject(raw)) continue;
     const s = raw as Rec;
@@ -59,6 +60,29 @@ function lintDoc(doc: ParsedDocument): Finding[] {
       }
     }
     if (s.user !== undefined && /^(root|0)(:|$)/.test(String(s.user))) at('DY218', p('user'));
+    (Array.isArray(s.ports) ? s.ports : []).forEach((port, i) => {
+      // host ip, published port(s), protocol, from the short or the long syntax
+      let ip = '';
+      let published = '';
+      let proto = 'tcp';
+      if (isPlainObject(port)) {
+        ip = String(port.host_ip ?? '');
+        published = port.published === undefined ? '' : String(port.published);
+        proto = String(port.protocol ?? 'tcp');
+      } else {
+        const m = /^(?:(\[[^\]]+\]|[^:]+):)??(?:([^:]*):)?([^:/]+)(?:\/(\w+))?$/.exec(String(port));
+        if (!m) return;
+        [ip, published, proto] = [m[1] ?? '', m[2] ?? '', m[4] ?? 'tcp'];
+      }
+      if (!published || published.includes('$')) return;
+      if (!ip || ip === '0.0.0.0' || ip === '::' || ip === '[::]') at('DY220', p('ports', i), published);
+      for (const one of published.includes('-') ? [] : [published]) {
+        const key = `${ip || '*'}:${one}/${proto}`;
+        const first = publishedPorts.get(key);
+        if (first) at('DY219', p('ports', i), `${one} (also ${first})`);
+        else publishedPorts.set(key, `services.${name}.ports[${i}]`);
+      }
+    });
     const logging = isPlainObject(s.logging) ? s.logging : undefined;
     const driver = logging?.driver ?? 'json-file';
     if ((driver === 'json-file' || driver === 'local') && !(isPlainObject(logging?.options) && (logging!.options as Rec)['max-size'] !== undefined) && driver === 'json-file') at('DY212', p());

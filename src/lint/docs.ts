@@ -66,9 +66,9 @@ const HADOLINT: Array<[string, string, string]> = [
 const DCLINT: Array<[string, string, string]> = [
   ['no-build-and-image', 'a service has both build and image', 'not covered on purpose: naming the built image is a Compose feature (it is what `push` pushes)'],
   ['no-duplicate-container-names', 'container names must be unique', 'DY202 (any fixed container_name)'],
-  ['no-duplicate-exported-ports', 'published ports must be unique', 'not yet (the engine refuses it at up, and dockyard names who holds the port)'],
+  ['no-duplicate-exported-ports', 'published ports must be unique', 'DY219'],
   ['no-quotes-in-volumes', 'volume strings should not be quoted', 'not covered (style)'],
-  ['no-unbound-port-interfaces', 'ports should bind to a host IP', 'not yet'],
+  ['no-unbound-port-interfaces', 'ports should bind to a host IP', 'DY220 (info)'],
   ['no-version-field', 'version is obsolete', 'DY201'],
   ['require-project-name-field', 'the file should set name:', 'not covered (the project name comes from -p or the folder)'],
   ['require-quotes-in-ports', 'ports should be quoted', 'not covered (style; the loader reads 22:22 correctly)'],

@@ -79,6 +79,8 @@ export const RULES: Rule[] = [
   r('DY216', 'hygiene', 'warning', 'a volume no service uses', 'Remove it, or mount it where it belongs.', 'dclint (unused resources)'),
   r('DY217', 'cache', 'warning', 'a build context without .dockerignore', 'Everything in the folder is sent to the engine (node_modules, .git...) and can end up in the image. Add a .dockerignore.', 'seed checklist (.dockerignore)'),
   r('DY218', 'security', 'warning', 'the service runs as root', 'user: root (or 0): run as an unprivileged user.', 'seed checklist (non-root users)'),
+  r('DY219', 'reliability', 'error', 'a host port published twice', 'Two services (or two entries) publish the same host port: the second one fails to start with "port is already allocated".', 'dclint no-duplicate-exported-ports'),
+  r('DY220', 'security', 'info', 'a port published on every interface', 'Without a host IP the port is open on every network the host is on (and Docker\'s rules bypass most host firewalls). Bind it to 127.0.0.1 unless others must reach it.', 'dclint no-unbound-port-interfaces'),
 ];
 
 export const RULE = Object.fromEntries(RULES.map((x) => [x.id, x])) as Record<string, Rule>;
