@@ -41,12 +41,12 @@ const get = async (p: number) => {
   }
 };
 
-const compose = (p: number, config: string, cmd = 'httpd -f -p 80 -h /www', withWorker = true) => `
+const compose = (p: number, config: string, cmd = 'httpd -f -p 80 -h /www', withWorker = true, greeting = 'hello') => `
 services:
   web:
     image: ${BASE}
     command: ["sh", "-c", "mkdir -p /www; cat /etc/app.conf /run/secrets/token > /www/index.html; echo $$GREETING >> /www/index.html; ${cmd}"]
-    environment: { GREETING: hello }
+    environment: { GREETING: ${greeting} }
     ports: [{ target: 80, published: ${p}, mode: host }]
     configs: [{ source: app, target: /etc/app.conf }]
     secrets: [token]
@@ -71,7 +71,7 @@ secrets:
 `;
 
 describe('deploy (Swarm)', () => {
-  it('creates a stack, rolls a changed config, prunes, reports a failing update; ls, ps, rm', async () => {
+  it('creates a stack, rolls a changed config and an environment variable, prunes, reports a failing update; ls, ps, rm', async () => {
     const web = port();
     const p = project({ 'compose.yaml': compose(web, 'v1 '), 'token.txt': 'secret ' });
     stacks.push(p.name);
@@ -103,12 +103,28 @@ describe('deploy (Swarm)', () => {
     expect(docker('service', 'ls', '-q', '--filter', `name=${p.name}_worker`)).toBe('');
     expect(docker('config', 'ls', '--filter', `label=com.docker.stack.namespace=${p.name}`, '--format', '{{.Name}}').split('\n')).toHaveLength(1);
 
+    // a rolling update of one environment variable completes: the running task has the new value
+    const before = docker('service', 'inspect', '--format', '{{.Version.Index}}', `${p.name}_web`);
+    p.writeFile('compose.yaml', compose(web, 'v2 ', undefined, false, 'hola'));
+    const third = p.ok(['deploy']);
+    expect(third.stderr).toMatch(/0 created, 1 updated, 0 removed, converged/);
+    expect(Number(docker('service', 'inspect', '--format', '{{.Version.Index}}', `${p.name}_web`))).toBeGreaterThan(Number(before));
+    expect(docker('service', 'inspect', '--format', '{{.UpdateStatus.State}}', `${p.name}_web`)).toBe('completed');
+    expect(await get(web)).toBe('v2 secret hola\n');
+    const running = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${p.name}_web`);
+    expect(docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', running)).toMatch(/^GREETING=hola$/m);
+
     // an update whose tasks fail is reported with the task's error, and a non-zero exit
     p.writeFile('compose.yaml', compose(web, 'v2 ', 'exit 3', false));
     const bad = p.run(['deploy', '--timeout', '60s']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/did not converge:\n\s+\S+_web: .* failed, last: task: non-zero exit \(3\)/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
+
+    // --dry-run rm describes and removes nothing
+    const dry = p.ok(['--dry-run', 'deploy', 'rm', p.name]);
+    expect(dry.stdout).toMatch(new RegExp(`DRY-RUN: would remove service`));
+    expect(docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${p.name}`)).not.toBe('');
 
     // rm removes this stack's objects, and only them
     docker('config', 'create', '--label', 'com.docker.stack.namespace=other-stack', `${p.name}-bystander`, '/etc/hostname');
