@@ -14,8 +14,9 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
     .option('-d, --detach', 'do not wait for the services to converge')
     .option('--prune', 'remove services of the stack that are no longer in the project')
     .option('--timeout <duration>', 'how long to wait for convergence', '5m')
+    .option('-v, --volumes', 'deploy rm: also remove the named volumes of the stack')
     .option('-q, --quiet', 'no progress')
-    .action(async (action: string | undefined, stack: string | undefined, o: { detach?: boolean; prune?: boolean; timeout: string; quiet?: boolean }) => {
+    .action(async (action: string | undefined, stack: string | undefined, o: { detach?: boolean; prune?: boolean; timeout: string; quiet?: boolean; volumes?: boolean }) => {
       const say = o.quiet ? () => undefined : (l: string) => process.stderr.write(`${l}\n`);
       const swarm = await import('../deploy/swarm.js');
       if (action === undefined) {
@@ -44,7 +45,7 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
         const tasks = await swarm.stackTasks(engine, need());
         process.stdout.write(table(['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'], tasks.map((t) => [t.id, `${t.service}${t.slot ? `.${t.slot}` : ''}`, t.image, t.node, t.desired, t.state, t.error ?? ''])));
       } else if (action === 'rm') {
-        const r = await swarm.removeStack(engine, need(), say);
+        const r = await swarm.removeStack(engine, need(), say, { volumes: o.volumes });
         say(`stack ${stack} removed (${r.removed.length} objects)`);
       } else throw new DockyardError('USAGE', `unknown deploy action "${action}"`, { hint: 'ls, ps STACK, rm STACK, or none to deploy' });
     });

@@ -314,8 +314,8 @@ export async function stackTasks(engine: Engine, stack: string): Promise<StackTa
     .sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0));
 }
 
-/** Removes the stack's services, then its networks, configs and secrets: that stack's only. */
-export async function removeStack(engine: Engine, stack: string, say: (l: string) => void = () => undefined): Promise<{ removed: string[] }> {
+/** Removes the stack's services, then its networks, configs and secrets (and volumes if asked): that stack's only. */
+export async function removeStack(engine: Engine, stack: string, say: (l: string) => void = () => undefined, o: { volumes?: boolean } = {}): Promise<{ removed: string[] }> {
   await requireSwarm(engine);
   const label = [`${STACK_LABEL}=${stack}`];
   const removed: string[] = [];
@@ -352,6 +352,22 @@ export async function removeStack(engine: Engine, stack: string, say: (l: string
     }
     removed.push(`network ${n.Name}`);
     say(`network ${n.Name} removed`);
+  }
+  if (o.volumes) {
+    // named volumes hold data: removed only when asked (docker stack rm never removes them)
+    for (const v of await engine.listVolumes(label)) {
+      for (let i = 0; ; i++) {
+        try {
+          await engine.removeVolume(v.Name);
+          break;
+        } catch (e) {
+          if (i >= 20) throw e; // a container of a removed task may still hold it for a moment
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      removed.push(`volume ${v.Name}`);
+      say(`volume ${v.Name} removed`);
+    }
   }
   return { removed };
 }

@@ -129,9 +129,10 @@ describe('deploy (Swarm)', () => {
     // rm removes this stack's objects, and only them
     docker('config', 'create', '--label', 'com.docker.stack.namespace=other-stack', `${p.name}-bystander`, '/etc/hostname');
     try {
-      const rm = p.ok(['deploy', 'rm', p.name]);
+      const rm = p.ok(['deploy', 'rm', '--volumes', p.name]);
       expect(rm.stderr).toMatch(/stack \S+ removed/);
-      for (const kind of ['service', 'config', 'secret', 'network']) expect(docker(kind, 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${p.name}`), kind).toBe('');
+      for (const kind of ['service', 'config', 'secret', 'network', 'volume']) expect(docker(kind, 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${p.name}`), kind).toBe('');
+      expect(docker('container', 'ls', '-aq', '--filter', `label=com.docker.stack.namespace=${p.name}`), 'containers').toBe('');
       expect(docker('config', 'ls', '-q', '--filter', `name=${p.name}-bystander`)).not.toBe('');
     } finally {
       spawnSync('docker', ['config', 'rm', `${p.name}-bystander`], { stdio: 'ignore' });

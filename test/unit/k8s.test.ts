@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import jsyaml from 'js-yaml';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
-import { convertToKubernetes } from '../../src/deploy/k8s.js';
+// as a user's code would: by the package's name
+import { convertToKubernetes } from 'dockyard';
 import { loadProject } from '../../src/load/index.js';
 import { cleanupTrees, cli, tree } from '../helpers/fs.js';
 
