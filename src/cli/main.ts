@@ -20,6 +20,7 @@ import { registerWatch } from './watch.js';
 import { registerLint } from './lint.js';
 import { registerConvert } from './convert.js';
 import { registerDeploy } from './deploy.js';
+import { registerConsolidate } from './consolidate.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = addGlobalOptions(new Command('dockyard'))
@@ -68,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLint(program, globals);
   registerConvert(program, globals);
   registerDeploy(program, globals);
+  registerConsolidate(program);
   // bake has its own -f (bake files), as docker buildx bake does
   for (const c of program.commands) {
     addGlobalOptions(c, !['logs', 'rm', 'version'].includes(c.name()), c.name() !== 'run');

@@ -1,0 +1,226 @@
+/**
+ * consolidate (Compose part): many standalone Compose files ("environments") become one base file
+ * and a few overlays, such that each environment is exactly base + its overlays, and that is
+ * proven by loading both and comparing the canonical models.
+ *
+ * The factoring works on leaves of the canonical model (a scalar, a list, or an empty mapping at a
+ * key path). The base holds the leaves every environment has with the same value; every other
+ * leaf belongs to the set of environments that have it, and leaves with the same set form one
+ * overlay (changes that always occur together). No two overlays an environment uses set the same
+ * key path, and the base never holds a path an overlay sets, so Compose's merge is plain union:
+ * no `!reset` / `!override` is needed, and the proof checks it anyway.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import jsyaml from 'js-yaml';
+import { DockyardError } from '../errors.js';
+import { loadProject } from '../load/index.js';
+import { projectModel } from '../model/serialize.js';
+
+type Rec = Record<string, unknown>;
+type Leaf = { path: string[]; value: unknown; key: string };
+
+const PROJECT = 'consolidate';
+
+/** The leaves of a model (lists and scalars are leaves; an empty mapping too). */
+export function leaves(tree: unknown, path: string[] = []): Leaf[] {
+  if (tree && typeof tree === 'object' && !Array.isArray(tree) && Object.keys(tree).length) {
+    return Object.entries(tree as Rec).flatMap(([k, v]) => leaves(v, [...path, k]));
+  }
+  return [{ path, value: tree, key: JSON.stringify([path, tree]) }];
+}
+
+function build(ls: Leaf[]): Rec {
+  const out: Rec = {};
+  for (const l of ls) {
+    let at = out;
+    for (const k of l.path.slice(0, -1)) at = (at[k] ??= {}) as Rec;
+    at[l.path.at(-1)!] = structuredClone(l.value);
+  }
+  return out;
+}
+
+export interface Factoring {
+  base: Rec;
+  /** overlays, each with the environments that use it */
+  overlays: Array<{ name: string; envs: string[]; tree: Rec }>;
+  /** per environment, its overlays in -f order (after the base) */
+  files: Record<string, string[]>;
+  /** groups of environments whose models are identical */
+  identical: string[][];
+}
+
+/** Pure: the base and overlays of a set of models (keyed by environment name). */
+export function factor(models: Record<string, Rec>): Factoring {
+  const envs = Object.keys(models).sort();
+  const byEnv = new Map(envs.map((e) => [e, leaves(models[e])]));
+  const count = new Map<string, { leaf: Leaf; envs: string[] }>();
+  for (const e of envs) for (const l of byEnv.get(e)!) (count.get(l.key) ?? count.set(l.key, { leaf: l, envs: [] }).get(l.key)!).envs.push(e);
+  const baseLeaves: Leaf[] = [];
+  const groups = new Map<string, { envs: string[]; leaves: Leaf[] }>();
+  for (const { leaf, envs: have } of count.values()) {
+    if (have.length === envs.length) baseLeaves.push(leaf);
+    else {
+      const g = have.join('\u0000');
+      (groups.get(g) ?? groups.set(g, { envs: have, leaves: [] }).get(g)!).leaves.push(leaf);
+    }
+  }
+  // overlays: the ones shared by most environments first (they read as "profiles"), then per environment
+  const ordered = [...groups.values()].sort((a, b) => b.envs.length - a.envs.length || a.envs.join().localeCompare(b.envs.join()));
+  const used = new Set<string>();
+  const overlays = ordered.map((g) => {
+    let name = g.envs.length === 1 ? g.envs[0]! : `shared-${g.envs.join('-')}`;
+    if (name.length > 60) name = `shared-${g.envs.length}-${ordered.indexOf(g)}`;
+    while (used.has(name)) name += '_';
+    used.add(name);
+    return { name, envs: g.envs, tree: build(g.leaves) };
+  });
+  const files = Object.fromEntries(envs.map((e) => [e, overlays.filter((o) => o.envs.includes(e)).map((o) => o.name)]));
+  const sig = new Map<string, string[]>();
+  for (const e of envs) {
+    const s = byEnv.get(e)!.map((l) => l.key).sort().join('\n');
+    (sig.get(s) ?? sig.set(s, []).get(s)!).push(e);
+  }
+  return { base: build(baseLeaves), overlays, files, identical: [...sig.values()].filter((g) => g.length > 1) };
+}
+
+/** The Compose files under dir (compose*.y*ml, docker-compose*.y*ml), in subfolders too. */
+export function findComposeFiles(dir: string, skip: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (p === skip || name === 'node_modules' || name.startsWith('.')) continue;
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/^(docker-)?compose[^/]*\.ya?ml$/.test(name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Absolute paths under the project folder, made relative to it again (./x), in every string. */
+function relativize(v: unknown, dir: string): unknown {
+  if (typeof v === 'string') return v === dir ? '.' : v.startsWith(`${dir}/`) ? `./${v.slice(dir.length + 1)}` : v;
+  if (Array.isArray(v)) return v.map((x) => relativize(x, dir));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, relativize(x, dir)]));
+  return v;
+}
+
+const envName = (dir: string, file: string) =>
+  relative(dir, file).replace(/\\/g, '/').replace(/\.ya?ml$/, '').replace(/(^|\/)(docker-)?compose([._-]|$)/, '$1').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'default';
+
+/**
+ * The model in the shorter forms people write (short port and volume syntax, list depends_on,
+ * default names left out). Every rewrite is one the loader reads back to the same model: the
+ * proof checks it.
+ */
+export function compact(m: Rec, project: string): Rec {
+  const out = structuredClone(m);
+  for (const kind of ['networks', 'volumes', 'secrets', 'configs'] as const) {
+    const defs = out[kind] as Record<string, Rec> | undefined;
+    for (const [k, d] of Object.entries(defs ?? {})) if (d && d.name === `${project}_${k}`) delete d.name;
+    if (kind === 'networks' && defs?.default && !Object.keys(defs.default).length) delete defs.default;
+    if (defs && !Object.keys(defs).length) delete out[kind];
+  }
+  for (const s of Object.values((out.services ?? {}) as Record<string, Rec>)) {
+    const nets = s.networks as Rec | undefined;
+    if (nets && Object.keys(nets).length === 1 && 'default' in nets && nets.default === null) delete s.networks;
+    const deps = s.depends_on as Record<string, Rec> | undefined;
+    if (deps && Object.values(deps).every((d) => d.condition === 'service_started' && d.required === true && Object.keys(d).length === 2)) s.depends_on = Object.keys(deps);
+    if (Array.isArray(s.ports))
+      s.ports = s.ports.map((p: Rec) => {
+        const keys = Object.keys(p).filter((k) => !['mode', 'protocol', 'published', 'target', 'host_ip'].includes(k));
+        if (keys.length || p.mode !== 'ingress') return p;
+        return `${p.host_ip ? `${String(p.host_ip)}:` : ''}${p.published !== undefined ? `${String(p.published)}:` : p.host_ip ? ':' : ''}${String(p.target)}${p.protocol === 'tcp' ? '' : `/${String(p.protocol)}`}`;
+      });
+    if (Array.isArray(s.volumes))
+      s.volumes = s.volumes.map((v: Rec) => {
+        const extra = Object.keys(v).filter((k) => !['type', 'source', 'target', 'read_only', 'bind', 'volume'].includes(k));
+        const opts = (v.bind ?? v.volume) as Rec | undefined;
+        if (extra.length || (opts && Object.keys(opts).length) || !v.source || (v.type !== 'bind' && v.type !== 'volume')) return v;
+        const src = String(v.source);
+        if (v.type === 'bind' && !/^(\.|\/|~)/.test(src)) return v;
+        return `${src}:${String(v.target)}${v.read_only ? ':ro' : ''}`;
+      });
+    const b = s.build as Rec | undefined;
+    if (b && Object.keys(b).length === 2 && b.dockerfile === 'Dockerfile' && typeof b.context === 'string') s.build = b.context;
+  }
+  return out;
+}
+
+/** dir undefined: the first file's folder (how an original is used on its own) */
+const model = (files: string[], dir: string | undefined, project = PROJECT): Rec => {
+  const m = projectModel(loadProject({ files, projectDirectory: dir, projectName: project, environment: { ...process.env } as Record<string, string>, consistency: false }), { format: 'json' });
+  delete m.name;
+  return m;
+};
+/** the proof loads under another project name: a name baked into the files would show */
+const PROOF = 'proof-name';
+
+export interface ComposeReport {
+  /** original (relative to dir) -> its files in -f order (relative to out) */
+  compose: Record<string, string[]>;
+  identical: string[][];
+  /** originals whose replacement loads to the same model */
+  proven: string[];
+  unproven: Array<{ file: string; difference: string }>;
+  linesBefore: number;
+  linesAfter: number;
+  filesAfter: Array<{ name: string; text: string }>;
+}
+
+/** Factors the Compose files under dir and proves every original against its replacement. */
+export function consolidateCompose(dir: string, out: string): ComposeReport {
+  dir = resolve(dir);
+  out = resolve(out);
+  const originals = findComposeFiles(dir, out);
+  if (originals.length < 2) throw new DockyardError('USAGE', `found ${originals.length} Compose file(s) under ${dir}: nothing to consolidate`, { hint: 'consolidate needs two or more compose*.yaml / docker-compose*.yaml files' });
+  const names = new Map<string, string>();
+  const models: Record<string, Rec> = {};
+  for (const f of originals) {
+    let n = envName(dir, f);
+    while ([...names.values()].includes(n)) n += '_';
+    names.set(f, n);
+    models[n] = compact(relativize(model([f], undefined), dir) as Rec, PROJECT);
+  }
+  const fx = factor(models);
+  const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
+  const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
+  const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter };
+  // the proof: the files written to a scratch folder, loaded as `-f base -f overlays...`
+  const scratch = mkdtempSync(join(tmpdir(), 'dockyard-consolidate-'));
+  try {
+  for (const f of filesAfter) writeFileSync(join(scratch, f.name), f.text);
+  for (const f of originals) {
+    const n = names.get(f)!;
+    const rel = relative(dir, f);
+    report.linesBefore += readFileSync(f, 'utf8').split('\n').length - (readFileSync(f, 'utf8').endsWith('\n') ? 1 : 0);
+    const list = ['compose.base.yaml', ...fx.files[n]!.map((o) => `compose.${o}.yaml`)];
+    report.compose[rel] = list;
+    const want = JSON.stringify(model([f], undefined, PROOF));
+    let got: string;
+    try {
+      got = JSON.stringify(model(list.map((x) => join(scratch, x)), dir, PROOF));
+    } catch (e) {
+      report.unproven.push({ file: rel, difference: (e as Error).message });
+      continue;
+    }
+    if (got === want) report.proven.push(rel);
+    else report.unproven.push({ file: rel, difference: firstDifference(JSON.parse(want), JSON.parse(got)) });
+  }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return report;
+}
+
+function firstDifference(a: unknown, b: unknown, path = ''): string {
+  const la = new Map(leaves(a).map((l) => [l.path.join('.'), JSON.stringify(l.value)]));
+  const lb = new Map(leaves(b).map((l) => [l.path.join('.'), JSON.stringify(l.value)]));
+  for (const [k, v] of la) if (lb.get(k) !== v) return `${path}${k}: ${v} in the original, ${lb.get(k) ?? 'nothing'} consolidated`;
+  for (const [k, v] of lb) if (!la.has(k)) return `${path}${k}: nothing in the original, ${v} consolidated`;
+  return 'the models differ';
+}
+
