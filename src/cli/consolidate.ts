@@ -1,6 +1,6 @@
 /** `dockyard consolidate [DIR] [--out OUT]`: many Compose files into a base and overlays, proven equal. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import { table } from './table.js';
@@ -15,22 +15,34 @@ export function registerConsolidate(program: Command): void {
       const { consolidateCompose } = await import('../consolidate/compose.js');
       const dir = resolve(dirArg);
       const out = resolve(o.out ?? join(dir, 'consolidated'));
-      const r = consolidateCompose(dir, out);
+      const { consolidateDockerfiles } = await import('../consolidate/dockerfile.js');
+      const r = consolidateCompose(dir, out) ?? { compose: {}, identical: [], proven: [], unproven: [], linesBefore: 0, linesAfter: 0, filesAfter: [] };
+      const d = consolidateDockerfiles(dir, out);
+      if (!r.filesAfter.length && !d) throw new DockyardError('USAGE', `nothing to consolidate under ${dir}: it needs two or more Compose files or Dockerfiles`, { hint: 'Compose files: compose*.yaml, docker-compose*.yaml; Dockerfiles: Dockerfile, Dockerfile.*, *.Dockerfile' });
       const w = (s: string) => process.stdout.write(s);
-      w(`Compose: ${Object.keys(r.compose).length} files, ${r.linesBefore} lines -> ${r.filesAfter.length} files, ${r.linesAfter} lines (${r.linesBefore - r.linesAfter} duplicated lines removed)\n`);
+      if (r.filesAfter.length) w(`Compose: ${Object.keys(r.compose).length} files, ${r.linesBefore} lines -> ${r.filesAfter.length} files, ${r.linesAfter} lines (${r.linesBefore - r.linesAfter} duplicated lines removed)\n`);
       for (const g of r.identical) w(`identical: ${g.join(', ')}\n`);
       for (const f of r.proven) w(`proven: ${f} = ${r.compose[f]!.join(' + ')}\n`);
       for (const u of r.unproven) w(`NOT proven: ${u.file}: ${u.difference}\n`);
+      if (d) {
+        w(`Dockerfiles: ${Object.keys(d.targets).length} files, ${d.linesBefore} lines -> 1 multi-stage Dockerfile, ${d.linesAfter} lines\n`);
+        for (const f of d.proven) w(`proven: ${f} = Dockerfile --target ${d.targets[f]!.target}\n`);
+        for (const u of d.unproven) w(`NOT proven: ${u.file}: ${u.difference}\n`);
+      }
       const pd = relative(out, dir) || '.';
-      w(`\n${table(['before', 'after'], Object.entries(r.compose).map(([f, files]) => [`docker compose -f ${f} up`, `dockyard --project-directory ${pd} ${files.map((x) => `-f ${join(relative(process.cwd(), out) || '.', x)}`).join(' ')} up`]))}`);
-      if (r.unproven.length) throw new DockyardError('INVALID_VALUE', `${r.unproven.length} original(s) could not be proven equal to their replacement: nothing written`, { hint: 'report it with the files: the factoring should always be provable' });
+      if (r.filesAfter.length) w(`\n${table(['before', 'after'], Object.entries(r.compose).map(([f, files]) => [`docker compose -f ${f} up`, `dockyard --project-directory ${pd} ${files.map((x) => `-f ${join(relative(process.cwd(), out) || '.', x)}`).join(' ')} up`]))}`);
+      if (d) w(`\n${table(['before', 'after'], Object.entries(d.targets).map(([f, t]) => [`docker build -f ${f} ${dirname(f)}`, `docker build -f ${join(relative(process.cwd(), out) || '.', 'Dockerfile')} --target ${t.target} ${relative(process.cwd(), dir) || '.'}`]))}`);
+      const unproven = r.unproven.length + (d?.unproven.length ?? 0);
+      if (unproven) throw new DockyardError('INVALID_VALUE', `${unproven} original(s) could not be proven equal to their replacement: nothing written`, { hint: 'report it with the files: the factoring should always be provable' });
       if (!o.out) {
         w('\n(report only: --out DIR writes the files)\n');
         return;
       }
       mkdirSync(out, { recursive: true });
       for (const f of r.filesAfter) writeFileSync(join(out, f.name), f.text);
-      writeFileSync(join(out, 'consolidate.json'), `${JSON.stringify({ project_directory: pd, compose: r.compose, dockerfiles: {} }, null, 2)}\n`);
-      w(`\nwrote ${r.filesAfter.length} files and consolidate.json to ${relative(process.cwd(), out) || '.'}\n`);
+      if (d) writeFileSync(join(out, 'Dockerfile'), d.dockerfile);
+      const dockerfiles = Object.fromEntries(Object.entries(d?.targets ?? {}).map(([f, t]) => [f, { dockerfile: 'Dockerfile', target: t.target, context: pd }]));
+      writeFileSync(join(out, 'consolidate.json'), `${JSON.stringify({ project_directory: pd, compose: r.compose, dockerfiles }, null, 2)}\n`);
+      w(`\nwrote ${r.filesAfter.length + (d ? 1 : 0)} files and consolidate.json to ${relative(process.cwd(), out) || '.'}\n`);
     });
 }

@@ -14,7 +14,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import jsyaml from 'js-yaml';
-import { DockyardError } from '../errors.js';
 import { loadProject } from '../load/index.js';
 import { projectModel } from '../model/serialize.js';
 
@@ -23,10 +22,21 @@ type Leaf = { path: string[]; value: unknown; key: string };
 
 const PROJECT = 'consolidate';
 
-/** The leaves of a model (lists and scalars are leaves; an empty mapping too). */
-export function leaves(tree: unknown, path: string[] = []): Leaf[] {
+/** Service lists Compose merges by appending: their items can be split between files. */
+const APPENDED = new Set(['ports', 'volumes', 'expose', 'cap_add', 'cap_drop', 'security_opt', 'extra_hosts', 'dns', 'dns_search', 'tmpfs', 'secrets', 'configs', 'devices', 'profiles']);
+/** marks an item of an appended list in a leaf's path */
+const ITEM = '[]';
+
+/**
+ * The leaves of a model (scalars, lists, and empty mappings are leaves). With `items`, each item
+ * of a service list Compose appends on merge is a leaf of its own.
+ */
+export function leaves(tree: unknown, path: string[] = [], items = false): Leaf[] {
   if (tree && typeof tree === 'object' && !Array.isArray(tree) && Object.keys(tree).length) {
-    return Object.entries(tree as Rec).flatMap(([k, v]) => leaves(v, [...path, k]));
+    return Object.entries(tree as Rec).flatMap(([k, v]) => leaves(v, [...path, k], items));
+  }
+  if (items && Array.isArray(tree) && path.length === 3 && path[0] === 'services' && APPENDED.has(path[2]!) && tree.length) {
+    return tree.map((x) => ({ path: [...path, ITEM], value: x, key: JSON.stringify([path, ITEM, x]) }));
   }
   return [{ path, value: tree, key: JSON.stringify([path, tree]) }];
 }
@@ -35,8 +45,11 @@ function build(ls: Leaf[]): Rec {
   const out: Rec = {};
   for (const l of ls) {
     let at = out;
-    for (const k of l.path.slice(0, -1)) at = (at[k] ??= {}) as Rec;
-    at[l.path.at(-1)!] = structuredClone(l.value);
+    const item = l.path.at(-1) === ITEM;
+    const keys = item ? l.path.slice(0, -1) : l.path;
+    for (const k of keys.slice(0, -1)) at = (at[k] ??= {}) as Rec;
+    if (item) ((at[keys.at(-1)!] ??= []) as unknown[]).push(structuredClone(l.value));
+    else at[keys.at(-1)!] = structuredClone(l.value);
   }
   return out;
 }
@@ -52,9 +65,9 @@ export interface Factoring {
 }
 
 /** Pure: the base and overlays of a set of models (keyed by environment name). */
-export function factor(models: Record<string, Rec>): Factoring {
+export function factor(models: Record<string, Rec>, items = false): Factoring {
   const envs = Object.keys(models).sort();
-  const byEnv = new Map(envs.map((e) => [e, leaves(models[e])]));
+  const byEnv = new Map(envs.map((e) => [e, leaves(models[e], [], items)]));
   const count = new Map<string, { leaf: Leaf; envs: string[] }>();
   for (const e of envs) for (const l of byEnv.get(e)!) (count.get(l.key) ?? count.set(l.key, { leaf: l, envs: [] }).get(l.key)!).envs.push(e);
   const baseLeaves: Leaf[] = [];
@@ -70,16 +83,27 @@ export function factor(models: Record<string, Rec>): Factoring {
   const ordered = [...groups.values()].sort((a, b) => b.envs.length - a.envs.length || a.envs.join().localeCompare(b.envs.join()));
   const used = new Set<string>();
   const overlays = ordered.map((g) => {
-    let name = g.envs.length === 1 ? g.envs[0]! : `shared-${g.envs.join('-')}`;
+    const others = envs.filter((e) => !g.envs.includes(e));
+    let name = g.envs.length === 1 ? g.envs[0]! : others.length < g.envs.length ? `not-${others.join('-')}` : `shared-${g.envs.join('-')}`;
     if (name.length > 60) name = `shared-${g.envs.length}-${ordered.indexOf(g)}`;
     while (used.has(name)) name += '_';
     used.add(name);
     return { name, envs: g.envs, tree: build(g.leaves) };
   });
+  // an overlay that is all an environment adds to the base is named after that environment
+  for (const o of overlays) {
+    if (o.envs.length < 2) continue;
+    const only = o.envs.find((e) => overlays.filter((x) => x.envs.includes(e)).length === 1 && !used.has(e));
+    if (only) {
+      used.delete(o.name);
+      used.add(only);
+      o.name = only;
+    }
+  }
   const files = Object.fromEntries(envs.map((e) => [e, overlays.filter((o) => o.envs.includes(e)).map((o) => o.name)]));
   const sig = new Map<string, string[]>();
   for (const e of envs) {
-    const s = byEnv.get(e)!.map((l) => l.key).sort().join('\n');
+    const s = JSON.stringify(models[e]);
     (sig.get(s) ?? sig.set(s, []).get(s)!).push(e);
   }
   return { base: build(baseLeaves), overlays, files, identical: [...sig.values()].filter((g) => g.length > 1) };
@@ -172,11 +196,11 @@ export interface ComposeReport {
 }
 
 /** Factors the Compose files under dir and proves every original against its replacement. */
-export function consolidateCompose(dir: string, out: string): ComposeReport {
+export function consolidateCompose(dir: string, out: string): ComposeReport | undefined {
   dir = resolve(dir);
   out = resolve(out);
   const originals = findComposeFiles(dir, out);
-  if (originals.length < 2) throw new DockyardError('USAGE', `found ${originals.length} Compose file(s) under ${dir}: nothing to consolidate`, { hint: 'consolidate needs two or more compose*.yaml / docker-compose*.yaml files' });
+  if (originals.length < 2) return undefined;
   const names = new Map<string, string>();
   const models: Record<string, Rec> = {};
   for (const f of originals) {
@@ -185,35 +209,41 @@ export function consolidateCompose(dir: string, out: string): ComposeReport {
     names.set(f, n);
     models[n] = compact(relativize(model([f], undefined), dir) as Rec, PROJECT);
   }
-  const fx = factor(models);
-  const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
-  const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
-  const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter };
-  // the proof: the files written to a scratch folder, loaded as `-f base -f overlays...`
-  const scratch = mkdtempSync(join(tmpdir(), 'dockyard-consolidate-'));
-  try {
-  for (const f of filesAfter) writeFileSync(join(scratch, f.name), f.text);
-  for (const f of originals) {
-    const n = names.get(f)!;
-    const rel = relative(dir, f);
-    report.linesBefore += readFileSync(f, 'utf8').split('\n').length - (readFileSync(f, 'utf8').endsWith('\n') ? 1 : 0);
-    const list = ['compose.base.yaml', ...fx.files[n]!.map((o) => `compose.${o}.yaml`)];
-    report.compose[rel] = list;
-    const want = JSON.stringify(model([f], undefined, PROOF));
-    let got: string;
+  const wanted = new Map(originals.map((f) => [f, JSON.stringify(model([f], undefined, PROOF))]));
+  const attempt = (items: boolean): ComposeReport => {
+    const fx = factor(models, items);
+    const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
+    const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
+    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter };
+    // the proof: the files written to a scratch folder, loaded as `-f base -f overlays...`
+    const scratch = mkdtempSync(join(tmpdir(), 'dockyard-consolidate-'));
     try {
-      got = JSON.stringify(model(list.map((x) => join(scratch, x)), dir, PROOF));
-    } catch (e) {
-      report.unproven.push({ file: rel, difference: (e as Error).message });
-      continue;
+      for (const f of filesAfter) writeFileSync(join(scratch, f.name), f.text);
+      for (const f of originals) {
+        const rel = relative(dir, f);
+        const text = readFileSync(f, 'utf8');
+        report.linesBefore += text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+        const list = ['compose.base.yaml', ...fx.files[names.get(f)!]!.map((o) => `compose.${o}.yaml`)];
+        report.compose[rel] = list;
+        const want = wanted.get(f)!;
+        let got: string;
+        try {
+          got = JSON.stringify(model(list.map((x) => join(scratch, x)), dir, PROOF));
+        } catch (e) {
+          report.unproven.push({ file: rel, difference: (e as Error).message });
+          continue;
+        }
+        if (got === want) report.proven.push(rel);
+        else report.unproven.push({ file: rel, difference: firstDifference(JSON.parse(want), JSON.parse(got)) });
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
     }
-    if (got === want) report.proven.push(rel);
-    else report.unproven.push({ file: rel, difference: firstDifference(JSON.parse(want), JSON.parse(got)) });
-  }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-  return report;
+    return report;
+  };
+  // list items split between files first (smaller overlays); whole lists when an order would change
+  const fine = attempt(true);
+  return fine.unproven.length ? attempt(false) : fine;
 }
 
 function firstDifference(a: unknown, b: unknown, path = ''): string {

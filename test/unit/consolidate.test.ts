@@ -21,12 +21,12 @@ describe('consolidate: factoring', () => {
     });
     expect(f.base).toEqual({ services: { api: { image: 'a:1' } } });
     const byName = Object.fromEntries(f.overlays.map((o) => [o.name, o]));
-    expect(byName['shared-dev-test']!.tree).toEqual({ services: { api: { ports: ['8080:80'] } } });
-    expect(byName['shared-prod-test']!.tree).toEqual({ services: { api: { environment: { LOG: 'info' } } } });
+    expect(byName['not-prod']!.tree).toEqual({ services: { api: { ports: ['8080:80'] } } });
+    expect(byName['not-dev']!.tree).toEqual({ services: { api: { environment: { LOG: 'info' } } } });
     expect(byName.dev!.tree).toEqual({ services: { api: { environment: { LOG: 'debug' } } } });
     expect(byName.prod!.tree).toEqual({ services: { api: { read_only: true } } });
     expect(byName.test).toBeUndefined();
-    expect(f.files.test).toEqual(['shared-dev-test', 'shared-prod-test']);
+    expect(f.files.test).toEqual(['not-prod', 'not-dev']);
     expect(f.identical).toEqual([]);
   });
 
@@ -81,7 +81,7 @@ describe('consolidate: property', () => {
         files[`compose.env${e}.yaml`] = jsyaml.dump({ services: svc, ...(vols.size ? { volumes: Object.fromEntries([...vols].map((v) => [v, {}])) } : {}) });
       }
       const dir = tree(files);
-      const rep = consolidateCompose(dir, join(dir, 'consolidated'));
+      const rep = consolidateCompose(dir, join(dir, 'consolidated'))!;
       expect(rep.unproven, `seed ${seed}`).toEqual([]);
       expect(rep.proven.sort(), `seed ${seed}`).toEqual(Object.keys(files).sort());
       expect(rep.compose[Object.keys(files)[0]!]![0]).toBe('compose.base.yaml');
@@ -102,7 +102,7 @@ describe('consolidate: CLI', () => {
   it('reports without writing; --out writes files that load (by docker compose -f order) to the originals', () => {
     const report = cli(['consolidate'], { cwd: dir });
     expect(report.code).toBe(0);
-    expect(report.stdout).toMatch(/proven: docker-compose\.prod\.yml = compose\.base\.yaml \+ /);
+    expect(report.stdout).toMatch(/proven: docker-compose\.prod\.yml = compose\.base\.yaml \+ compose\.not-dev\.yaml \+ compose\.prod\.yaml\n/);
     expect(report.stdout).toMatch(/identical: ci, default/);
     expect(report.stdout).toMatch(/report only/);
     const w = cli(['consolidate', '--out', 'out'], { cwd: dir });
@@ -127,5 +127,52 @@ describe('consolidate: CLI', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/nothing to consolidate/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('consolidate: Dockerfiles', () => {
+  it('shares common prefixes as stages, renames inner stages, rewrites COPY sources into one context', async () => {
+    const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
+    const dir = tree({
+      'a/Dockerfile': 'FROM debian:12.5\nWORKDIR /app\nRUN apt-get update \\\n && apt-get install -y curl\nCOPY src /app/src\nCMD ["a"]\n',
+      'b/Dockerfile.prod': 'FROM debian:12.5\nWORKDIR /app\nRUN apt-get update \\\n && apt-get install -y curl\nCOPY ["conf", "/etc/b"]\nCMD ["b"]\n',
+      'c.Dockerfile': 'FROM golang:1.22 AS build\nCOPY . /src\nRUN go build -o /out/c /src\nFROM debian:12.5\nWORKDIR /app\nCOPY --from=build /out/c /usr/bin/c\n',
+    });
+    const r = consolidateDockerfiles(dir, join(dir, 'consolidated'))!;
+    expect(r.unproven).toEqual([]);
+    expect(r.proven.sort()).toEqual(['a/Dockerfile', 'b/Dockerfile.prod', 'c.Dockerfile']);
+    expect(r.targets).toEqual({ 'a/Dockerfile': { target: 'a', context: '.' }, 'b/Dockerfile.prod': { target: 'b-prod', context: '.' }, 'c.Dockerfile': { target: 'c', context: '.' } });
+    const df = r.dockerfile;
+    // the shared start once, the folders' files under their folder in the one context
+    expect(df.match(/apt-get install -y curl/g)).toHaveLength(1);
+    expect(df).toMatch(/^FROM debian:12\.5 AS base-\d+\nWORKDIR \/app$/m);
+    expect(df).toMatch(/COPY a\/src \/app\/src/);
+    expect(df).toMatch(/COPY \["b\/conf", "\/etc\/b"\]/);
+    // the inner stage is renamed and defined before the stage that copies from it
+    expect(df).toMatch(/FROM golang:1\.22 AS c--build/);
+    expect(df).toMatch(/COPY --from=c--build \/out\/c \/usr\/bin\/c/);
+    expect(df.indexOf('AS c--build')).toBeLessThan(df.indexOf('--from=c--build'));
+  });
+
+  it('two global ARGs with different defaults are reported unproven, not merged', async () => {
+    const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
+    const dir = tree({ 'x/Dockerfile': 'ARG V=1\nFROM debian:$V\n', 'y/Dockerfile': 'ARG V=2\nFROM debian:$V\n' });
+    const r = consolidateDockerfiles(dir, join(dir, 'out'))!;
+    expect(r.unproven.map((u) => u.file)).toEqual(['y/Dockerfile']);
+  });
+});
+
+describe('consolidate: examples/sprawl', () => {
+  it('8 Compose files and 8 Dockerfiles: at most 8 files out, at most half the lines, every original proven', async () => {
+    const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
+    const dir = join(import.meta.dirname, '..', '..', 'examples', 'sprawl');
+    const c = consolidateCompose(dir, join(dir, 'consolidated'))!;
+    const d = consolidateDockerfiles(dir, join(dir, 'consolidated'))!;
+    expect(Object.keys(c.compose)).toHaveLength(8);
+    expect(Object.keys(d.targets)).toHaveLength(8);
+    expect([...c.unproven, ...d.unproven]).toEqual([]);
+    expect(c.filesAfter.length + 1).toBeLessThanOrEqual(8);
+    expect((c.linesAfter + d.linesAfter) * 2).toBeLessThanOrEqual(c.linesBefore + d.linesBefore);
+    expect(c.identical).toEqual([['ci', 'test']]);
   });
 });

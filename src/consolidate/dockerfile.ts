@@ -1,0 +1,254 @@
+/**
+ * consolidate (Dockerfiles): many Dockerfiles become one multi-stage Dockerfile with one named
+ * target per original. Stages that start the same way (same base image, same first instructions)
+ * share a stage; originals from different folders get one build context (DIR) with their COPY and
+ * ADD sources rewritten. Proof: the flattened instruction chain of every target (its FROM chain
+ * followed back to an image, `COPY --from` stages compared by their own chains) equals the
+ * original's.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { DockerfileParser } from 'dockerfile-ast';
+
+interface Ins {
+  kw: string;
+  /** the instruction as written (continuations kept) */
+  text: string;
+  /** the comparison key: continuations folded, spaces collapsed */
+  key: string;
+}
+interface Stage {
+  /** its name in the original (or its index) */
+  name: string;
+  from: string;
+  ins: Ins[];
+}
+interface Original {
+  file: string;
+  target: string;
+  args: Ins[];
+  stages: Stage[];
+}
+
+const fold = (s: string) => s.replace(/\\\r?\n\s*/g, ' ').replace(/\s+/g, ' ').trim();
+
+/** The Dockerfiles under dir: Dockerfile, Dockerfile.*, *.Dockerfile (in subfolders too). */
+export function findDockerfiles(dir: string, skip: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (p === skip || name === 'node_modules' || name.startsWith('.')) continue;
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/^Dockerfile(\..+)?$|\.Dockerfile$/i.test(name) && !name.endsWith('.dockerignore')) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Parses a Dockerfile into its global ARGs and stages; COPY/ADD sources prefixed with `prefix`. */
+export function parseDockerfile(text: string, prefix: string): { args: Ins[]; stages: Stage[] } {
+  const doc = DockerfileParser.parse(text);
+  const lines = text.split('\n');
+  const args: Ins[] = [];
+  const stages: Stage[] = [];
+  for (const i of doc.getInstructions()) {
+    const r = i.getRange();
+    const raw = r.start.line === r.end.line ? lines[r.start.line]!.slice(r.start.character, r.end.character) : [lines[r.start.line]!.slice(r.start.character), ...lines.slice(r.start.line + 1, r.end.line), lines[r.end.line]!.slice(0, r.end.character)].join('\n');
+    const kw = i.getKeyword().toUpperCase();
+    if (kw === 'FROM') {
+      const f = i as unknown as { getImage(): string; getBuildStage(): string | null };
+      const platform = /--platform=\S+/.exec(raw)?.[0];
+      stages.push({ name: f.getBuildStage() ?? String(stages.length), from: `${platform ? `${platform} ` : ''}${f.getImage()}`, ins: [] });
+      continue;
+    }
+    let t = raw;
+    if ((kw === 'COPY' || kw === 'ADD') && prefix && !/--from[= ]/i.test(raw) && !raw.includes('<<')) t = prefixSources(raw, prefix);
+    const ins = { kw, text: t, key: fold(t) };
+    if (!stages.length) args.push(ins);
+    else stages.at(-1)!.ins.push(ins);
+  }
+  return { args, stages };
+}
+
+/** COPY/ADD with its sources under `prefix` (the original's context inside the unified one). */
+function prefixSources(raw: string, prefix: string): string {
+  const m = /^(\s*\w+)((?:\s+--\S+)*)\s+([\s\S]*)$/.exec(raw);
+  if (!m) return raw;
+  const rest = m[3]!.trim();
+  const fix = (s: string) => (/^[a-z]+:\/\//i.test(s) ? s : `${prefix}/${s.replace(/^\.\//, '').replace(/^\/+/, '')}`.replace(/\/\.$/, '').replace(/\/$/, '') || '.');
+  if (rest.startsWith('[')) {
+    try {
+      const list = JSON.parse(rest) as string[];
+      return `${m[1]}${m[2]} ${JSON.stringify([...list.slice(0, -1).map(fix), list.at(-1)]).replace(/","/g, '", "')}`;
+    } catch {
+      return raw;
+    }
+  }
+  const words = rest.split(/\s+/);
+  return `${m[1]}${m[2]} ${[...words.slice(0, -1).map(fix), words.at(-1)].join(' ')}`;
+}
+
+/** The flattened chain of a stage: its FROM followed back to an image, `--from` stages by their own chains. */
+function flatten(stages: Map<string, { from: string; ins: Ins[] }>, name: string, seen: string[] = []): string[] {
+  const s = stages.get(name.toLowerCase());
+  if (!s || seen.includes(name)) return [`IMAGE ${name}`];
+  const base = stages.has(s.from.toLowerCase()) ? flatten(stages, s.from, [...seen, name]) : [`FROM ${s.from}`];
+  return [
+    ...base,
+    ...s.ins.map((i) => {
+      const from = /--from=(\S+)/i.exec(i.key)?.[1];
+      return from && stages.has(from.toLowerCase()) ? i.key.replace(/--from=\S+/i, `--from={${flatten(stages, from, [...seen, name]).join(' | ')}}`) : i.key;
+    }),
+  ];
+}
+
+const targetName = (dir: string, file: string) => {
+  const rel = relative(dir, file).replace(/\\/g, '/');
+  const base = rel.split('/').pop()!;
+  const folder = dirname(rel) === '.' ? '' : dirname(rel).replace(/\//g, '-');
+  const own = base.replace(/^Dockerfile\.?/i, '').replace(/\.?Dockerfile$/i, '');
+  return (([folder, own].filter(Boolean).join('-') || 'default').toLowerCase().replace(/[^a-z0-9_.-]+/g, '-'));
+};
+
+export interface DockerfileReport {
+  dockerfile: string;
+  /** original (relative to dir) -> its target in the new file, and the context (relative to dir) */
+  targets: Record<string, { target: string; context: string }>;
+  proven: string[];
+  unproven: Array<{ file: string; difference: string }>;
+  linesBefore: number;
+  linesAfter: number;
+}
+
+export function consolidateDockerfiles(dir: string, out: string): DockerfileReport | undefined {
+  const files = findDockerfiles(dir, out);
+  if (files.length < 2) return undefined;
+  const originals: Original[] = [];
+  const used = new Set<string>();
+  let linesBefore = 0;
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    linesBefore += text.split('\n').filter((l) => l.trim()).length;
+    let target = targetName(dir, f);
+    while (used.has(target)) target += '-x';
+    used.add(target);
+    const prefix = relative(dir, dirname(f)).replace(/\\/g, '/');
+    originals.push({ file: f, target, ...parseDockerfile(text, prefix) });
+  }
+  // global ARGs: one of each; the same name with two defaults cannot share the file
+  const args = new Map<string, Ins>();
+  const argConflict = new Set<string>();
+  for (const o of originals) {
+    for (const a of o.args) {
+      const n = a.key.replace(/^ARG\s+/i, '').split('=')[0]!;
+      const had = args.get(n);
+      if (had && had.key !== a.key) argConflict.add(o.file);
+      else args.set(n, a);
+    }
+  }
+  // every stage of every original as a chain of keys: [FROM, ...instructions]; named stages
+  // become <target>--<name>, the last stage is the target
+  interface Chain {
+    name: string;
+    from: string;
+    ins: Ins[];
+  }
+  const chains: Chain[] = [];
+  for (const o of originals) {
+    const rename = new Map(o.stages.map((s, i) => [s.name.toLowerCase(), i === o.stages.length - 1 ? o.target : `${o.target}--${s.name.toLowerCase()}`]));
+    for (const s of o.stages) {
+      const from = rename.get(s.from.toLowerCase()) ?? s.from;
+      const ins = s.ins.map((i) => {
+        const ref = /--from=(\S+)/i.exec(i.text)?.[1];
+        const to = ref ? rename.get(ref.toLowerCase()) : undefined;
+        if (!to) return i;
+        const text = i.text.replace(/--from=\S+/i, `--from=${to}`);
+        return { ...i, text, key: fold(text) };
+      });
+      chains.push({ name: rename.get(s.name.toLowerCase())!, from, ins });
+    }
+  }
+  // a trie over [FROM, ...keys]: shared prefixes become shared stages
+  interface Node {
+    key: string;
+    ins?: Ins;
+    children: Node[];
+    ends: string[];
+    count: number;
+  }
+  const root: Node = { key: '', children: [], ends: [], count: 0 };
+  for (const c of chains) {
+    let at = root;
+    const path = [{ key: `FROM ${c.from}`, ins: undefined as Ins | undefined }, ...c.ins.map((i) => ({ key: i.key, ins: i }))];
+    for (const p of path) {
+      let next = at.children.find((n) => n.key === p.key);
+      if (!next) at.children.push((next = { key: p.key, ins: p.ins, children: [], ends: [], count: 0 }));
+      next.count++;
+      at = next;
+    }
+    at.ends.push(c.name);
+  }
+  const out_: Array<{ name: string; from: string; ins: Ins[] }> = [];
+  let shared = 0;
+  const emit = (start: Node, from: string) => {
+    // walk down while nothing branches or ends
+    const ins: Ins[] = [];
+    let at = start;
+    if (at.ins) ins.push(at.ins);
+    while (at.children.length === 1 && !at.ends.length) {
+      at = at.children[0]!;
+      ins.push(at.ins!);
+    }
+    const alone = at.ends.length === 1 && !at.children.length;
+    const name = alone ? at.ends[0]! : `base-${++shared}`;
+    out_.push({ name, from, ins });
+    if (!alone) for (const e of at.ends) out_.push({ name: e, from: name, ins: [] });
+    for (const c of at.children) emit(c, name);
+  };
+  for (const c of root.children) {
+    const from = c.key.replace(/^FROM /, '');
+    // the FROM itself has no instruction: start below it
+    const first: Node = { ...c, ins: undefined };
+    emit(first, from);
+  }
+  // order: a stage after every stage it builds on or copies from (the classic builder needs it)
+  const byName = new Map(out_.map((s) => [s.name, s]));
+  const ordered: typeof out_ = [];
+  const visit = (s: (typeof out_)[number], stack: string[] = []) => {
+    if (ordered.includes(s) || stack.includes(s.name)) return;
+    const deps = [s.from, ...s.ins.map((i) => /--from=(\S+)/i.exec(i.text)?.[1]).filter((x): x is string => !!x)];
+    for (const d of deps) if (byName.has(d)) visit(byName.get(d)!, [...stack, s.name]);
+    ordered.push(s);
+  };
+  for (const s of out_) visit(s);
+  const lines: string[] = [...args.values()].map((a) => a.text);
+  for (const s of ordered) {
+    if (lines.length) lines.push('');
+    lines.push(`FROM ${s.from} AS ${s.name}`, ...s.ins.map((i) => i.text));
+  }
+  const dockerfile = `${lines.join('\n')}\n`;
+
+  // the proof: each target's flattened chain against its original's
+  const parsed = parseDockerfile(dockerfile, '');
+  const newStages = new Map(parsed.stages.map((s) => [s.name.toLowerCase(), s]));
+  const report: DockerfileReport = { dockerfile, targets: {}, proven: [], unproven: [], linesBefore, linesAfter: dockerfile.split('\n').filter((l) => l.trim()).length };
+  for (const o of originals) {
+    const rel = relative(dir, o.file).replace(/\\/g, '/');
+    report.targets[rel] = { target: o.target, context: '.' };
+    if (argConflict.has(o.file)) {
+      report.unproven.push({ file: rel, difference: 'a global ARG has another default in another Dockerfile' });
+      continue;
+    }
+    const own = new Map(o.stages.map((s) => [s.name.toLowerCase(), s]));
+    const want = flatten(own, o.stages.at(-1)!.name);
+    const got = flatten(newStages, o.target);
+    if (JSON.stringify(want) === JSON.stringify(got)) report.proven.push(rel);
+    else {
+      const i = want.findIndex((w, k) => got[k] !== w);
+      report.unproven.push({ file: rel, difference: `instruction ${i + 1}: "${want[i] ?? ''}" in the original, "${got[i] ?? 'nothing'}" consolidated` });
+    }
+  }
+  return report;
+}
