@@ -1,0 +1,59 @@
+/**
+ * consolidate: every original Dockerfile and its target in the consolidated one build to images
+ * with the same history (the engine's record of each layer) and the same files.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import './setup.js';
+import { BASE, docker } from '../helpers/engine.js';
+import { cleanupTrees, cli, tree } from '../helpers/fs.js';
+
+const tag = `dyt-consolidate-${randomBytes(4).toString('hex')}`;
+const images: string[] = [];
+afterAll(() => {
+  if (images.length) spawnSync('docker', ['rmi', '-f', ...images], { stdio: 'ignore' });
+  cleanupTrees();
+});
+
+const build = (dockerfile: string, context: string, name: string, target?: string) => {
+  const image = `${tag}:${name}`;
+  images.push(image);
+  const r = spawnSync('docker', ['build', '-q', '-f', dockerfile, ...(target ? ['--target', target] : []), '-t', image, context], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  if (r.status !== 0) throw new Error(`docker build ${dockerfile} failed:\n${r.stderr}`);
+  return {
+    // the builder names a copied folder by a hash that includes its path in the context (which the
+    // unified context changes): masked here; the layers' content digests below compare the files
+    history: docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', image).split('\n').map((l) => l.replace(/(dir|file):[0-9a-f]{64}/, '$1:*')),
+    // every file of the image and its checksum (timestamps of rebuilt layers differ, contents must not)
+    files: docker('run', '--rm', '--entrypoint', 'sh', image, '-c', 'find / -xdev -type f ! -path "/proc/*" ! -path "/sys/*" ! -path "/etc/hostname" ! -path "/etc/hosts" ! -path "/etc/resolv.conf" -exec md5sum {} + | sort'),
+  };
+};
+
+describe('consolidate (engine)', () => {
+  it('each original and its target build to the same layers', () => {
+    const dir = tree({
+      'a/Dockerfile': `FROM ${BASE}\nWORKDIR /app\nRUN echo shared > /shared \\\n && echo more >> /shared\nCOPY src /app/src\nCMD ["cat", "/app/src/a.txt"]\n`,
+      'a/src/a.txt': 'a\n',
+      'b/Dockerfile.prod': `FROM ${BASE}\nWORKDIR /app\nRUN echo shared > /shared \\\n && echo more >> /shared\nCOPY ["conf", "/etc/b"]\nCMD ["cat", "/etc/b/b.conf"]\n`,
+      'b/conf/b.conf': 'b\n',
+      'c.Dockerfile': `FROM ${BASE} AS build\nCOPY a/src /src\nRUN ls /src > /list\nFROM ${BASE}\nCOPY --from=build /list /list\n`,
+    });
+    const out = join(tree({}), 'out');
+    const r = cli(['consolidate', dir, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Dockerfiles: 3 files/);
+    const manifest = JSON.parse(readFileSync(join(out, 'consolidate.json'), 'utf8')) as { dockerfiles: Record<string, { dockerfile: string; target: string; context: string }> };
+    expect(Object.keys(manifest.dockerfiles).sort()).toEqual(['a/Dockerfile', 'b/Dockerfile.prod', 'c.Dockerfile']);
+    for (const [orig, t] of Object.entries(manifest.dockerfiles)) {
+      const before = build(join(dir, orig), join(dir, dirname(orig)), `${t.target}-before`);
+      const after = build(join(out, t.dockerfile), join(out, t.context), `${t.target}-after`, t.target);
+      expect(after.history, orig).toEqual(before.history);
+      expect(after.files, orig).toBe(before.files);
+      expect(before.files).toMatch(orig === 'c.Dockerfile' ? / \/list$/m : orig.startsWith('a') ? / \/app\/src\/a\.txt$/m : / \/etc\/b\/b\.conf$/m);
+      expect(before.history.some((l) => /COPY/.test(l))).toBe(true);
+    }
+  }, 120_000);
+});
