@@ -5,6 +5,7 @@ import { benchBuild } from './build.mjs';
 import { benchEnvs } from './envs.mjs';
 import { benchWatch } from './watch.mjs';
 import { benchLint } from './lint.mjs';
+import { benchConsolidate } from './consolidate.mjs';
 import { line, summary } from './lib.mjs';
 
 const only = process.argv[2];
@@ -17,4 +18,5 @@ if (!only || only === 'build') extraMisses += await benchBuild();
 if (!only || only === 'envs') extraMisses += benchEnvs();
 if (!only || only === 'watch') extraMisses += await benchWatch();
 if (!only || only === 'lint') extraMisses += benchLint();
+if (!only || only === 'consolidate') extraMisses += benchConsolidate();
 process.exitCode = summary() + extraMisses > 0 ? 1 : 0;

@@ -1,0 +1,27 @@
+// consolidate: 50 Compose files of 50 services each (environments built from a shared base and a
+// few overlays, as real sprawl is), factored and proven in one run.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DOCKYARD, line, run, tmpDir } from './lib.mjs';
+
+export function benchConsolidate() {
+  line('\n## consolidate');
+  const dir = tmpDir('consolidate');
+  for (let e = 0; e < 50; e++) {
+    const lines = ['services:'];
+    for (let s = 0; s < 50; s++) {
+      lines.push(`  svc${s}:`, `    image: example/svc${s}:1.${s}`, '    environment:', '      COMMON: "yes"', `      ROLE: svc${s}`);
+      if (e % 2 === 0) lines.push('      LOG_LEVEL: debug');
+      if (e % 5 === 0) lines.push('    read_only: true', '    cap_drop: [ALL]');
+      if (e % 7 === 0 && s % 3 === 0) lines.push(`    ports: ["${10000 + s}:80"]`);
+      if (e % 10 === 3) lines.push(`    labels: { env: "e${e}" }`);
+    }
+    writeFileSync(join(dir, `compose.e${e}.yaml`), `${lines.join('\n')}\n`);
+  }
+  const r = run(DOCKYARD, ['consolidate', dir], { cwd: dir });
+  const proven = (r.stdout.match(/^proven: /gm) ?? []).length;
+  const summary = /^Compose: .*$/m.exec(r.stdout)?.[0] ?? r.stderr.trim();
+  const ok = r.seconds <= 3 && proven === 50;
+  line(`50 files x 50 services consolidated and proven in ${r.seconds.toFixed(2)} s (target <= 3 s) ${ok ? 'ok' : 'MISSED'}; ${proven}/50 proven; ${summary}`);
+  return ok ? 0 : 1;
+}
