@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import { table } from './table.js';
+import type { ComposeReport } from '../consolidate/compose.js';
 
 export function registerConsolidate(program: Command): void {
   program
@@ -16,11 +17,12 @@ export function registerConsolidate(program: Command): void {
       const dir = resolve(dirArg);
       const out = resolve(o.out ?? join(dir, 'consolidated'));
       const { consolidateDockerfiles } = await import('../consolidate/dockerfile.js');
-      const r = consolidateCompose(dir, out) ?? { compose: {}, identical: [], proven: [], unproven: [], linesBefore: 0, linesAfter: 0, filesAfter: [] };
+      const r: ComposeReport = consolidateCompose(dir, out) ?? { compose: {}, identical: [], proven: [], unproven: [], linesBefore: 0, linesAfter: 0, filesAfter: [], variables: 'kept' };
       const d = consolidateDockerfiles(dir, out);
       if (!r.filesAfter.length && !d) throw new DockyardError('USAGE', `nothing to consolidate under ${dir}: it needs two or more Compose files or Dockerfiles`, { hint: 'Compose files: compose*.yaml, docker-compose*.yaml; Dockerfiles: Dockerfile, Dockerfile.*, *.Dockerfile' });
       const w = (s: string) => process.stdout.write(s);
       if (r.filesAfter.length) w(`Compose: ${Object.keys(r.compose).length} files, ${r.linesBefore} lines -> ${r.filesAfter.length} files, ${r.linesAfter} lines (${r.linesBefore - r.linesAfter} duplicated lines removed)\n`);
+      if (r.filesAfter.length && r.variables === 'resolved') w('note: the files could not be factored as written: variables are resolved with the current environment in the new files\n');
       for (const g of r.identical) w(`identical: ${g.join(', ')}\n`);
       for (const f of r.proven) w(`proven: ${f} = ${r.compose[f]!.join(' + ')}\n`);
       for (const u of r.unproven) w(`NOT proven: ${u.file}: ${u.difference}\n`);

@@ -193,6 +193,12 @@ export interface ComposeReport {
   linesBefore: number;
   linesAfter: number;
   filesAfter: Array<{ name: string; text: string }>;
+  /**
+   * kept: the files were factored as written, ${VARIABLES} and all (each original's variables are
+   * in its replacement); resolved: they were factored from the loaded models, with the current
+   * environment's values in place of the variables (when the files as written could not be)
+   */
+  variables: 'kept' | 'resolved';
 }
 
 /** Factors the Compose files under dir and proves every original against its replacement. */
@@ -203,18 +209,26 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
   if (originals.length < 2) return undefined;
   const names = new Map<string, string>();
   const models: Record<string, Rec> = {};
+  const written: Record<string, Rec> = {};
   for (const f of originals) {
     let n = envName(dir, f);
     while ([...names.values()].includes(n)) n += '_';
     names.set(f, n);
     models[n] = compact(relativize(model([f], undefined), dir) as Rec, PROJECT);
+    try {
+      const raw = jsyaml.load(readFileSync(f, 'utf8'));
+      if (raw && typeof raw === 'object' && !Array.isArray(raw)) written[n] = raw as Rec;
+    } catch {
+      // custom tags (!reset, !override) and the like: factored from the loaded models
+    }
   }
+  const vars = (text: string) => [...new Set(text.match(/\$\{[^}]*\}|\$[A-Za-z_]\w*/g) ?? [])].sort().join(' ');
   const wanted = new Map(originals.map((f) => [f, JSON.stringify(model([f], undefined, PROOF))]));
-  const attempt = (items: boolean): ComposeReport => {
-    const fx = factor(models, items);
+  const attempt = (items: boolean, kept: boolean): ComposeReport => {
+    const fx = factor(kept ? written : models, items);
     const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
     const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
-    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter };
+    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved' };
     // the proof: the files written to a scratch folder, loaded as `-f base -f overlays...`
     const scratch = mkdtempSync(join(tmpdir(), 'dockyard-consolidate-'));
     try {
@@ -233,7 +247,9 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
           report.unproven.push({ file: rel, difference: (e as Error).message });
           continue;
         }
-        if (got === want) report.proven.push(rel);
+        const lost = kept && vars(text) !== vars(list.map((x) => filesAfter.find((a) => a.name === x)!.text).join('\n'));
+        if (lost) report.unproven.push({ file: rel, difference: `variables differ: ${vars(text)}` });
+        else if (got === want) report.proven.push(rel);
         else report.unproven.push({ file: rel, difference: firstDifference(JSON.parse(want), JSON.parse(got)) });
       }
     } finally {
@@ -241,9 +257,15 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
     }
     return report;
   };
-  // list items split between files first (smaller overlays); whole lists when an order would change
-  const fine = attempt(true);
-  return fine.unproven.length ? attempt(false) : fine;
+  // as written first (variables kept), then from the loaded models; list items split between
+  // files first (smaller overlays), whole lists when an order would change
+  const canKeep = Object.keys(written).length === originals.length;
+  for (const [items, kept] of [[true, true], [false, true], [true, false]] as const) {
+    if (kept && !canKeep) continue;
+    const r = attempt(items, kept);
+    if (!r.unproven.length) return r;
+  }
+  return attempt(false, false);
 }
 
 function firstDifference(a: unknown, b: unknown, path = ''): string {

@@ -176,3 +176,24 @@ describe('consolidate: examples/sprawl', () => {
     expect(c.identical).toEqual([['ci', 'test']]);
   });
 });
+
+describe('consolidate: variables', () => {
+  it('keeps ${VARIABLES} as written (the new files still follow the environment)', () => {
+    const f = 'services:\n  a:\n    image: acme/a:${TAG:-1}\n    ports: ["${PORT:-80}:80"]\n    environment: { X: "${X}" }\n';
+    const dir = tree({ 'compose.yaml': f, 'compose.prod.yaml': `${f}    read_only: true\n` });
+    const r = consolidateCompose(dir, join(dir, 'out'))!;
+    expect(r.unproven).toEqual([]);
+    expect(r.variables).toBe('kept');
+    const base = r.filesAfter.find((x) => x.name === 'compose.base.yaml')!.text;
+    expect(base).toMatch(/image: acme\/a:\$\{TAG:-1\}/);
+    expect(base).toMatch(/\$\{PORT:-80\}:80/);
+    // and the replacement follows a changed environment as the original does
+    const out = tree(Object.fromEntries(r.filesAfter.map((x) => [x.name, x.text])));
+    const env = { TAG: '9', PORT: '81', X: 'y' };
+    const a = cli(['-p', 'v', '-f', 'compose.prod.yaml', 'config', '--format', 'json'], { cwd: dir, env });
+    const b = cli(['-p', 'v', '--project-directory', dir, ...r.compose['compose.prod.yaml']!.flatMap((x) => ['-f', join(out, x)]), 'config', '--format', 'json'], { cwd: dir, env });
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout)).toEqual(JSON.parse(a.stdout));
+    expect(a.stdout).toMatch(/acme\/a:9/);
+  });
+});
