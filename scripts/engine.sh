@@ -3,11 +3,16 @@
 # Where no engine answers and we are root on Debian: install docker.io, start dockerd in the
 # background, wait until it answers. No image can be pulled on these machines, so the base image
 # (a busybox root filesystem from Debian's busybox-static) is imported locally.
-# Also installs Debian's docker-compose v1 (interop tests, benchmark baseline); --bench adds `time`.
+# Also installs Debian's docker-compose v1 (interop tests, benchmark baseline); --bench adds `time`;
+# --swarm makes the engine a single-node Swarm (the deploy tests), before any test runs.
 set -euo pipefail
 
 want_bench=0
-[ "${1:-}" = "--bench" ] && want_bench=1
+want_swarm=0
+for arg in "$@"; do
+  [ "$arg" = "--bench" ] && want_bench=1
+  [ "$arg" = "--swarm" ] && want_swarm=1
+done
 BASE_IMAGE="${DOCKYARD_TEST_IMAGE:-dockyard-test/busybox:latest}"
 log() { printf 'engine: %s\n' "$*" >&2; }
 
@@ -76,4 +81,10 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   tar -C "$root" -c . | docker import \
     -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' - "$BASE_IMAGE" >/dev/null
   log "built $BASE_IMAGE"
+fi
+
+# A single-node Swarm for the deploy tests, made before the tests start (not while others run).
+if [ "$want_swarm" = 1 ] && [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = inactive ]; then
+  docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+  log "made the engine a single-node Swarm"
 fi
