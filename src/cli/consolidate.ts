@@ -9,7 +9,7 @@ import type { ComposeReport } from '../consolidate/compose.js';
 export function registerConsolidate(program: Command): void {
   program
     .command('consolidate')
-    .description('fold the Compose files under DIR into one base file and overlays, proven equal to the originals')
+    .description('fold the Compose files and Dockerfiles under DIR into a base file with overlays and one multi-stage Dockerfile, each original proven equal')
     .argument('[dir]', 'the folder to consolidate', '.')
     .option('-o, --out <dir>', 'write the new files and consolidate.json here (without it: only report)')
     .action(async (dirArg: string, o: { out?: string }) => {
