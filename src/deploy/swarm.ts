@@ -35,7 +35,7 @@ export interface DeployResult {
 }
 
 /** Keys a Swarm service has no place for (listed in one warning). */
-const UNSUPPORTED = ['build', 'container_name', 'links', 'external_links', 'network_mode', 'privileged', 'devices', 'cgroup_parent', 'cpu_shares', 'cpuset', 'mem_limit', 'mem_reservation', 'cpus', 'restart', 'userns_mode', 'ipc', 'pid', 'security_opt', 'volumes_from', 'depends_on', 'shm_size', 'mac_address', 'runtime', 'scale', 'stop_signal', 'blkio_config', 'oom_score_adj', 'platform', 'profiles', 'pull_policy', 'develop', 'post_start', 'pre_stop', 'extends', 'attach', 'gpus', 'uts', 'label_file', 'env_file', 'models', 'provider'];
+const UNSUPPORTED = ['build', 'container_name', 'links', 'external_links', 'network_mode', 'privileged', 'devices', 'cgroup_parent', 'cpu_shares', 'cpuset', 'mem_limit', 'mem_reservation', 'cpus', 'userns_mode', 'ipc', 'pid', 'security_opt', 'volumes_from', 'depends_on', 'shm_size', 'mac_address', 'runtime', 'scale', 'blkio_config', 'oom_score_adj', 'platform', 'profiles', 'pull_policy', 'develop', 'post_start', 'pre_stop', 'extends', 'attach', 'gpus', 'uts', 'label_file', 'env_file', 'models', 'provider'];
 
 const ns = (v?: number) => (v === undefined ? undefined : Math.round(v));
 const nameOf = (stack: string, key: string) => `${stack}_${key}`;
@@ -52,6 +52,19 @@ function updateConfig(u: UpdateConfig | undefined): Record<string, unknown> | un
     MaxFailureRatio: u.max_failure_ratio,
     Order: u.order,
   };
+}
+
+/**
+ * The restart condition: deploy.restart_policy's, else the service's `restart:` translated (a job
+ * with `restart: "no"` runs once instead of being restarted forever, which Swarm's default would do).
+ */
+function restartOf(s: Service): { Condition: string; MaxAttempts?: number } {
+  const c = s.deploy?.restart_policy?.condition;
+  if (c) return { Condition: c };
+  if (s.restart === 'no') return { Condition: 'none' };
+  const m = /^on-failure(?::(\d+))?$/.exec(s.restart ?? '');
+  if (m) return { Condition: 'on-failure', ...(m[1] ? { MaxAttempts: Number(m[1]) } : {}) };
+  return { Condition: 'any' };
 }
 
 /** The engine must be a Swarm manager: a clear error otherwise. */
@@ -120,12 +133,12 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
 
   // services
   const existing = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((x) => [x.Spec.Name as string, x]));
-  const wanted = new Map<string, number | 'global'>();
+  const wanted = new Map<string, { mode: number | 'global'; job: boolean }>();
   for (const s of Object.values(project.services)) {
     const spec = serviceSpec(project, s, netNames, files, labels);
     const name = spec.Name as string;
     const mode = s.deploy?.mode === 'global' ? 'global' : (s.deploy?.replicas ?? 1);
-    wanted.set(name, mode);
+    wanted.set(name, { mode, job: restartOf(s).Condition !== 'any' });
     const cur = existing.get(name);
     if (cur) {
       await engine.updateService(cur.ID, cur.Version.Index, spec);
@@ -227,7 +240,7 @@ function serviceSpec(
         Secrets: refs('secrets'),
       },
       ...(d.resources ? { Resources: { Limits: res(d.resources.limits), Reservations: res(d.resources.reservations) } } : {}),
-      RestartPolicy: { Condition: rp?.condition ?? 'any', ...(rp?.delay !== undefined ? { Delay: rp.delay } : {}), ...(rp?.max_attempts !== undefined ? { MaxAttempts: rp.max_attempts } : {}), ...(rp?.window !== undefined ? { Window: rp.window } : {}) },
+      RestartPolicy: { ...restartOf(s), ...(rp?.delay !== undefined ? { Delay: rp.delay } : {}), ...(rp?.max_attempts !== undefined ? { MaxAttempts: rp.max_attempts } : {}), ...(rp?.window !== undefined ? { Window: rp.window } : {}) },
       Placement: { Constraints: d.placement?.constraints ?? [], Preferences: (d.placement?.preferences ?? []).map((p) => ({ Spread: { SpreadDescriptor: p.spread } })), ...(d.placement?.max_replicas_per_node ? { MaxReplicas: d.placement.max_replicas_per_node } : {}) },
       Networks: Object.entries(s.networks ?? { default: null }).map(([key, cfg]) => ({ Target: nets.get(key) ?? nameOf(stack, key), Aliases: [s.name, ...(cfg?.aliases ?? [])] })),
       ...(s.logging?.driver ? { LogDriver: { Name: s.logging.driver, Options: s.logging.options ?? {} } } : {}),
@@ -240,32 +253,38 @@ function serviceSpec(
 }
 
 /** Polls the tasks until every service runs its replicas on its current spec; reports task errors. */
-async function waitConverged(engine: Engine, wanted: Map<string, number | 'global'>, timeoutMs: number, say: (l: string) => void): Promise<void> {
+async function waitConverged(engine: Engine, wanted: Map<string, { mode: number | 'global'; job: boolean }>, timeoutMs: number, say: (l: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const last = new Map<string, string>();
   for (;;) {
     let done = true;
     const failures: string[] = [];
-    for (const [name, mode] of wanted) {
+    for (const [name, { mode, job }] of wanted) {
       const [svc] = (await engine.listSwarm('services', { name: [name] })).filter((x) => x.Spec.Name === name);
       if (!svc) continue;
       const tasks = await engine.listSwarm('tasks', { service: [name] });
       const current = tasks.filter((t) => t.DesiredState === 'running' && t.ServiceID === svc.ID);
       // a task runs the current spec when its container spec is the service's (the engine copies it)
       const spec = canonical(svc.Spec.TaskTemplate?.ContainerSpec);
-      const running = current.filter((t) => t.Status?.State === 'running' && canonical(t.Spec?.ContainerSpec) === spec).length;
+      // a job (restart none / on-failure) is done when its tasks of the current spec completed
+      const running = job
+        ? tasks.filter((t) => t.ServiceID === svc.ID && ['running', 'complete'].includes(t.Status?.State) && canonical(t.Spec?.ContainerSpec) === spec).length
+        : current.filter((t) => t.Status?.State === 'running' && canonical(t.Spec?.ContainerSpec) === spec).length;
       const want = mode === 'global' ? Math.max(1, current.length) : mode;
       const update = svc.UpdateStatus?.State as string | undefined;
       // why a task of the current spec is not running yet (pending on a port, no such image, ...)
       const waiting = current.find((t) => t.Status?.State !== 'running' && canonical(t.Spec?.ContainerSpec) === spec && (t.Status?.Err || t.Status?.State));
       const why = waiting ? ` — ${waiting.Status.State}${waiting.Status.Err ? `: ${waiting.Status.Err}` : ''}` : '';
-      const line = `${name}: ${running}/${want} running${update && update !== 'completed' ? ` (update ${update})` : ''}${running < want ? why : ''}`;
+      const line = `${name}: ${running}/${want} ${job ? 'running or complete' : 'running'}${update && update !== 'completed' ? ` (update ${update})` : ''}${running < want ? why : ''}`;
       if (last.get(name) !== line) say(line);
       last.set(name, line);
       const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State) && t.ServiceID === svc.ID && canonical(t.Spec?.ContainerSpec) === spec);
       const lastErr = failed.sort((a, b) => String(a.UpdatedAt).localeCompare(String(b.UpdatedAt))).map((t) => t.Status?.Err ?? t.Status?.Message).filter(Boolean).at(-1) ?? 'no reason given';
       if (update && /paused|rollback_completed/.test(update)) failures.push(`${name}: update ${update} (${svc.UpdateStatus?.Message ?? ''}); ${failed.length} failed, last: ${lastErr}`);
       else if (failed.length >= 3 && running < want) failures.push(`${name}: ${failed.length} tasks failed, last: ${lastErr}`);
+      else if (job && failed.length && running < want && !tasks.some((t) => t.ServiceID === svc.ID && ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'].includes(t.Status?.State))) {
+        failures.push(`${name}: the job failed, last: ${lastErr}`);
+      }
       if (running < want || (update !== undefined && update !== 'completed' && !/rollback_completed/.test(update))) done = false;
     }
     if (failures.length) throw new DockyardError('SERVICE_FAILED', `the stack did not converge:\n  ${failures.join('\n  ')}`, { hint: 'see the tasks: dockyard deploy ps <stack>' });

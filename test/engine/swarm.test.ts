@@ -58,6 +58,10 @@ ${withWorker ? '    depends_on: [worker]\n' : ''}    container_name: fixed
       update_config: { parallelism: 1, order: stop-first }
       restart_policy: { condition: on-failure, max_attempts: 5 }
       resources: { limits: { memory: 64M } }
+  once:
+    image: ${BASE}
+    command: ["sh", "-c", "echo migrated"]
+    restart: "no"
 ${withWorker ? `  worker:
     image: ${BASE}
     command: ["sleep", "3600"]
@@ -78,9 +82,11 @@ describe('deploy (Swarm)', () => {
     const first = p.ok(['deploy']);
     expect(first.stderr).toMatch(new RegExp(`service ${p.name}_web created`));
     expect(first.stderr).toMatch(/Swarm cannot honour 2 key\(s\), ignored: services\.web\.depends_on, services\.web\.container_name/);
-    expect(first.stderr).toMatch(/2 created, 0 updated, 0 removed, converged/);
+    expect(first.stderr).toMatch(/3 created, 0 updated, 0 removed, converged/);
+    // restart: "no" runs once: its task completed, and no other was started
+    expect(docker('service', 'ps', '--format', '{{.CurrentState}}', `${p.name}_once`).split('\n').map((l) => l.split(' ')[0])).toEqual(['Complete']);
     // converged means running now: the engine shows the replicas, the server answers
-    expect(docker('service', 'ls', '--filter', `label=com.docker.stack.namespace=${p.name}`, '--format', '{{.Name}} {{.Replicas}}').split('\n').sort()).toEqual([`${p.name}_web 1/1`, `${p.name}_worker 2/2`]);
+    expect(docker('service', 'ls', '--filter', `label=com.docker.stack.namespace=${p.name}`, '--format', '{{.Name}} {{.Replicas}}').split('\n').sort()).toEqual([`${p.name}_once 0/1`, `${p.name}_web 1/1`, `${p.name}_worker 2/2`]);
     expect(await get(web)).toBe('v1 secret hello\n');
     const svc = dockerJson<Array<Record<string, any>>>('service', 'inspect', `${p.name}_web`)[0]!.Spec;
     expect(svc.Labels).toMatchObject({ 'com.docker.stack.namespace': p.name, 'com.docker.stack.image': BASE, tier: 'front' });
@@ -92,7 +98,7 @@ describe('deploy (Swarm)', () => {
     expect([net.Driver, net.Attachable, net.Labels['com.docker.stack.namespace']]).toEqual(['overlay', true, p.name]);
 
     // the docker CLI sees the same stack
-    expect(p.ok(['deploy', 'ls']).stdout).toMatch(new RegExp(`^${p.name}\\s+2$`, 'm'));
+    expect(p.ok(['deploy', 'ls']).stdout).toMatch(new RegExp(`^${p.name}\\s+3$`, 'm'));
     expect(p.ok(['deploy', 'ps', p.name]).stdout).toMatch(new RegExp(`${p.name}_worker\\.2\\s.*running\\s+running`));
 
     // a new config content is a new config object: the service rolls onto it, the old one goes
@@ -107,7 +113,7 @@ describe('deploy (Swarm)', () => {
     const before = docker('service', 'inspect', '--format', '{{.Version.Index}}', `${p.name}_web`);
     p.writeFile('compose.yaml', compose(web, 'v2 ', undefined, false, 'hola'));
     const third = p.ok(['deploy']);
-    expect(third.stderr).toMatch(/0 created, 1 updated, 0 removed, converged/);
+    expect(third.stderr).toMatch(/0 created, 2 updated, 0 removed, converged/);
     expect(Number(docker('service', 'inspect', '--format', '{{.Version.Index}}', `${p.name}_web`))).toBeGreaterThan(Number(before));
     expect(docker('service', 'inspect', '--format', '{{.UpdateStatus.State}}', `${p.name}_web`)).toBe('completed');
     expect(await get(web)).toBe('v2 secret hola\n');

@@ -37,6 +37,7 @@ services:
   api:
     image: b:1
     build: .
+    restart: on-failure:3
     ports: ["8080:80", "9000:9000/udp"]
     healthcheck: { test: ["CMD", "true"], interval: 2s, retries: 4 }
     networks: { back: { aliases: [b] } }
@@ -61,6 +62,9 @@ networks:
     expect(api.TaskTemplate.Networks).toEqual([{ Target: 'st_back', Aliases: ['api', 'b'] }]);
     expect(api.RollbackConfig).toMatchObject({ Parallelism: 2, FailureAction: 'pause' });
     expect(api.TaskTemplate.Resources.Reservations).toEqual({ NanoCPUs: 250_000_000 });
+    // restart: translated when deploy.restart_policy does not say (a job is not restarted forever)
+    expect(api.TaskTemplate.RestartPolicy).toEqual({ Condition: 'on-failure', MaxAttempts: 3 });
+    expect(svc.st_agent!.TaskTemplate.RestartPolicy).toEqual({ Condition: 'any' });
     expect(api.Labels['com.docker.stack.namespace']).toBe('st');
   });
 
