@@ -56,12 +56,14 @@ function updateConfig(u: UpdateConfig | undefined): Record<string, unknown> | un
 
 /**
  * The restart condition: deploy.restart_policy's, else the service's `restart:` translated (a job
- * with `restart: "no"` runs once instead of being restarted forever, which Swarm's default would do).
+ * with `restart: "no"` runs until it succeeds once instead of being restarted forever, which Swarm's
+ * default would do).
  */
 function restartOf(s: Service): { Condition: string; MaxAttempts?: number } {
   const c = s.deploy?.restart_policy?.condition;
   if (c) return { Condition: c };
-  if (s.restart === 'no') return { Condition: 'none' };
+  // a one-off job: retried until it succeeds (Swarm does not wait for its dependencies), then left
+  if (s.restart === 'no') return { Condition: 'on-failure' };
   const m = /^on-failure(?::(\d+))?$/.exec(s.restart ?? '');
   if (m) return { Condition: 'on-failure', ...(m[1] ? { MaxAttempts: Number(m[1]) } : {}) };
   return { Condition: 'any' };
@@ -133,12 +135,12 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
 
   // services
   const existing = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((x) => [x.Spec.Name as string, x]));
-  const wanted = new Map<string, { mode: number | 'global'; job: boolean }>();
+  const wanted = new Map<string, { mode: number | 'global'; job: boolean; once: boolean }>();
   for (const s of Object.values(project.services)) {
     const spec = serviceSpec(project, s, netNames, files, labels);
     const name = spec.Name as string;
     const mode = s.deploy?.mode === 'global' ? 'global' : (s.deploy?.replicas ?? 1);
-    wanted.set(name, { mode, job: restartOf(s).Condition !== 'any' });
+    wanted.set(name, { mode, job: restartOf(s).Condition !== 'any', once: restartOf(s).Condition === 'none' });
     const cur = existing.get(name);
     if (cur) {
       await engine.updateService(cur.ID, cur.Version.Index, spec);
@@ -253,13 +255,13 @@ function serviceSpec(
 }
 
 /** Polls the tasks until every service runs its replicas on its current spec; reports task errors. */
-async function waitConverged(engine: Engine, wanted: Map<string, { mode: number | 'global'; job: boolean }>, timeoutMs: number, say: (l: string) => void): Promise<void> {
+async function waitConverged(engine: Engine, wanted: Map<string, { mode: number | 'global'; job: boolean; once: boolean }>, timeoutMs: number, say: (l: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const last = new Map<string, string>();
   for (;;) {
     let done = true;
     const failures: string[] = [];
-    for (const [name, { mode, job }] of wanted) {
+    for (const [name, { mode, job, once }] of wanted) {
       const [svc] = (await engine.listSwarm('services', { name: [name] })).filter((x) => x.Spec.Name === name);
       if (!svc) continue;
       const tasks = await engine.listSwarm('tasks', { service: [name] });
@@ -281,8 +283,9 @@ async function waitConverged(engine: Engine, wanted: Map<string, { mode: number 
       const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State) && t.ServiceID === svc.ID && canonical(t.Spec?.ContainerSpec) === spec);
       const lastErr = failed.sort((a, b) => String(a.UpdatedAt).localeCompare(String(b.UpdatedAt))).map((t) => t.Status?.Err ?? t.Status?.Message).filter(Boolean).at(-1) ?? 'no reason given';
       if (update && /paused|rollback_completed/.test(update)) failures.push(`${name}: update ${update} (${svc.UpdateStatus?.Message ?? ''}); ${failed.length} failed, last: ${lastErr}`);
-      else if (failed.length >= 3 && running < want) failures.push(`${name}: ${failed.length} tasks failed, last: ${lastErr}`);
-      else if (job && failed.length && running < want && !tasks.some((t) => t.ServiceID === svc.ID && ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'].includes(t.Status?.State))) {
+      // a job is retried while what it needs starts: only the timeout ends that wait
+      else if (!job && failed.length >= 3 && running < want) failures.push(`${name}: ${failed.length} tasks failed, last: ${lastErr}`);
+      else if (once && failed.length && running < want && !tasks.some((t) => t.ServiceID === svc.ID && ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'].includes(t.Status?.State))) {
         failures.push(`${name}: the job failed, last: ${lastErr}`);
       }
       if (running < want || (update !== undefined && update !== 'completed' && !/rollback_completed/.test(update))) done = false;
