@@ -107,21 +107,24 @@ export interface Context {
   progress: Progress;
 }
 
+/** The engine client (nothing is contacted until first use); with --dry-run, one that only reads. */
+export async function engineFor(g: GlobalOptions): Promise<DockerEngine> {
+  const { DockerEngine } = await import('../engine/docker.js');
+  const real = new DockerEngine();
+  if (!g.dryRun) return real;
+  // reads go to the engine, changes are described: "would create container ..."
+  const { DryRunEngine } = await import('../engine/dryrun.js');
+  process.stderr.write('DRY-RUN MODE: nothing will be changed\n');
+  return new DryRunEngine(real, (l) => process.stdout.write(`DRY-RUN: ${l}\n`)) as unknown as DockerEngine;
+}
+
 /**
  * Loads the project and prepares the engine client (nothing is contacted until first use).
  * The engine modules load on demand: `config` and `--help` never pay for them.
  */
 export async function context(g: GlobalOptions, quiet = false, services?: string[]): Promise<Context> {
   const project = loadProject(loadOptionsFrom(g, { services }));
-  const [{ DockerEngine }, { Converger }, { ProjectHandle }] = await Promise.all([import('../engine/docker.js'), import('../converge/runner.js'), import('../api/project.js')]);
-  const real = new DockerEngine();
-  let engine: DockerEngine = real;
-  if (g.dryRun) {
-    // reads go to the engine, changes are described: "would create container ..."
-    const { DryRunEngine } = await import('../engine/dryrun.js');
-    process.stderr.write('DRY-RUN MODE: nothing will be changed\n');
-    engine = new DryRunEngine(real, (l) => process.stdout.write(`DRY-RUN: ${l}\n`)) as unknown as DockerEngine;
-  }
+  const [engine, { Converger }, { ProjectHandle }] = await Promise.all([engineFor(g), import('../converge/runner.js'), import('../api/project.js')]);
   const progress: Progress = quiet || g.dryRun ? { emit: () => undefined, finish: () => undefined } : progressPrinter();
   const converger = new Converger(engine, project, progress.emit);
   const handle = new ProjectHandle(project, engine, (emit) => new Converger(engine, project, emit ?? progress.emit));

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
-import { context, parseTimeoutMs } from './common.js';
+import { context, engineFor, parseTimeoutMs } from './common.js';
 import { table } from './table.js';
 
 export function registerDeploy(program: Command, globals: () => GlobalOptions): void {
@@ -28,12 +28,7 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
         say(`stack ${r.stack}: ${r.created.length} ${g.dryRun ? 'to create' : 'created'}, ${r.updated.length} ${g.dryRun ? 'to update' : 'updated'}, ${r.removed.length} ${g.dryRun ? 'to remove' : 'removed'}${o.detach || g.dryRun ? '' : ', converged'}`);
         return;
       }
-      const { DockerEngine } = await import('../engine/docker.js');
-      let engine: import('../engine/engine.js').Engine = new DockerEngine();
-      if (globals().dryRun) {
-        const { DryRunEngine } = await import('../engine/dryrun.js');
-        engine = new DryRunEngine(engine, (l) => process.stdout.write(`DRY-RUN: ${l}\n`));
-      }
+      const engine = await engineFor(globals());
       const need = () => {
         if (!stack) throw new DockyardError('USAGE', `deploy ${action} needs the stack's name`, { hint: `dockyard deploy ${action} NAME (dockyard deploy ls lists them)` });
         return stack;

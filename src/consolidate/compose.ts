@@ -10,10 +10,11 @@
  * key path, and the base never holds a path an overlay sets, so Compose's merge is plain union:
  * no `!reset` / `!override` is needed, and the proof checks it anyway.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import jsyaml from 'js-yaml';
+import { discover } from '../load/discover.js';
 import { loadProject } from '../load/index.js';
 import { projectModel } from '../model/serialize.js';
 
@@ -109,21 +110,6 @@ export function factor(models: Record<string, Rec>, items = false): Factoring {
   return { base: build(baseLeaves), overlays, files, identical: [...sig.values()].filter((g) => g.length > 1) };
 }
 
-/** The Compose files under dir (compose*.y*ml, docker-compose*.y*ml), in subfolders too. */
-export function findComposeFiles(dir: string, skip: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (p === skip || name === 'node_modules' || name.startsWith('.')) continue;
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/^(docker-)?compose[^/]*\.ya?ml$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 /** Absolute paths under the project folder, made relative to it again (./x), in every string. */
 function relativize(v: unknown, dir: string): unknown {
   if (typeof v === 'string') return v === dir ? '.' : v.startsWith(`${dir}/`) ? `./${v.slice(dir.length + 1)}` : v;
@@ -205,18 +191,17 @@ export interface ComposeReport {
 export function consolidateCompose(dir: string, out: string): ComposeReport | undefined {
   dir = resolve(dir);
   out = resolve(out);
-  const originals = findComposeFiles(dir, out);
+  const originals = discover(dir, { skip: out }).compose;
+  const texts = new Map(originals.map((f) => [f, readFileSync(f, 'utf8')]));
   if (originals.length < 2) return undefined;
   const names = new Map<string, string>();
-  const models: Record<string, Rec> = {};
   const written: Record<string, Rec> = {};
   for (const f of originals) {
     let n = envName(dir, f);
     while ([...names.values()].includes(n)) n += '_';
     names.set(f, n);
-    models[n] = compact(relativize(model([f], undefined), dir) as Rec, PROJECT);
     try {
-      const raw = jsyaml.load(readFileSync(f, 'utf8'));
+      const raw = jsyaml.load(texts.get(f)!);
       if (raw && typeof raw === 'object' && !Array.isArray(raw)) written[n] = raw as Rec;
     } catch {
       // custom tags (!reset, !override) and the like: factored from the loaded models
@@ -224,8 +209,11 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
   }
   const vars = (text: string) => [...new Set(text.match(/\$\{[^}]*\}|\$[A-Za-z_]\w*/g) ?? [])].sort().join(' ');
   const wanted = new Map(originals.map((f) => [f, JSON.stringify(model([f], undefined, PROOF))]));
+  // the loaded models, only needed when the files as written cannot be factored
+  let models: Record<string, Rec> | undefined;
+  const loaded = () => (models ??= Object.fromEntries(originals.map((f) => [names.get(f)!, compact(relativize(model([f], undefined), dir) as Rec, PROJECT)])));
   const attempt = (items: boolean, kept: boolean): ComposeReport => {
-    const fx = factor(kept ? written : models, items);
+    const fx = factor(kept ? written : loaded(), items);
     const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
     const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
     const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved' };
@@ -235,7 +223,7 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
       for (const f of filesAfter) writeFileSync(join(scratch, f.name), f.text);
       for (const f of originals) {
         const rel = relative(dir, f);
-        const text = readFileSync(f, 'utf8');
+        const text = texts.get(f)!;
         report.linesBefore += text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
         const list = ['compose.base.yaml', ...fx.files[names.get(f)!]!.map((o) => `compose.${o}.yaml`)];
         report.compose[rel] = list;

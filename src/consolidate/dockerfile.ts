@@ -6,9 +6,10 @@
  * followed back to an image, `COPY --from` stages compared by their own chains) equals the
  * original's.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
+import { discover } from '../load/discover.js';
 
 interface Ins {
   kw: string;
@@ -31,21 +32,6 @@ interface Original {
 }
 
 const fold = (s: string) => s.replace(/\\\r?\n\s*/g, ' ').replace(/\s+/g, ' ').trim();
-
-/** The Dockerfiles under dir: Dockerfile, Dockerfile.*, *.Dockerfile (in subfolders too). */
-export function findDockerfiles(dir: string, skip: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (p === skip || name === 'node_modules' || name.startsWith('.')) continue;
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/^Dockerfile(\..+)?$|\.Dockerfile$/i.test(name) && !name.endsWith('.dockerignore')) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** Parses a Dockerfile into its global ARGs and stages; COPY/ADD sources prefixed with `prefix`. */
 export function parseDockerfile(text: string, prefix: string): { args: Ins[]; stages: Stage[] } {
@@ -123,7 +109,7 @@ export interface DockerfileReport {
 }
 
 export function consolidateDockerfiles(dir: string, out: string): DockerfileReport | undefined {
-  const files = findDockerfiles(dir, out);
+  const files = discover(dir, { skip: out }).dockerfiles;
   if (files.length < 2) return undefined;
   const originals: Original[] = [];
   const used = new Set<string>();

@@ -50,20 +50,19 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
   for (const s of Object.values(project.services)) for (const [d, c] of Object.entries(s.depends_on ?? {})) if (c.condition === 'service_completed_successfully') jobs.add(d);
 
   // configs and secrets: a ConfigMap / Secret each, mounted at their targets
-  const fileContent = (def: { file?: string; content?: string; environment?: string }) => definedContent(project, def);
   for (const [key, def] of Object.entries(project.configs)) {
     if (def.external) {
       warnings.push(`configs.${key}: external: expected to exist in the cluster as ConfigMap ${k8sName(def.name)}`);
       continue;
     }
-    configs.push(validate(new core.ConfigMap({ metadata: { name: k8sName(key), labels: partOf, ...ns }, data: { [key]: fileContent(def) } }), `ConfigMap ${key}`));
+    configs.push(validate(new core.ConfigMap({ metadata: { name: k8sName(key), labels: partOf, ...ns }, data: { [key]: definedContent(project, def) } }), `ConfigMap ${key}`));
   }
   for (const [key, def] of Object.entries(project.secrets)) {
     if (def.external) {
       warnings.push(`secrets.${key}: external: expected to exist in the cluster as Secret ${k8sName(def.name)}`);
       continue;
     }
-    configs.push(validate(new core.Secret({ metadata: { name: k8sName(key), labels: partOf, ...ns }, type: 'Opaque', stringData: { [key]: fileContent(def) } }), `Secret ${key}`));
+    configs.push(validate(new core.Secret({ metadata: { name: k8sName(key), labels: partOf, ...ns }, type: 'Opaque', stringData: { [key]: definedContent(project, def) } }), `Secret ${key}`));
   }
 
   const container = (s: Service, name = k8sName(s.name)): Rec => {

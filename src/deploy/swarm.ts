@@ -69,6 +69,28 @@ function restartOf(s: Service): { Condition: string; MaxAttempts?: number } {
   return { Condition: 'any' };
 }
 
+/** what the wait expects of a service: its replicas, and whether it is a job (done when complete) */
+interface Wanted {
+  mode: number | 'global';
+  job: boolean;
+  /** restart condition none: one failure is final */
+  once: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retries a removal the engine refuses for a moment (endpoints and containers of removed tasks go a bit after them). */
+async function removeSoon(remove: () => Promise<void>): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      return await remove();
+    } catch (e) {
+      if (i >= 20) throw e;
+      await sleep(500);
+    }
+  }
+}
+
 /** The engine must be a Swarm manager: a clear error otherwise. */
 async function requireSwarm(engine: Engine): Promise<void> {
   const state = await engine.swarmState();
@@ -135,12 +157,13 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
 
   // services
   const existing = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((x) => [x.Spec.Name as string, x]));
-  const wanted = new Map<string, { mode: number | 'global'; job: boolean; once: boolean }>();
+  const wanted = new Map<string, Wanted>();
   for (const s of Object.values(project.services)) {
     const spec = serviceSpec(project, s, netNames, files, labels);
     const name = spec.Name as string;
     const mode = s.deploy?.mode === 'global' ? 'global' : (s.deploy?.replicas ?? 1);
-    wanted.set(name, { mode, job: restartOf(s).Condition !== 'any', once: restartOf(s).Condition === 'none' });
+    const restart = restartOf(s).Condition;
+    wanted.set(name, { mode, job: restart !== 'any', once: restart === 'none' });
     const cur = existing.get(name);
     if (cur) {
       await engine.updateService(cur.ID, cur.Version.Index, spec);
@@ -160,7 +183,7 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
       say(`service ${name} removed`);
     }
   }
-  if (!o.detach && !engine.dryRun) await waitConverged(engine, wanted, o.timeoutMs ?? 300_000, say);
+  if (!o.detach && !engine.dryRun) await waitConverged(engine, stack, wanted, o.timeoutMs ?? 300_000, say);
   // configs and secrets of earlier contents, no longer used by any service
   for (const kind of ['configs', 'secrets'] as const) {
     const keep = new Set([...files[kind].values()].map((f) => f.id));
@@ -255,37 +278,40 @@ function serviceSpec(
 }
 
 /** Polls the tasks until every service runs its replicas on its current spec; reports task errors. */
-async function waitConverged(engine: Engine, wanted: Map<string, { mode: number | 'global'; job: boolean; once: boolean }>, timeoutMs: number, say: (l: string) => void): Promise<void> {
+async function waitConverged(engine: Engine, stack: string, wanted: Map<string, Wanted>, timeoutMs: number, say: (l: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const last = new Map<string, string>();
+  const label = [`${STACK_LABEL}=${stack}`];
+  const pending = ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting'];
   for (;;) {
     let done = true;
     const failures: string[] = [];
+    // one listing of the stack's services and one of its tasks per round
+    const [services, allTasks] = await Promise.all([engine.listSwarm('services', { label }), engine.listSwarm('tasks', { label })]);
     for (const [name, { mode, job, once }] of wanted) {
-      const [svc] = (await engine.listSwarm('services', { name: [name] })).filter((x) => x.Spec.Name === name);
+      const svc = services.find((x) => x.Spec.Name === name);
       if (!svc) continue;
-      const tasks = await engine.listSwarm('tasks', { service: [name] });
-      const current = tasks.filter((t) => t.DesiredState === 'running' && t.ServiceID === svc.ID);
       // a task runs the current spec when its container spec is the service's (the engine copies it)
       const spec = canonical(svc.Spec.TaskTemplate?.ContainerSpec);
+      const tasks = allTasks.filter((t) => t.ServiceID === svc.ID && canonical(t.Spec?.ContainerSpec) === spec);
+      const state = (t: Record<string, any>) => t.Status?.State as string | undefined;
+      const current = tasks.filter((t) => t.DesiredState === 'running');
       // a job (restart none / on-failure) is done when its tasks of the current spec completed
-      const running = job
-        ? tasks.filter((t) => t.ServiceID === svc.ID && ['running', 'complete'].includes(t.Status?.State) && canonical(t.Spec?.ContainerSpec) === spec).length
-        : current.filter((t) => t.Status?.State === 'running' && canonical(t.Spec?.ContainerSpec) === spec).length;
+      const running = job ? tasks.filter((t) => state(t) === 'running' || state(t) === 'complete').length : current.filter((t) => state(t) === 'running').length;
       const want = mode === 'global' ? Math.max(1, current.length) : mode;
       const update = svc.UpdateStatus?.State as string | undefined;
       // why a task of the current spec is not running yet (pending on a port, no such image, ...)
-      const waiting = current.find((t) => t.Status?.State !== 'running' && canonical(t.Spec?.ContainerSpec) === spec && (t.Status?.Err || t.Status?.State));
-      const why = waiting ? ` — ${waiting.Status.State}${waiting.Status.Err ? `: ${waiting.Status.Err}` : ''}` : '';
+      const waiting = current.find((t) => state(t) !== 'running' && state(t));
+      const why = waiting ? ` — ${state(waiting)}${waiting.Status.Err ? `: ${waiting.Status.Err}` : ''}` : '';
       const line = `${name}: ${running}/${want} ${job ? 'running or complete' : 'running'}${update && update !== 'completed' ? ` (update ${update})` : ''}${running < want ? why : ''}`;
       if (last.get(name) !== line) say(line);
       last.set(name, line);
-      const failed = tasks.filter((t) => ['failed', 'rejected'].includes(t.Status?.State) && t.ServiceID === svc.ID && canonical(t.Spec?.ContainerSpec) === spec);
-      const lastErr = failed.sort((a, b) => String(a.UpdatedAt).localeCompare(String(b.UpdatedAt))).map((t) => t.Status?.Err ?? t.Status?.Message).filter(Boolean).at(-1) ?? 'no reason given';
+      const failed = tasks.filter((t) => state(t) === 'failed' || state(t) === 'rejected');
+      const lastErr = failed.sort((x, y) => String(x.UpdatedAt).localeCompare(String(y.UpdatedAt))).map((t) => t.Status?.Err ?? t.Status?.Message).filter(Boolean).at(-1) ?? 'no reason given';
       if (update && /paused|rollback_completed/.test(update)) failures.push(`${name}: update ${update} (${svc.UpdateStatus?.Message ?? ''}); ${failed.length} failed, last: ${lastErr}`);
       // a job is retried while what it needs starts: only the timeout ends that wait
       else if (!job && failed.length >= 3 && running < want) failures.push(`${name}: ${failed.length} tasks failed, last: ${lastErr}`);
-      else if (once && failed.length && running < want && !tasks.some((t) => t.ServiceID === svc.ID && ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'].includes(t.Status?.State))) {
+      else if (once && failed.length && running < want && !allTasks.some((t) => t.ServiceID === svc.ID && (pending.includes(state(t) ?? '') || state(t) === 'running'))) {
         failures.push(`${name}: the job failed, last: ${lastErr}`);
       }
       if (running < want || (update !== undefined && update !== 'completed' && !/rollback_completed/.test(update))) done = false;
@@ -293,7 +319,7 @@ async function waitConverged(engine: Engine, wanted: Map<string, { mode: number 
     if (failures.length) throw new DockyardError('SERVICE_FAILED', `the stack did not converge:\n  ${failures.join('\n  ')}`, { hint: 'see the tasks: dockyard deploy ps <stack>' });
     if (done) return;
     if (Date.now() > deadline) throw new DockyardError('SERVICE_FAILED', `the stack did not converge in ${Math.round(timeoutMs / 1000)} s: ${[...last.values()].join('; ')}`, { hint: '--detach to not wait; dockyard deploy ps <stack> shows the tasks' });
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
 }
 
@@ -353,7 +379,7 @@ export async function removeStack(engine: Engine, stack: string, say: (l: string
   }
   // the tasks' containers must be gone before their configs, secrets and networks can go
   const deadline = Date.now() + 60_000;
-  while (!engine.dryRun && (await engine.listSwarm('tasks', { label })).some((t) => services.some((s) => s.ID === t.ServiceID)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+  while (!engine.dryRun && (await engine.listSwarm('tasks', { label })).some((t) => services.some((s) => s.ID === t.ServiceID)) && Date.now() < deadline) await sleep(300);
   for (const [kind, list] of [['configs', configs], ['secrets', secrets]] as const) {
     for (const x of list) {
       await engine.removeSwarm(kind, x.ID);
@@ -362,31 +388,14 @@ export async function removeStack(engine: Engine, stack: string, say: (l: string
     }
   }
   for (const n of networks) {
-    for (let i = 0; ; i++) {
-      try {
-        await engine.removeNetwork(n.Name);
-        break;
-      } catch (e) {
-        // the endpoints of removed tasks go a moment after them
-        if (i >= 20) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    await removeSoon(() => engine.removeNetwork(n.Name));
     removed.push(`network ${n.Name}`);
     say(`network ${n.Name} removed`);
   }
   if (o.volumes) {
     // named volumes hold data: removed only when asked (docker stack rm never removes them)
     for (const v of await engine.listVolumes(label)) {
-      for (let i = 0; ; i++) {
-        try {
-          await engine.removeVolume(v.Name);
-          break;
-        } catch (e) {
-          if (i >= 20) throw e; // a container of a removed task may still hold it for a moment
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
+      await removeSoon(() => engine.removeVolume(v.Name));
       removed.push(`volume ${v.Name}`);
       say(`volume ${v.Name} removed`);
     }

@@ -3,10 +3,11 @@
  * by file:line:col; severities from `.dockyard.yaml` (`lint: {rules: {ID: off|info|warning|error}}`);
  * `# dockyard-ignore ID` on the line or the line above silences a finding.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import jsyaml from 'js-yaml';
 import { DockyardError } from '../errors.js';
+import { discover, isCompose } from '../load/discover.js';
 import { findDefaultFiles } from '../load/index.js';
 import { lintCompose } from './compose.js';
 import { lintDockerfile } from './dockerfile.js';
@@ -28,20 +29,6 @@ export interface LintFinding extends Finding {
   message: string;
 }
 
-const isDockerfile = (name: string) => /^Dockerfile(\..+)?$/.test(name) || /\.Dockerfile$/.test(name) || /^Containerfile$/.test(name);
-const isCompose = (name: string) => /^(docker-)?compose([.-].*)?\.ya?ml$/.test(name);
-
-/** The files a folder holds, recursively (node_modules and dot folders left out). */
-function discover(dir: string, out: { dockerfiles: string[]; compose: string[] }): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) {
-      if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-      discover(join(dir, e.name), out);
-    } else if (isDockerfile(e.name)) out.dockerfiles.push(join(dir, e.name));
-    else if (isCompose(e.name)) out.compose.push(join(dir, e.name));
-  }
-}
-
 function loadConfig(cwd: string): Record<string, Severity | 'off'> {
   const f = join(cwd, '.dockyard.yaml');
   if (!existsSync(f)) return {};
@@ -61,14 +48,14 @@ export function lint(paths: string[], o: { cwd?: string; composeFiles?: string[]
   if (paths.length) {
     for (const p of paths.map((x) => resolve(cwd, x))) {
       if (!existsSync(p)) throw new DockyardError('USAGE', `no such file or folder: ${relative(cwd, p) || p}`);
-      if (statSync(p).isDirectory()) discover(p, found);
+      if (statSync(p).isDirectory()) discover(p, {}, found);
       else if (isCompose(basename(p)) || /\.ya?ml$/.test(p)) found.compose.push(p);
       else found.dockerfiles.push(p);
     }
   } else {
     const files = o.composeFiles?.length ? o.composeFiles.map((f) => resolve(cwd, f)) : findDefaultFiles(cwd);
     if (files) found.compose.push(...files);
-    else discover(cwd, found);
+    else discover(cwd, {}, found);
   }
   const raw: Finding[] = [];
   // Compose files: one project per folder (its files together, as -f would layer them)
