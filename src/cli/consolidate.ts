@@ -6,6 +6,12 @@ import { DockyardError } from '../errors.js';
 import { table } from './table.js';
 import type { ComposeReport } from '../consolidate/compose.js';
 
+/** A path as the user would type it here: relative below the current folder, absolute elsewhere. */
+const shown = (p: string) => {
+  const r = relative(process.cwd(), p);
+  return r === '' ? '.' : r.startsWith('..') ? p : r;
+};
+
 export function registerConsolidate(program: Command): void {
   program
     .command('consolidate')
@@ -32,8 +38,8 @@ export function registerConsolidate(program: Command): void {
         for (const u of d.unproven) w(`NOT proven: ${u.file}: ${u.difference}\n`);
       }
       const pd = relative(out, dir) || '.';
-      if (r.filesAfter.length) w(`\n${table(['before', 'after'], Object.entries(r.compose).map(([f, files]) => [`docker compose -f ${f} up`, `dockyard --project-directory ${pd} ${files.map((x) => `-f ${join(relative(process.cwd(), out) || '.', x)}`).join(' ')} up`]))}`);
-      if (d) w(`\n${table(['before', 'after'], Object.entries(d.targets).map(([f, t]) => [`docker build -f ${f} ${dirname(f)}`, `docker build -f ${join(relative(process.cwd(), out) || '.', 'Dockerfile')} --target ${t.target} ${relative(process.cwd(), dir) || '.'}`]))}`);
+      if (r.filesAfter.length) w(`\n${table(['before', 'after'], Object.entries(r.compose).map(([f, files]) => [`docker compose -f ${f} up`, `dockyard --project-directory ${pd} ${files.map((x) => `-f ${join(shown(out), x)}`).join(' ')} up`]))}`);
+      if (d) w(`\n${table(['before', 'after'], Object.entries(d.targets).map(([f, t]) => [`docker build -f ${f} ${dirname(f)}`, `docker build -f ${join(shown(out), 'Dockerfile')} --target ${t.target} ${shown(dir)}`]))}`);
       const unproven = r.unproven.length + (d?.unproven.length ?? 0);
       if (unproven) throw new DockyardError('INVALID_VALUE', `${unproven} original(s) could not be proven equal to their replacement: nothing written`, { hint: 'report it with the files: the factoring should always be provable' });
       if (!o.out) {
@@ -45,6 +51,6 @@ export function registerConsolidate(program: Command): void {
       if (d) writeFileSync(join(out, 'Dockerfile'), d.dockerfile);
       const dockerfiles = Object.fromEntries(Object.entries(d?.targets ?? {}).map(([f, t]) => [f, { dockerfile: 'Dockerfile', target: t.target, context: pd }]));
       writeFileSync(join(out, 'consolidate.json'), `${JSON.stringify({ project_directory: pd, compose: r.compose, dockerfiles }, null, 2)}\n`);
-      w(`\nwrote ${r.filesAfter.length + (d ? 1 : 0)} files and consolidate.json to ${relative(process.cwd(), out) || '.'}\n`);
+      w(`\nwrote ${r.filesAfter.length + (d ? 1 : 0)} files and consolidate.json to ${shown(out)}\n`);
     });
 }

@@ -188,6 +188,11 @@ export function consolidateDockerfiles(dir: string, out: string): DockerfileRepo
       ins.push(at.ins!);
     }
     const alone = at.ends.length === 1 && !at.children.length;
+    // a branch point with no instruction of its own is the parent itself: no empty stage for it
+    if (!ins.length && !at.ends.length) {
+      for (const c of at.children) emit(c, from);
+      return;
+    }
     const name = alone ? at.ends[0]! : `base-${++shared}`;
     out_.push({ name, from, ins });
     if (!alone) for (const e of at.ends) out_.push({ name: e, from: name, ins: [] });

@@ -174,6 +174,8 @@ describe('consolidate: examples/sprawl', () => {
     expect(c.filesAfter.length + 1).toBeLessThanOrEqual(8);
     expect((c.linesAfter + d.linesAfter) * 2).toBeLessThanOrEqual(c.linesBefore + d.linesBefore);
     expect(c.identical).toEqual([['ci', 'test']]);
+    // no shared stage without instructions of its own (a branch right at FROM uses the image itself)
+    expect(d.dockerfile).not.toMatch(/AS base-\d+\n(\n|$)/);
   });
 });
 
