@@ -96,11 +96,15 @@ describe('watch', () => {
       w('restart.txt', '1\n');
       await until(() => started() !== before, 'a restart');
       // rebuild: the image is built again and only that service recreated
-      const builtId = () => docker('inspect', '--format', '{{.Id}}', `${p.name}-built-1`);
+      // (while it is being recreated, the name is briefly free: safe recreate renames the replacement)
+      const builtId = () => {
+        const r = spawnSync('docker', ['inspect', '--format', '{{.Id}}', `${p.name}-built-1`], { encoding: 'utf8' });
+        return r.status === 0 ? r.stdout.trim() : undefined;
+      };
       const appId = docker('inspect', '--format', '{{.Id}}', app);
       const oldBuilt = builtId();
       w('img/msg', 'second\n');
-      await until(() => builtId() !== oldBuilt && cat(`${p.name}-built-1`, '/msg') === 'second\n', 'a rebuild', 60_000);
+      await until(() => builtId() !== undefined && builtId() !== oldBuilt && cat(`${p.name}-built-1`, '/msg') === 'second\n', 'a rebuild', 60_000);
       expect(docker('inspect', '--format', '{{.Id}}', app)).toBe(appId);
       // a recreated container is followed, and initial_sync sends what changed while it was away
       await h.stop(['app']);
