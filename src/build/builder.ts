@@ -116,8 +116,10 @@ export function planBuild(project: Project, s: Service, df: { path: string; text
     });
   }
   const text = applyAdditionalContexts(project, s, df.text);
-  const generated = b.dockerfile_inline !== undefined || text !== df.text;
   const dfRel = b.dockerfile_inline !== undefined ? INLINE_NAME : relative(b.context, df.path);
+  // a Dockerfile outside the context is sent inside it, under a name of its own (as docker build does)
+  const outside = dfRel.startsWith('..') || isAbsolute(dfRel);
+  const generated = b.dockerfile_inline !== undefined || text !== df.text || outside;
   const files = listContext(b.context, dfRel);
   // the base images' ids are part of the hash: a rebuilt or updated base makes this image stale
   const hash = sourceHash(files, { dockerfile: text, args: b.args, target: b.target, other: { labels: b.labels, tags: b.tags, bases: baseIds } });

@@ -37,10 +37,10 @@ export function ignoreRules(contextDir: string, dockerfile: string): { file?: st
   return { file, patterns };
 }
 
-/** Lists the context's files (sorted), leaving out what the ignore rules exclude. */
-export function listContext(contextDir: string, dockerfile: string): ContextFile[] {
+/** Lists the context's files (sorted), leaving out what the ignore rules (found, or given) exclude. */
+export function listContext(contextDir: string, dockerfile: string, rules?: string[]): ContextFile[] {
   const root = resolve(contextDir);
-  const { patterns } = ignoreRules(root, dockerfile);
+  const patterns = rules ?? ignoreRules(root, dockerfile).patterns;
   const ig = ignore().add(patterns);
   const out: ContextFile[] = [];
   const dfRel = relative(root, isAbsolute(dockerfile) ? dockerfile : join(root, dockerfile)).split(sep).join('/');

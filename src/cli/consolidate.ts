@@ -23,7 +23,7 @@ export function registerConsolidate(program: Command): void {
       const dir = resolve(dirArg);
       const out = resolve(o.out ?? join(dir, 'consolidated'));
       const { consolidateDockerfiles } = await import('../consolidate/dockerfile.js');
-      const r: ComposeReport = consolidateCompose(dir, out) ?? { compose: {}, identical: [], proven: [], unproven: [], linesBefore: 0, linesAfter: 0, filesAfter: [], variables: 'kept' };
+      const r: ComposeReport = consolidateCompose(dir, out) ?? { compose: {}, identical: [], proven: [], unproven: [], linesBefore: 0, linesAfter: 0, filesAfter: [], variables: 'kept', projectNames: {} };
       const d = consolidateDockerfiles(dir, out);
       if (!r.filesAfter.length && !d) throw new DockyardError('USAGE', `nothing to consolidate under ${dir}: it needs two or more Compose files or Dockerfiles`, { hint: 'Compose files: compose*.yaml, docker-compose*.yaml; Dockerfiles: Dockerfile, Dockerfile.*, *.Dockerfile' });
       const w = (s: string) => process.stdout.write(s);
@@ -35,11 +35,18 @@ export function registerConsolidate(program: Command): void {
       if (d) {
         w(`Dockerfiles: ${Object.keys(d.targets).length} files, ${d.linesBefore} lines -> 1 multi-stage Dockerfile, ${d.linesAfter} lines\n`);
         for (const f of d.proven) w(`proven: ${f} = Dockerfile --target ${d.targets[f]!.target}\n`);
+        if (d.dockerignore !== undefined) w(`the folders' .dockerignore rules, for the one build context: Dockerfile.dockerignore (dockyard and BuildKit read it beside the Dockerfile; the classic builder does not)\n`);
         for (const u of d.unproven) w(`NOT proven: ${u.file}: ${u.difference}\n`);
       }
       const pd = relative(out, dir) || '.';
-      if (r.filesAfter.length) w(`\n${table(['before', 'after'], Object.entries(r.compose).map(([f, files]) => [`docker compose -f ${f} up`, `dockyard --project-directory ${pd} ${files.map((x) => `-f ${join(shown(out), x)}`).join(' ')} up`]))}`);
-      if (d) w(`\n${table(['before', 'after'], Object.entries(d.targets).map(([f, t]) => [`docker build -f ${f} ${dirname(f)}`, `docker build -f ${join(shown(out), 'Dockerfile')} --target ${t.target} ${shown(dir)}`]))}`);
+      // Both columns are commands typed in DIR, as the originals are used there.
+      const fromDir = (p: string) => {
+        const r = relative(dir, p);
+        return r === '' ? '.' : r.startsWith('..') ? p : r;
+      };
+      if (r.filesAfter.length || d) w(`\ncommands, run in ${shown(dir)}:\n`);
+      if (r.filesAfter.length) w(`\n${table(['before', 'after'], Object.entries(r.compose).map(([f, files]) => [`docker compose -f ${f} up`, `dockyard --project-directory . ${r.projectNames[f] ? `-p ${r.projectNames[f]} ` : ''}${files.map((x) => `-f ${fromDir(join(out, x))}`).join(' ')} up`]))}`);
+      if (d) w(`\n${table(['before', 'after'], Object.entries(d.targets).map(([f, t]) => [`docker build -f ${f} ${dirname(f)}`, `docker build -f ${fromDir(join(out, 'Dockerfile'))} --target ${t.target} .`]))}`);
       const unproven = r.unproven.length + (d?.unproven.length ?? 0);
       if (unproven) throw new DockyardError('INVALID_VALUE', `${unproven} original(s) could not be proven equal to their replacement: nothing written`, { hint: 'report it with the files: the factoring should always be provable' });
       if (!o.out) {
@@ -49,8 +56,9 @@ export function registerConsolidate(program: Command): void {
       mkdirSync(out, { recursive: true });
       for (const f of r.filesAfter) writeFileSync(join(out, f.name), f.text);
       if (d) writeFileSync(join(out, 'Dockerfile'), d.dockerfile);
+      if (d?.dockerignore !== undefined) writeFileSync(join(out, 'Dockerfile.dockerignore'), d.dockerignore);
       const dockerfiles = Object.fromEntries(Object.entries(d?.targets ?? {}).map(([f, t]) => [f, { dockerfile: 'Dockerfile', target: t.target, context: pd }]));
       writeFileSync(join(out, 'consolidate.json'), `${JSON.stringify({ project_directory: pd, compose: r.compose, dockerfiles }, null, 2)}\n`);
-      w(`\nwrote ${r.filesAfter.length + (d ? 1 : 0)} files and consolidate.json to ${shown(out)}\n`);
+      w(`\nwrote ${r.filesAfter.length + (d ? 1 : 0) + (d?.dockerignore !== undefined ? 1 : 0)} files and consolidate.json to ${shown(out)}\n`);
     });
 }

@@ -12,10 +12,11 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import jsyaml from 'js-yaml';
 import { discover } from '../load/discover.js';
 import { loadProject } from '../load/index.js';
+import { normalizeProjectName } from '../load/normalize.js';
 import { projectModel } from '../model/serialize.js';
 
 type Rec = Record<string, unknown>;
@@ -185,6 +186,11 @@ export interface ComposeReport {
    * environment's values in place of the variables (when the files as written could not be)
    */
   variables: 'kept' | 'resolved';
+  /**
+   * originals whose project name came from a folder other than dir (and not from a name: key):
+   * the name to pass with -p so that the replacement, loaded from dir, keeps it
+   */
+  projectNames: Record<string, string>;
 }
 
 /** Factors the Compose files under dir and proves every original against its replacement. */
@@ -216,7 +222,7 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
     const fx = factor(kept ? written : loaded(), items);
     const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
     const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
-    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved' };
+    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved', projectNames: {} };
     // the proof: the files written to a scratch folder, loaded as `-f base -f overlays...`
     const scratch = mkdtempSync(join(tmpdir(), 'dockyard-consolidate-'));
     try {
@@ -227,6 +233,7 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
         report.linesBefore += text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
         const list = ['compose.base.yaml', ...fx.files[names.get(f)!]!.map((o) => `compose.${o}.yaml`)];
         report.compose[rel] = list;
+        if (dirname(f) !== dir && !/^name\s*:/m.test(text)) report.projectNames[rel] = normalizeProjectName(basename(dirname(f)));
         const want = wanted.get(f)!;
         let got: string;
         try {

@@ -6,9 +6,10 @@
  * followed back to an image, `COPY --from` stages compared by their own chains) equals the
  * original's.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
+import { ignoreRules, listContext } from '../build/context.js';
 import { discover } from '../load/discover.js';
 
 interface Ins {
@@ -56,6 +57,44 @@ export function parseDockerfile(text: string, prefix: string): { args: Ins[]; st
     else stages.at(-1)!.ins.push(ins);
   }
   return { args, stages };
+}
+
+/** The sources of a COPY/ADD from the context (none for --from, heredocs and URLs); undefined when unreadable. */
+function sourcesOf(raw: string): string[] | undefined {
+  if (/--from[= ]/i.test(raw) || raw.includes('<<')) return [];
+  const m = /^(\s*\w+)((?:\s+--\S+)*)\s+([\s\S]*)$/.exec(fold(raw));
+  if (!m) return undefined;
+  const rest = m[3]!.trim();
+  let list: string[];
+  try {
+    list = rest.startsWith('[') ? (JSON.parse(rest) as string[]) : rest.split(/\s+/);
+  } catch {
+    return undefined;
+  }
+  return list.slice(0, -1).filter((x) => !/^[a-z]+:\/\//i.test(x));
+}
+
+/**
+ * The folders and files (relative to the unified context) that an original's COPY/ADD read: the
+ * part of each source before its first wildcard. Undefined when a source cannot be read that way
+ * (a variable in it): then the whole context counts.
+ */
+function copiedRoots(o: Original): string[] | undefined {
+  const roots: string[] = [];
+  for (const st of o.stages) {
+    for (const i of st.ins) {
+      if (i.kw !== 'COPY' && i.kw !== 'ADD') continue;
+      const srcs = sourcesOf(i.text);
+      if (!srcs) return undefined;
+      for (const src of srcs) {
+        if (src.includes('$')) return undefined;
+        const fixed = src.split('/').filter((x) => x && x !== '.');
+        const at = fixed.findIndex((x) => /[*?[\\]/.test(x));
+        roots.push((at < 0 ? fixed : fixed.slice(0, at)).join('/'));
+      }
+    }
+  }
+  return roots;
 }
 
 /** COPY/ADD with its sources under `prefix` (the original's context inside the unified one). */
@@ -106,6 +145,59 @@ export interface DockerfileReport {
   unproven: Array<{ file: string; difference: string }>;
   linesBefore: number;
   linesAfter: number;
+  /**
+   * the ignore rules of the unified context (each original's .dockerignore under its folder), for
+   * Dockerfile.dockerignore beside the new Dockerfile; undefined when no rules are needed
+   */
+  dockerignore?: string;
+}
+
+/** A .dockerignore pattern of a context inside the unified one, under its folder. */
+const underFolder = (prefix: string, p: string) => {
+  const neg = p.startsWith('!');
+  const body = (neg ? p.slice(1) : p).replace(/^(\.?\/)+/, '');
+  return `${neg ? '!' : ''}${prefix ? `${prefix}/${body}` : body}`;
+};
+
+/**
+ * The unified context's ignore rules, and for each original whose files differ under them, the
+ * first difference (the original's folder seen through its own rules against the unified view).
+ */
+function unifyIgnores(dir: string, out: string, originals: Original[]): { rules?: string[]; differs: Map<string, string> } {
+  const differs = new Map<string, string>();
+  const byFolder = new Map<string, string[]>();
+  for (const o of originals) {
+    const prefix = relative(dir, dirname(o.file)).replace(/\\/g, '/');
+    const own = ignoreRules(dirname(o.file), o.file).patterns;
+    const had = byFolder.get(prefix);
+    if (had && had.join('\n') !== own.join('\n')) differs.set(o.file, `its ignore rules differ from another Dockerfile's in ${prefix || '.'}`);
+    else byFolder.set(prefix, own);
+  }
+  const rules = [...byFolder.entries()]
+    .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
+    .flatMap(([prefix, pats]) => pats.map((p) => underFolder(prefix, p)));
+  // without rules of its own, the unified build would read DIR/.dockerignore: then an empty file wins
+  if (!rules.length && !existsSync(join(dir, '.dockerignore'))) return { differs };
+  const unified = listContext(dir, join(out, 'Dockerfile'), rules).map((f) => `${f.path} (${f.kind})`);
+  for (const o of originals) {
+    if (differs.has(o.file)) continue;
+    const prefix = relative(dir, dirname(o.file)).replace(/\\/g, '/');
+    const at = (p: string) => (prefix ? `${prefix}/${p}` : p);
+    // the Dockerfile and .dockerignore are always sent (and never copied): left out of both views
+    const skip = new Set([at(relative(dirname(o.file), o.file)), at('.dockerignore')].map((p) => `${p} (file)`));
+    // only what its COPY and ADD read matters (a folder's rules may hide files that no one copies)
+    const roots = copiedRoots(o) ?? [prefix];
+    const read = (p: string) => roots.some((r) => r === '' || p.startsWith(`${r} (`) || p.startsWith(`${r}/`));
+    const want = listContext(dirname(o.file), o.file).map((f) => `${at(f.path)} (${f.kind})`).filter((p) => !skip.has(p) && read(p));
+    const got = unified.filter((p) => (prefix ? p.startsWith(`${prefix}/`) : true) && !skip.has(p) && read(p));
+    const wantSet = new Set(want);
+    const gotSet = new Set(got);
+    const missing = want.find((p) => !gotSet.has(p));
+    const extra = got.find((p) => !wantSet.has(p));
+    if (missing) differs.set(o.file, `the unified build context leaves out ${missing}`);
+    else if (extra) differs.set(o.file, `the unified build context adds ${extra}, which its own leaves out`);
+  }
+  return { rules, differs };
 }
 
 export function consolidateDockerfiles(dir: string, out: string): DockerfileReport | undefined {
@@ -224,12 +316,22 @@ export function consolidateDockerfiles(dir: string, out: string): DockerfileRepo
   // the proof: each target's flattened chain against its original's
   const parsed = parseDockerfile(dockerfile, '');
   const newStages = new Map(parsed.stages.map((s) => [s.name.toLowerCase(), s]));
-  const report: DockerfileReport = { dockerfile, targets: {}, proven: [], unproven: [], linesBefore, linesAfter: dockerfile.split('\n').filter((l) => l.trim()).length };
+  const ignores = unifyIgnores(dir, out, originals);
+  const report: DockerfileReport = { dockerfile, targets: {}, proven: [], unproven: [], linesBefore, linesAfter: dockerfile.split('\n').filter((l) => l.trim()).length, ...(ignores.rules ? { dockerignore: `${ignores.rules.join('\n')}\n` } : {}) };
   for (const o of originals) {
     const rel = relative(dir, o.file).replace(/\\/g, '/');
     report.targets[rel] = { target: o.target, context: '.' };
     if (argConflict.has(o.file)) {
       report.unproven.push({ file: rel, difference: 'a global ARG has another default in another Dockerfile' });
+      continue;
+    }
+    if (!o.stages.length) {
+      report.unproven.push({ file: rel, difference: 'it has no FROM instruction' });
+      continue;
+    }
+    const ctx = ignores.differs.get(o.file);
+    if (ctx) {
+      report.unproven.push({ file: rel, difference: ctx });
       continue;
     }
     const own = new Map(o.stages.map((s) => [s.name.toLowerCase(), s]));

@@ -28,7 +28,9 @@ export function engineError(e: unknown, what: string): DockyardError {
       hint: code === 'EACCES' ? 'you lack permission on the socket: run as root or join the docker group' : 'start one: `bash scripts/engine.sh` (as root on Debian), `sudo systemctl start docker`, or set DOCKER_HOST',
     });
   }
-  const msg = err?.json?.message ?? (typeof err?.json === 'string' ? err.json : undefined) ?? err?.reason ?? err?.message ?? String(e);
+  // a streamed request (build, a tar upload) leaves json empty: the engine's words are after the reason in the message
+  const fromMessage = /^\(HTTP code \d+\) [^-]*- (.+)$/s.exec(err?.message ?? '')?.[1]?.trim();
+  const msg = err?.json?.message ?? (typeof err?.json === 'string' ? err.json : undefined) ?? (fromMessage || undefined) ?? err?.reason ?? err?.message ?? String(e);
   return new EngineError(`${what}: ${String(msg).trim()}`, err?.statusCode, { cause: e });
 }
 

@@ -2,7 +2,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const isDockerfile = (name: string) => /^Dockerfile(\..+)?$/.test(name) || /\.Dockerfile$/.test(name) || /^Containerfile$/.test(name);
+// (Dockerfile.dev.dockerignore is the ignore file of Dockerfile.dev, not a Dockerfile)
+export const isDockerfile = (name: string) => !name.endsWith('.dockerignore') && (/^Dockerfile(\..+)?$/.test(name) || /\.Dockerfile$/.test(name) || /^Containerfile$/.test(name));
 export const isCompose = (name: string) => /^(docker-)?compose([.-].*)?\.ya?ml$/.test(name);
 
 export interface Discovered {

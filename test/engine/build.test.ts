@@ -39,9 +39,14 @@ describe('build', () => {
     expect(p.ok(['build', '--no-cache', 'base']).stderr).toMatch(/1 built/);
   }, 120_000);
 
-  it('targets, dockerfile_inline, labels, tags, and service additional contexts', () => {
+  it('targets, dockerfile_inline, a Dockerfile outside the context, labels, tags, and service additional contexts', () => {
     const p = project({
       'multi/Dockerfile': `FROM ${BASE} AS dev\nRUN echo dev > /stage\nFROM ${BASE} AS prod\nRUN echo prod > /stage\n`,
+      // a Dockerfile outside its context (as docker build -f ../x does), with its own ignore file
+      'docker/app.Dockerfile': `FROM ${BASE}\nCOPY . /app\n`,
+      'docker/app.Dockerfile.dockerignore': 'secret.txt\n',
+      'app/main.txt': 'main\n',
+      'app/secret.txt': 'secret\n',
       'compose.yaml': `services:
   multi:
     build: {context: ./multi, target: dev, labels: {team: shop}, tags: ["PROJECT-extra:1"]}
@@ -51,6 +56,8 @@ describe('build', () => {
       dockerfile_inline: |
         FROM ${BASE}
         RUN echo inline > /how
+  outside:
+    build: {context: ./app, dockerfile: ../docker/app.Dockerfile}
   uses:
     build:
       context: .
@@ -66,6 +73,7 @@ describe('build', () => {
     expect(docker('image', 'inspect', `${p.name}-multi`, '--format', '{{index .Config.Labels "team"}}')).toBe('shop');
     expect(docker('run', '--rm', `${p.name}-extra:1`, 'cat', '/stage')).toBe('dev');
     expect(docker('run', '--rm', `${p.name}-uses`, 'cat', '/copied')).toBe('inline');
+    expect(docker('run', '--rm', `${p.name}-outside`, 'ls', '/app')).toBe('main.txt');
     docker('rmi', `${p.name}-extra:1`);
   }, 120_000);
 

@@ -18,15 +18,27 @@ afterAll(() => {
   cleanupTrees();
 });
 
+/**
+ * An original is built by `docker build` (the classic builder, which reads the folder's
+ * .dockerignore); a target by dockyard, from a Compose file as a user would, which reads
+ * Dockerfile.dockerignore beside the consolidated Dockerfile.
+ */
 const build = (dockerfile: string, context: string, name: string, target?: string) => {
   const image = `${tag}:${name}`;
   images.push(image);
-  const r = spawnSync('docker', ['build', '-q', '-f', dockerfile, ...(target ? ['--target', target] : []), '-t', image, context], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' } });
-  if (r.status !== 0) throw new Error(`docker build ${dockerfile} failed:\n${r.stderr}`);
+  const r = target
+    ? cli(['-p', `${tag}-${name}`, '-f', join(tree({ 'compose.yaml': `services:\n  t:\n    image: ${image}\n    build:\n      context: ${context}\n      dockerfile: ${dockerfile}\n      target: ${target}\n` }), 'compose.yaml'), 'build', '--quiet'])
+    : (() => {
+        const x = spawnSync('docker', ['build', '-q', '-f', dockerfile, '-t', image, context], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+        return { code: x.status, stderr: x.stderr };
+      })();
+  if (r.code !== 0) throw new Error(`building ${dockerfile} failed:\n${r.stderr}`);
   return {
     // the builder names a copied folder by a hash that includes its path in the context (which the
     // unified context changes): masked here; the layers' content digests below compare the files
-    history: docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', image).split('\n').map((l) => l.replace(/(dir|file):[0-9a-f]{64}/, '$1:*')),
+    history: docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', image).split('\n').map((l) => l.replace(/(dir|file):[0-9a-f]{64}/, '$1:*'))
+      // (the labels dockyard puts on what it builds are layers of their own: not the Dockerfile's)
+      .filter((l) => !/#\(nop\) +LABEL (dev\.dockyard|com\.docker\.compose)\./.test(l)),
     // every file of the image and its checksum (timestamps of rebuilt layers differ, contents must not)
     files: docker('run', '--rm', '--entrypoint', 'sh', image, '-c', 'find / -xdev -type f ! -path "/proc/*" ! -path "/sys/*" ! -path "/etc/hostname" ! -path "/etc/hosts" ! -path "/etc/resolv.conf" -exec md5sum {} + | sort'),
   };
@@ -39,6 +51,8 @@ describe('consolidate (engine)', () => {
       'a/src/a.txt': 'a\n',
       'b/Dockerfile.prod': `FROM ${BASE}\nWORKDIR /app\nRUN echo shared > /shared \\\n && echo more >> /shared\nCOPY ["conf", "/etc/b"]\nCMD ["cat", "/etc/b/b.conf"]\n`,
       'b/conf/b.conf': 'b\n',
+      'b/conf/skip.conf': 'left out by b/.dockerignore\n',
+      'b/.dockerignore': 'conf/skip.conf\n',
       'c.Dockerfile': `FROM ${BASE} AS build\nCOPY a/src /src\nRUN ls /src > /list\nFROM ${BASE}\nCOPY --from=build /list /list\n`,
     });
     const out = join(tree({}), 'out');
@@ -54,6 +68,7 @@ describe('consolidate (engine)', () => {
       expect(after.files, orig).toBe(before.files);
       expect(before.files).toMatch(orig === 'c.Dockerfile' ? / \/list$/m : orig.startsWith('a') ? / \/app\/src\/a\.txt$/m : / \/etc\/b\/b\.conf$/m);
       expect(before.history.some((l) => /COPY/.test(l))).toBe(true);
+      expect(before.files).not.toMatch(/skip\.conf/);
     }
   }, 120_000);
 });

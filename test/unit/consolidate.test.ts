@@ -3,7 +3,7 @@
  * from random overlays come back proven, each with its own overlays), and the CLI's output files,
  * reloaded independently of the tool and compared with the originals.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import jsyaml from 'js-yaml';
@@ -110,14 +110,17 @@ describe('consolidate: CLI', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'out', 'consolidate.json'), 'utf8')) as { project_directory: string; compose: Record<string, string[]> };
     expect(manifest.project_directory).toBe('..');
     expect(Object.keys(manifest.compose).sort()).toEqual(['ci/compose.yaml', 'docker-compose.dev.yml', 'docker-compose.prod.yml', 'docker-compose.yml']);
-    // each original and its replacement, through `dockyard config` as a user would run them
-    for (const [orig, files] of Object.entries(manifest.compose)) {
-      const a = cli(['-p', 'same', '-f', orig, 'config', '--format', 'json'], { cwd: dir });
-      const b = cli(['-p', 'same', '--project-directory', '.', ...files.flatMap((f) => ['-f', join('out', f)]), 'config', '--format', 'json'], { cwd: dir });
+    // each line of the migration table, run in DIR as printed (`up` → `config`): the same project
+    const rows = [...w.stdout.matchAll(/^docker compose (-f \S+) up +dockyard (.*) up$/gm)];
+    expect(rows.map((m) => m[1]).sort()).toEqual(Object.keys(manifest.compose).sort().map((f) => `-f ${f}`));
+    for (const [, before, after] of rows) {
+      const a = cli([...before!.split(' '), 'config', '--format', 'json'], { cwd: dir });
+      const b = cli([...after!.split(' '), 'config', '--format', 'json'], { cwd: dir });
       expect(a.code, a.stderr).toBe(0);
       expect(b.code, b.stderr).toBe(0);
-      expect(JSON.parse(b.stdout), orig).toEqual(JSON.parse(a.stdout));
+      expect(JSON.parse(b.stdout), before).toEqual(JSON.parse(a.stdout));
     }
+    expect(w.stdout).toMatch(/-p ci -f out\/compose\.base\.yaml/);
     // the prod overlay holds what only prod has
     expect(jsyaml.load(readFileSync(join(dir, 'out', 'compose.prod.yaml'), 'utf8'))).toEqual({ services: { api: { read_only: true } } });
   });
@@ -162,6 +165,64 @@ describe('consolidate: Dockerfiles', () => {
   });
 });
 
+describe('consolidate: build contexts', () => {
+  it("each folder's .dockerignore goes under its folder in one set of rules; rules that would change another folder's files are unproven", async () => {
+    const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
+    const dir = tree({
+      'a/Dockerfile': 'FROM scratch\nCOPY . /app\n',
+      'a/.dockerignore': '# comment\nnode_modules\n*.log\n!keep.log\n/secret\n',
+      'a/node_modules/x.js': '',
+      'a/app.log': '',
+      'a/keep.log': '',
+      'a/secret': '',
+      'a/main.js': '',
+      'b/Dockerfile': 'FROM scratch\nCOPY . /b\n',
+      'b/main.js': '',
+      'b/node_modules/y.js': '',
+    });
+    const d = consolidateDockerfiles(dir, join(dir, 'out'))!;
+    expect(d.unproven).toEqual([]);
+    expect(d.dockerignore).toBe('a/node_modules\na/*.log\n!a/keep.log\na/secret\n');
+    // a root Dockerfile's rules reach into the folders: the other originals would lose files
+    const dir2 = tree({
+      'Dockerfile': 'FROM scratch\nCOPY . /\n',
+      '.dockerignore': '**/*.log\n',
+      'a/Dockerfile': 'FROM scratch\nCOPY . /app\n',
+      'a/app.log': '',
+    });
+    const d2 = consolidateDockerfiles(dir2, join(dir2, 'out'))!;
+    expect(d2.unproven).toEqual([{ file: 'a/Dockerfile', difference: 'the unified build context leaves out a/app.log (file)' }]);
+    // ...unless they copy only what the folders' rules leave alone
+    const dir2b = tree({
+      'Dockerfile': 'FROM scratch\nCOPY ["conf/x.conf", "/"]\nCOPY a/*.txt /t/\n',
+      '.dockerignore': '**/*.log\n',
+      'conf/x.conf': '',
+      'a/Dockerfile': 'FROM scratch\nCOPY . /app\n',
+      'a/.dockerignore': 'hidden.txt\n',
+      'a/hidden.txt': '',
+      'a/shown.txt': '',
+    });
+    // (the root's COPY a/*.txt reads a/: a/hidden.txt, left out by a's rules, would be missing)
+    expect(consolidateDockerfiles(dir2b, join(dir2b, 'out'))!.unproven).toEqual([{ file: 'Dockerfile', difference: 'the unified build context leaves out a/hidden.txt (file)' }]);
+    writeFileSync(join(dir2b, 'Dockerfile'), 'FROM scratch\nCOPY ["conf/x.conf", "/"]\n');
+    const d2b = consolidateDockerfiles(dir2b, join(dir2b, 'out'))!;
+    expect(d2b.unproven).toEqual([]);
+    expect(d2b.dockerignore).toBe('**/*.log\na/hidden.txt\n');
+    // two Dockerfiles of one folder with their own, different rules cannot share one context
+    const dir3 = tree({
+      'a/Dockerfile': 'FROM scratch\nCOPY . /app\n',
+      'a/Dockerfile.dev': 'FROM scratch\nCOPY . /dev\n',
+      'a/Dockerfile.dev.dockerignore': 'x\n',
+    });
+    const d3 = consolidateDockerfiles(dir3, join(dir3, 'out'))!;
+    expect(d3.unproven.map((u) => u.difference)).toEqual(["its ignore rules differ from another Dockerfile's in a"]);
+    expect(Object.keys(d3.targets).sort()).toEqual(['a/Dockerfile', 'a/Dockerfile.dev']);
+    // a Dockerfile without FROM: named, not a crash
+    const d4 = consolidateDockerfiles(tree({ 'Dockerfile': 'FROM scratch\n', 'x.Dockerfile': 'RUN true\n' }), '/nonexistent')!;
+    expect(d4.unproven).toEqual([{ file: 'x.Dockerfile', difference: 'it has no FROM instruction' }]);
+  });
+});
+
 describe('consolidate: examples/sprawl', () => {
   it('8 Compose files and 8 Dockerfiles: at most 8 files out, at most half the lines, every original proven', async () => {
     const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
@@ -171,7 +232,8 @@ describe('consolidate: examples/sprawl', () => {
     expect(Object.keys(c.compose)).toHaveLength(8);
     expect(Object.keys(d.targets)).toHaveLength(8);
     expect([...c.unproven, ...d.unproven]).toEqual([]);
-    expect(c.filesAfter.length + 1).toBeLessThanOrEqual(8);
+    expect(c.filesAfter.length + 1 + (d.dockerignore === undefined ? 0 : 1)).toBeLessThanOrEqual(8);
+    expect(d.dockerignore).toMatch(/^api\/node_modules$/m);
     expect((c.linesAfter + d.linesAfter) * 2).toBeLessThanOrEqual(c.linesBefore + d.linesBefore);
     expect(c.identical).toEqual([['ci', 'test']]);
     // no shared stage without instructions of its own (a branch right at FROM uses the image itself)

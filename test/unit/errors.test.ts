@@ -25,5 +25,8 @@ describe('engine errors by kind (from the HTTP status, never the wording)', () =
     const gone = engineError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'ping');
     expect(gone.code).toBe('ENGINE_UNREACHABLE');
     expect(gone.exitCode).toBe(3);
+    // a streamed request (build): no json, the engine's words only in the message after the reason
+    const streamed = engineError(Object.assign(new Error('(HTTP code 500) server error - forbidden path outside the build context: ../x () '), { statusCode: 500, reason: 'server error', json: null }), 'build');
+    expect(streamed.message).toBe('build: forbidden path outside the build context: ../x ()');
   });
 });
