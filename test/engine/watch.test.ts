@@ -24,7 +24,7 @@ async function until(f: () => boolean, what: string, ms = 15_000): Promise<void>
 }
 
 describe('watch', () => {
-  it('syncs creations, edits, nested folders, renames and deletions; ignores and includes; sync+exec, restart, rebuild; survives recreation; initial_sync', async () => {
+  it('syncs creations, edits, nested folders, renames and deletions; ignores and includes; sync+exec, restart, rebuild; survives recreation and scaling; initial_sync', async () => {
     const p = project({
       'src/a.txt': 'one\n',
       'conf/app.conf': 'v=1\n',
@@ -113,6 +113,12 @@ describe('watch', () => {
       await until(() => cat(app, '/app/src/while-down.txt') === 'meanwhile\n', 'a sync into the recreated container');
       w('src/last.txt', 'last\n');
       await until(() => cat(app, '/app/src/last.txt') === 'last\n', 'a sync after the recreation');
+      // scaled: the new replica gets the initial sync when it starts, and every later sync
+      await h.scale({ app: 2 });
+      const app2 = `${p.name}-app-2`;
+      await until(() => cat(app2, '/app/src/last.txt') === 'last\n', 'the initial sync of a new replica');
+      w('src/both.txt', 'both\n');
+      await until(() => cat(app, '/app/src/both.txt') === 'both\n' && cat(app2, '/app/src/both.txt') === 'both\n', 'a sync to both replicas');
       // one action per batch, with its timing
       const sync = actions.find((a) => a.service === 'app' && a.action === 'sync' && !a.error)!;
       expect(sync.files).toBeGreaterThanOrEqual(1);
