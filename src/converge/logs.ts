@@ -9,7 +9,7 @@ import { LABEL } from '../model/names.js';
 import { DockyardError } from '../errors.js';
 import { parseDuration } from '../load/units.js';
 import { AsyncQueue } from './queue.js';
-import type { ProjectContainer } from './state.js';
+import { projectContainers, type ProjectContainer } from './state.js';
 
 export interface LogLine {
   kind: 'line';
@@ -152,6 +152,18 @@ export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamO
         })
       : undefined;
     if (sub) closers.add(() => sub.close());
+    // what started (or was created) between the caller's listing and the subscription: the
+    // events above cannot tell of it, the engine's list can
+    if (sub && watch && !stopped) {
+      for (const c of await projectContainers(engine, watch.project, { oneoff: false, services: watch.services })) {
+        if (followed.has(c.id)) continue;
+        if (c.state === 'created') pending.add(c.id);
+        else if (c.state === 'running') {
+          followed.add(c.id);
+          tasks.push(follow(c, true));
+        }
+      }
+    }
     try {
       for (;;) {
         const n = tasks.length;
