@@ -23,12 +23,20 @@ export function registerConsolidate(program: Command): void {
       const dir = resolve(dirArg);
       const out = resolve(o.out ?? join(dir, 'consolidated'));
       const { consolidateDockerfiles } = await import('../consolidate/dockerfile.js');
-      const r: ComposeReport = consolidateCompose(dir, out) ?? { compose: {}, identical: [], proven: [], unproven: [], linesBefore: 0, linesAfter: 0, filesAfter: [], variables: 'kept', projectNames: {} };
       const d = consolidateDockerfiles(dir, out);
+      // the Compose files' builds of consolidated Dockerfiles build their targets instead
+      const builds = d && !d.unproven.length ? { dockerfile: join(out, 'Dockerfile'), originals: new Map(Object.entries(d.targets).map(([f, t]) => [join(dir, f), t])) } : undefined;
+      const r: ComposeReport = consolidateCompose(dir, out, builds) ?? { compose: {}, identical: [], proven: [], unproven: [], linesBefore: 0, linesAfter: 0, filesAfter: [], variables: 'kept', builds: 0, projectNames: {} };
       if (!r.filesAfter.length && !d) throw new DockyardError('USAGE', `nothing to consolidate under ${dir}: it needs two or more Compose files or Dockerfiles`, { hint: 'Compose files: compose*.yaml, docker-compose*.yaml; Dockerfiles: Dockerfile, Dockerfile.*, *.Dockerfile' });
       const w = (s: string) => process.stdout.write(s);
+      // paths as typed in DIR (the migration table's commands are typed there, as the originals are used)
+      const fromDir = (p: string) => {
+        const rel = relative(dir, p);
+        return rel === '' ? '.' : rel.startsWith('..') ? p : rel;
+      };
       if (r.filesAfter.length) w(`Compose: ${Object.keys(r.compose).length} files, ${r.linesBefore} lines -> ${r.filesAfter.length} files, ${r.linesAfter} lines (${r.linesBefore - r.linesAfter} duplicated lines removed)\n`);
       if (r.filesAfter.length && r.variables === 'resolved') w('note: the files could not be factored as written: variables are resolved with the current environment in the new files\n');
+      if (r.builds) w(`build: the services that built the original Dockerfiles build their targets in ${fromDir(join(out, 'Dockerfile'))} (${r.builds} builds in all)\n`);
       for (const g of r.identical) w(`identical: ${g.join(', ')}\n`);
       for (const f of r.proven) w(`proven: ${f} = ${r.compose[f]!.join(' + ')}\n`);
       for (const u of r.unproven) w(`NOT proven: ${u.file}: ${u.difference}\n`);
@@ -39,11 +47,6 @@ export function registerConsolidate(program: Command): void {
         for (const u of d.unproven) w(`NOT proven: ${u.file}: ${u.difference}\n`);
       }
       const pd = relative(out, dir) || '.';
-      // Both columns are commands typed in DIR, as the originals are used there.
-      const fromDir = (p: string) => {
-        const r = relative(dir, p);
-        return r === '' ? '.' : r.startsWith('..') ? p : r;
-      };
       if (r.filesAfter.length || d) w(`\ncommands, run in ${shown(dir)}:\n`);
       if (r.filesAfter.length) w(`\n${table(['before', 'after'], Object.entries(r.compose).map(([f, files]) => [`docker compose -f ${f} up`, `dockyard --project-directory . ${r.projectNames[f] ? `-p ${r.projectNames[f]} ` : ''}${files.map((x) => `-f ${fromDir(join(out, x))}`).join(' ')} up`]))}`);
       if (d) w(`\n${table(['before', 'after'], Object.entries(d.targets).map(([f, t]) => [`docker build -f ${f} ${dirname(f)}`, `docker build -f ${fromDir(join(out, 'Dockerfile'))} --target ${t.target} .`]))}`);

@@ -161,6 +161,66 @@ export function compact(m: Rec, project: string): Rec {
   return out;
 }
 
+/**
+ * Where the original Dockerfiles went: the new Dockerfile (absolute), and per original Dockerfile
+ * (absolute) its target and what each of its stages is called now.
+ */
+export interface BuildTargets {
+  dockerfile: string;
+  originals: Map<string, { target: string; stages: Record<string, string> }>;
+}
+
+/**
+ * A service's `build:` pointed at the consolidated Dockerfile when it builds one of the originals
+ * (context and dockerfile resolved from `from`; a target stage renamed as in the new file).
+ * `context` is what the new build's context is written as. Undefined: left as it is (an inline
+ * Dockerfile, a variable, a remote context, a Dockerfile that was not consolidated).
+ */
+function retarget(b: unknown, from: string, context: string, dir: string, builds: BuildTargets): Rec | undefined {
+  const r: Rec | undefined = typeof b === 'string' ? { context: b } : b && typeof b === 'object' && !Array.isArray(b) ? { ...(b as Rec) } : undefined;
+  if (!r || r.dockerfile_inline !== undefined) return undefined;
+  const ctx = r.context ?? '.';
+  const df = r.dockerfile ?? 'Dockerfile';
+  if (typeof ctx !== 'string' || typeof df !== 'string' || /\$/.test(ctx + df) || /^[a-z]+:\/\//i.test(ctx) || ctx.startsWith('git@')) return undefined;
+  const orig = builds.originals.get(resolve(from, ctx, df));
+  if (!orig) return undefined;
+  let target = orig.target;
+  if (r.target !== undefined) {
+    const t = typeof r.target === 'string' && !r.target.includes('$') ? orig.stages[r.target.toLowerCase()] : undefined;
+    if (!t) return undefined;
+    target = t;
+  }
+  const { context: _c, dockerfile: _d, target: _t, ...rest } = r;
+  // the new Dockerfile relative to the new context (dir) when it is below it, else absolute
+  const rel = relative(dir, builds.dockerfile).split('\\').join('/');
+  return { context, dockerfile: rel.startsWith('..') ? builds.dockerfile : rel, target, ...rest };
+}
+
+/**
+ * Every service build of a model (as written, or canonical) retargeted, or only those named in
+ * `only`; the names of those that were.
+ */
+function retargetAll(m: Rec, from: string, context: string, dir: string, builds: BuildTargets | undefined, only?: Set<string>): Set<string> {
+  const done = new Set<string>();
+  if (!builds) return done;
+  for (const [name, svc] of Object.entries((m.services ?? {}) as Record<string, Rec | null>)) {
+    if (!svc || svc.build === undefined || (only && !only.has(name))) continue;
+    const b = retarget(svc.build, from, context, dir, builds);
+    if (b) {
+      svc.build = b;
+      done.add(name);
+    }
+  }
+  return done;
+}
+
+/** JSON with every mapping's keys sorted: two models compared whatever order their keys came in. */
+function stable(v: unknown): string {
+  const sort = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(sort) : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Rec)[k])])) : x;
+  return JSON.stringify(sort(v));
+}
+
 /** dir undefined: the first file's folder (how an original is used on its own) */
 const model = (files: string[], dir: string | undefined, project = PROJECT): Rec => {
   const m = projectModel(loadProject({ files, projectDirectory: dir, projectName: project, environment: { ...process.env } as Record<string, string>, consistency: false }), { format: 'json' });
@@ -186,6 +246,8 @@ export interface ComposeReport {
    * environment's values in place of the variables (when the files as written could not be)
    */
   variables: 'kept' | 'resolved';
+  /** service builds (counted per original) that now build a target of the consolidated Dockerfile */
+  builds: number;
   /**
    * originals whose project name came from a folder other than dir (and not from a name: key):
    * the name to pass with -p so that the replacement, loaded from dir, keeps it
@@ -194,7 +256,7 @@ export interface ComposeReport {
 }
 
 /** Factors the Compose files under dir and proves every original against its replacement. */
-export function consolidateCompose(dir: string, out: string): ComposeReport | undefined {
+export function consolidateCompose(dir: string, out: string, builds?: BuildTargets): ComposeReport | undefined {
   dir = resolve(dir);
   out = resolve(out);
   const originals = discover(dir, { skip: out }).compose;
@@ -202,27 +264,50 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
   if (originals.length < 2) return undefined;
   const names = new Map<string, string>();
   const written: Record<string, Rec> = {};
+  /** per original, the services whose build now builds a target of the consolidated Dockerfile */
+  const retargeted = new Map<string, Set<string>>();
   for (const f of originals) {
     let n = envName(dir, f);
     while ([...names.values()].includes(n)) n += '_';
     names.set(f, n);
     try {
       const raw = jsyaml.load(texts.get(f)!);
-      if (raw && typeof raw === 'object' && !Array.isArray(raw)) written[n] = raw as Rec;
+      if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+        written[n] = raw as Rec;
+        // (relative paths of the new files resolve from dir: the new context is written as '.')
+        // a build written with a variable is left as written, in every form of the file
+        retargeted.set(f, retargetAll(written[n], dirname(f), '.', dir, builds));
+      }
     } catch {
       // custom tags (!reset, !override) and the like: factored from the loaded models
     }
   }
   const vars = (text: string) => [...new Set(text.match(/\$\{[^}]*\}|\$[A-Za-z_]\w*/g) ?? [])].sort().join(' ');
-  const wanted = new Map(originals.map((f) => [f, JSON.stringify(model([f], undefined, PROOF))]));
+  // what each replacement must load to: the original's model, its builds retargeted
+  const wanted = new Map(
+    originals.map((f) => {
+      const m = model([f], undefined, PROOF);
+      const done = retargetAll(m, dirname(f), dir, dir, builds, retargeted.get(f));
+      retargeted.set(f, done);
+      return [f, stable(m)];
+    }),
+  );
+  const builtTargets = [...retargeted.values()].reduce((n, x) => n + x.size, 0);
   // the loaded models, only needed when the files as written cannot be factored
   let models: Record<string, Rec> | undefined;
-  const loaded = () => (models ??= Object.fromEntries(originals.map((f) => [names.get(f)!, compact(relativize(model([f], undefined), dir) as Rec, PROJECT)])));
+  const loaded = () =>
+    (models ??= Object.fromEntries(
+      originals.map((f) => {
+        const m = model([f], undefined);
+        retargetAll(m, dirname(f), dir, dir, builds, retargeted.get(f));
+        return [names.get(f)!, compact(relativize(m, dir) as Rec, PROJECT)];
+      }),
+    ));
   const attempt = (items: boolean, kept: boolean): ComposeReport => {
     const fx = factor(kept ? written : loaded(), items);
     const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
     const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
-    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved', projectNames: {} };
+    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved', builds: builtTargets, projectNames: {} };
     // the proof: the files written to a scratch folder, loaded as `-f base -f overlays...`
     const scratch = mkdtempSync(join(tmpdir(), 'dockyard-consolidate-'));
     try {
@@ -237,7 +322,7 @@ export function consolidateCompose(dir: string, out: string): ComposeReport | un
         const want = wanted.get(f)!;
         let got: string;
         try {
-          got = JSON.stringify(model(list.map((x) => join(scratch, x)), dir, PROOF));
+          got = stable(model(list.map((x) => join(scratch, x)), dir, PROOF));
         } catch (e) {
           report.unproven.push({ file: rel, difference: (e as Error).message });
           continue;

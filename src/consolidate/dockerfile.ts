@@ -139,8 +139,11 @@ const targetName = (dir: string, file: string) => {
 
 export interface DockerfileReport {
   dockerfile: string;
-  /** original (relative to dir) -> its target in the new file, and the context (relative to dir) */
-  targets: Record<string, { target: string; context: string }>;
+  /**
+   * original (relative to dir) -> its target in the new file, the context (relative to dir), and
+   * what each of its stages is called in the new file (lower case name -> stage)
+   */
+  targets: Record<string, { target: string; context: string; stages: Record<string, string> }>;
   proven: string[];
   unproven: Array<{ file: string; difference: string }>;
   linesBefore: number;
@@ -320,7 +323,7 @@ export function consolidateDockerfiles(dir: string, out: string): DockerfileRepo
   const report: DockerfileReport = { dockerfile, targets: {}, proven: [], unproven: [], linesBefore, linesAfter: dockerfile.split('\n').filter((l) => l.trim()).length, ...(ignores.rules ? { dockerignore: `${ignores.rules.join('\n')}\n` } : {}) };
   for (const o of originals) {
     const rel = relative(dir, o.file).replace(/\\/g, '/');
-    report.targets[rel] = { target: o.target, context: '.' };
+    report.targets[rel] = { target: o.target, context: '.', stages: Object.fromEntries(o.stages.map((st, i) => [st.name.toLowerCase(), i === o.stages.length - 1 ? o.target : `${o.target}--${st.name.toLowerCase()}`])) };
     if (argConflict.has(o.file)) {
       report.unproven.push({ file: rel, difference: 'a global ARG has another default in another Dockerfile' });
       continue;

@@ -45,7 +45,7 @@ const build = (dockerfile: string, context: string, name: string, target?: strin
 };
 
 describe('consolidate (engine)', () => {
-  it('each original and its target build to the same layers', () => {
+  it('each original and its target build to the same layers; the consolidated Compose files build the targets', () => {
     const dir = tree({
       'a/Dockerfile': `FROM ${BASE}\nWORKDIR /app\nRUN echo shared > /shared \\\n && echo more >> /shared\nCOPY src /app/src\nCMD ["cat", "/app/src/a.txt"]\n`,
       'a/src/a.txt': 'a\n',
@@ -54,6 +54,9 @@ describe('consolidate (engine)', () => {
       'b/conf/skip.conf': 'left out by b/.dockerignore\n',
       'b/.dockerignore': 'conf/skip.conf\n',
       'c.Dockerfile': `FROM ${BASE} AS build\nCOPY a/src /src\nRUN ls /src > /list\nFROM ${BASE}\nCOPY --from=build /list /list\n`,
+      // two environments that build them: after consolidation they build the new targets
+      'compose.yaml': 'services:\n  a:\n    build: ./a\n  b:\n    build: {context: ./b, dockerfile: Dockerfile.prod}\n',
+      'compose.prod.yaml': 'services:\n  a:\n    build: ./a\n    read_only: true\n  c:\n    build: {context: ., dockerfile: c.Dockerfile, target: build}\n',
     });
     const out = join(tree({}), 'out');
     const r = cli(['consolidate', dir, '--out', out]);
@@ -61,6 +64,7 @@ describe('consolidate (engine)', () => {
     expect(r.stdout).toMatch(/Dockerfiles: 3 files/);
     const manifest = JSON.parse(readFileSync(join(out, 'consolidate.json'), 'utf8')) as { dockerfiles: Record<string, { dockerfile: string; target: string; context: string }> };
     expect(Object.keys(manifest.dockerfiles).sort()).toEqual(['a/Dockerfile', 'b/Dockerfile.prod', 'c.Dockerfile']);
+    const filesOf = new Map<string, string>();
     for (const [orig, t] of Object.entries(manifest.dockerfiles)) {
       const before = build(join(dir, orig), join(dir, dirname(orig)), `${t.target}-before`);
       const after = build(join(out, t.dockerfile), join(out, t.context), `${t.target}-after`, t.target);
@@ -69,6 +73,22 @@ describe('consolidate (engine)', () => {
       expect(before.files).toMatch(orig === 'c.Dockerfile' ? / \/list$/m : orig.startsWith('a') ? / \/app\/src\/a\.txt$/m : / \/etc\/b\/b\.conf$/m);
       expect(before.history.some((l) => /COPY/.test(l))).toBe(true);
       expect(before.files).not.toMatch(/skip\.conf/);
+      filesOf.set(orig, before.files);
     }
+    // the consolidated Compose files build the targets: the same files as the originals' images
+    const manifestCompose = (JSON.parse(readFileSync(join(out, 'consolidate.json'), 'utf8')) as { compose: Record<string, string[]> }).compose;
+    const name = `${tag}-compose`;
+    for (const [orig, files] of Object.entries(manifestCompose)) {
+      const b = cli(['-p', name, '--project-directory', dir, ...files.flatMap((f) => ['-f', join(out, f)]), 'build', '--quiet']);
+      expect(b.code, b.stderr).toBe(0);
+      for (const svc of orig === 'compose.yaml' ? ['a', 'b'] : ['a', 'c']) {
+        const image = `${name}-${svc}`;
+        images.push(image);
+        const files = docker('run', '--rm', '--entrypoint', 'sh', image, '-c', 'find / -xdev -type f ! -path "/proc/*" ! -path "/sys/*" ! -path "/etc/hostname" ! -path "/etc/hosts" ! -path "/etc/resolv.conf" -exec md5sum {} + | sort');
+        if (svc === 'c') expect(files, `${orig} ${svc}`).toMatch(/ \/src\/a\.txt$/m); // the build stage of c.Dockerfile
+        else expect(files, `${orig} ${svc}`).toBe(filesOf.get(svc === 'a' ? 'a/Dockerfile' : 'b/Dockerfile.prod'));
+      }
+    }
+    expect(readFileSync(join(out, 'compose.base.yaml'), 'utf8')).toMatch(/target: a\n/);
   }, 120_000);
 });

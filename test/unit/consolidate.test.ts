@@ -144,8 +144,14 @@ describe('consolidate: Dockerfiles', () => {
     const r = consolidateDockerfiles(dir, join(dir, 'consolidated'))!;
     expect(r.unproven).toEqual([]);
     expect(r.proven.sort()).toEqual(['a/Dockerfile', 'b/Dockerfile.prod', 'c.Dockerfile']);
-    expect(r.targets).toEqual({ 'a/Dockerfile': { target: 'a', context: '.' }, 'b/Dockerfile.prod': { target: 'b-prod', context: '.' }, 'c.Dockerfile': { target: 'c', context: '.' } });
     const df = r.dockerfile;
+    expect(r.targets).toEqual({
+      'a/Dockerfile': { target: 'a', context: '.', stages: { 0: 'a' } },
+      'b/Dockerfile.prod': { target: 'b-prod', context: '.', stages: { 0: 'b-prod' } },
+      // an inner stage is renamed after its target; the last stage is the target
+      'c.Dockerfile': { target: 'c', context: '.', stages: { build: 'c--build', 1: 'c' } },
+    });
+    expect(df).toMatch(/ AS c--build\n/);
     // the shared start once, the folders' files under their folder in the one context
     expect(df.match(/apt-get install -y curl/g)).toHaveLength(1);
     expect(df).toMatch(/^FROM debian:12\.5 AS base-\d+\nWORKDIR \/app$/m);
@@ -220,6 +226,41 @@ describe('consolidate: build contexts', () => {
     // a Dockerfile without FROM: named, not a crash
     const d4 = consolidateDockerfiles(tree({ 'Dockerfile': 'FROM scratch\n', 'x.Dockerfile': 'RUN true\n' }), '/nonexistent')!;
     expect(d4.unproven).toEqual([{ file: 'x.Dockerfile', difference: 'it has no FROM instruction' }]);
+  });
+});
+
+describe('consolidate: builds', () => {
+  it("a service that built an original Dockerfile builds its target (stages renamed); inline Dockerfiles, variables and other Dockerfiles are left as written", () => {
+    const env = (extra: string) => `services:
+  a:
+    build: ./a
+  b:
+    build: {context: ./a, dockerfile: Dockerfile.dev, target: deps, args: {X: "1"}}
+  inline:
+    build: {context: ., dockerfile_inline: "FROM scratch"}
+  vary:
+    build: ./\${WHERE:-a}
+  other:
+    build: ./elsewhere
+${extra}`;
+    const dir = tree({ 'compose.yaml': env(''), 'compose.prod.yaml': env('    read_only: true\n') });
+    const out = join(dir, 'out');
+    const builds = {
+      dockerfile: join(out, 'Dockerfile'),
+      originals: new Map<string, { target: string; stages: Record<string, string> }>([
+        [join(dir, 'a/Dockerfile'), { target: 'a', stages: { 0: 'a' } }],
+        [join(dir, 'a/Dockerfile.dev'), { target: 'a-dev', stages: { deps: 'a-dev--deps', 1: 'a-dev' } }],
+      ]),
+    };
+    const r = consolidateCompose(dir, out, builds)!;
+    expect(r.unproven).toEqual([]);
+    expect(r.builds).toBe(4);
+    const base = jsyaml.load(r.filesAfter.find((f) => f.name === 'compose.base.yaml')!.text) as { services: Record<string, { build: unknown }> };
+    expect(base.services.a!.build).toEqual({ context: '.', dockerfile: 'out/Dockerfile', target: 'a' });
+    expect(base.services.b!.build).toEqual({ context: '.', dockerfile: 'out/Dockerfile', target: 'a-dev--deps', args: { X: '1' } });
+    expect(base.services.inline!.build).toEqual({ context: '.', dockerfile_inline: 'FROM scratch' });
+    expect(base.services.vary!.build).toBe('./${WHERE:-a}');
+    expect(base.services.other!.build).toBe('./elsewhere');
   });
 });
 
