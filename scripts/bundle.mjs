@@ -44,9 +44,9 @@ await build({
         b.onResolve({ filter: /^\.\/session$/ }, (args) => (args.importer.includes('dockerode') ? { path: join(root, 'scripts/shims/dockerode-session-lazy.cjs') } : undefined));
         // the Kubernetes models (600 KB, for `convert k8s` only) are a bundle of their own,
         // dist/k8s-models.cjs, read when first used
-        b.onResolve({ filter: /^kubernetes-models\/(apps\/v1|v1)$/ }, (args) => ({ path: args.path, namespace: 'k8s-models' }));
+        b.onResolve({ filter: /^kubernetes-models\/(apps\/v1|batch\/v1|v1)$/ }, (args) => ({ path: args.path, namespace: 'k8s-models' }));
         b.onLoad({ filter: /.*/, namespace: 'k8s-models' }, (args) => ({
-          contents: `module.exports = require(require('node:path').join(__dirname, 'k8s-models.cjs'))[${JSON.stringify(args.path.endsWith('apps/v1') ? 'apps' : 'core')}];`,
+          contents: `module.exports = require(require('node:path').join(__dirname, 'k8s-models.cjs'))[${JSON.stringify(args.path.endsWith('apps/v1') ? 'apps' : args.path.endsWith('batch/v1') ? 'batch' : 'core')}];`,
           loader: 'js',
         }));
       },
@@ -55,7 +55,7 @@ await build({
 });
 
 await build({
-  stdin: { contents: "export * as apps from 'kubernetes-models/apps/v1';\nexport * as core from 'kubernetes-models/v1';\n", resolveDir: root, loader: 'js' },
+  stdin: { contents: "export * as apps from 'kubernetes-models/apps/v1';\nexport * as batch from 'kubernetes-models/batch/v1';\nexport * as core from 'kubernetes-models/v1';\n", resolveDir: root, loader: 'js' },
   bundle: true,
   platform: 'node',
   target: 'node20',

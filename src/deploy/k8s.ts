@@ -2,7 +2,9 @@
  * `convert k8s`: the Project as Kubernetes manifests, built with kubernetes-models and validated
  * against the Kubernetes schema. What has a mapping is mapped (more than kompose: extra_hosts,
  * sysctls, dns, security options, ulimits are not dropped silently); every key that has none is
- * named in a warning.
+ * named in a warning. Services kept running are Deployments (StatefulSets with named volumes);
+ * services that run once (restart: "no", on-failure) are Jobs; jobs others wait for
+ * (service_completed_successfully) are init containers of those others.
  */
 import { DockyardError } from '../errors.js';
 import { definedContent } from './content.js';
@@ -28,8 +30,22 @@ const MAPPED = new Set([
   'security_opt', 'sysctls', 'extra_hosts', 'dns', 'dns_search', 'dns_opt', 'hostname', 'restart', 'stop_grace_period', 'pull_policy', 'profiles', 'mem_limit', 'mem_reservation', 'cpus', 'init', 'ulimits',
 ]);
 
+/**
+ * A service that runs to completion instead of being kept running: restart "no" or on-failure (or
+ * deploy.restart_policy none / on-failure), with the pod's restart policy and the Job's retries.
+ */
+function runsOnce(s: Service): { policy: 'Never' | 'OnFailure'; retries: number } | undefined {
+  const cond = s.deploy?.restart_policy?.condition;
+  if (cond === 'none') return { policy: 'Never', retries: 0 };
+  if (cond === 'on-failure') return { policy: 'OnFailure', retries: s.deploy?.restart_policy?.max_attempts ?? 6 };
+  if (cond === 'any') return undefined;
+  if (s.restart === 'no') return { policy: 'Never', retries: 0 };
+  const m = /^on-failure(?::(\d+))?$/.exec(s.restart ?? '');
+  return m ? { policy: 'OnFailure', retries: m[1] ? Number(m[1]) : 6 } : undefined;
+}
+
 export async function convertToKubernetes(project: Project, o: { namespace?: string } = {}): Promise<K8sResult> {
-  const [apps, core] = await Promise.all([import('kubernetes-models/apps/v1'), import('kubernetes-models/v1')]);
+  const [apps, core, batch] = await Promise.all([import('kubernetes-models/apps/v1'), import('kubernetes-models/v1'), import('kubernetes-models/batch/v1')]);
   const warnings: string[] = [];
   const configs: Rec[] = [];
   const workloads: Rec[] = [];
@@ -181,12 +197,17 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
     }
     if (s.sysctls && Object.keys(s.sysctls).length) pod.securityContext = { sysctls: Object.entries(s.sysctls).map(([k, v]) => ({ name: k, value: String(v ?? '') })) };
     if (s.stop_grace_period !== undefined) pod.terminationGracePeriodSeconds = seconds(s.stop_grace_period);
-    if (s.restart === 'no') warnings.push(`services.${s.name}.restart: "no" — a Deployment always restarts its pods; run it as a Job instead`);
     const replicas = s.deploy?.replicas ?? s.scale ?? 1;
+    const job = runsOnce(s);
     const meta = { name, labels, ...ns, ...(s.annotations ? { annotations: Object.fromEntries(Object.entries(s.annotations).map(([k, v]) => [k, String(v ?? '')])) } : {}) };
     const template = { metadata: { labels: { ...labels, ...Object.fromEntries(Object.entries(s.labels ?? {}).filter(([k]) => /^[a-zA-Z0-9./-]+$/.test(k) && k.length <= 63)) } }, spec: pod };
     const selector = { matchLabels: { 'app.kubernetes.io/name': name, ...partOf } };
-    if (claims.length) {
+    if (job && !claims.length) {
+      // a service that is not restarted (restart: "no", on-failure): a Job, its pods run to completion
+      template.spec = { ...pod, restartPolicy: job.policy };
+      workloads.push(validate(new batch.Job({ metadata: meta, spec: { backoffLimit: job.retries, completions: replicas, parallelism: replicas, template } } as never), `Job ${name}`));
+    } else if (claims.length) {
+      if (job) warnings.push(`services.${s.name}.restart: a service that runs once with a named volume has no mapping here (a StatefulSet restarts its pods); made a StatefulSet`);
       // named volumes: a StatefulSet, each replica with its own claim
       workloads.push(validate(new apps.StatefulSet({ metadata: meta, spec: { replicas, serviceName: name, selector, template, volumeClaimTemplates: claims } } as never), `StatefulSet ${name}`));
     } else {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import jsyaml from 'js-yaml';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 // as a user's code would: by the package's name
 import { convertToKubernetes } from 'dockyard';
@@ -126,6 +127,28 @@ describe('convert k8s', () => {
     expect(w).toMatch(/services\.api\.depends_on\.db: Kubernetes starts pods independently/);
     expect(w).toMatch(/volumes\.unused: used by no service/);
     expect(w).not.toMatch(/depends_on\.migrate/);
+  });
+
+  it('a service that runs once is a Job (its restart policy as the pod\'s, its retries as the backoff limit)', async () => {
+    const d = tree({
+      'compose.yaml': `services:
+  seed: { image: x, restart: "no" }
+  retry: { image: x, restart: "on-failure:3", scale: 2 }
+  swarmish: { image: x, deploy: { restart_policy: { condition: on-failure, max_attempts: 2 } } }
+  keep: { image: x, restart: unless-stopped }
+  once-with-data: { image: x, restart: "no", volumes: ["data:/d"] }
+volumes: { data: {} }
+`,
+    });
+    const { manifests, warnings } = await convertToKubernetes(loadProject({ workingDir: d, environment: {} }));
+    const kinds = Object.fromEntries(manifests.map((m) => [(m.metadata as { name: string }).name, m.kind]));
+    expect(kinds).toEqual({ seed: 'Job', retry: 'Job', swarmish: 'Job', keep: 'Deployment', 'once-with-data': 'StatefulSet' });
+    const job = (n: string) => manifests.find((m) => (m.metadata as { name: string }).name === n) as Record<string, any>;
+    for (const n of ['seed', 'retry', 'swarmish']) expect(() => new Job(job(n) as never).validate()).not.toThrow();
+    expect(job('seed').spec).toMatchObject({ backoffLimit: 0, completions: 1, template: { spec: { restartPolicy: 'Never' } } });
+    expect(job('retry').spec).toMatchObject({ backoffLimit: 3, completions: 2, parallelism: 2, template: { spec: { restartPolicy: 'OnFailure' } } });
+    expect(job('swarmish').spec).toMatchObject({ backoffLimit: 2, template: { spec: { restartPolicy: 'OnFailure' } } });
+    expect(warnings.join('\n')).toMatch(/services\.once-with-data\.restart: a service that runs once with a named volume/);
   });
 
   it('a user name (not an id) is a warning, not a wrong runAsUser', async () => {
