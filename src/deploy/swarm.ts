@@ -21,6 +21,12 @@ export interface DeployOptions {
   prune?: boolean;
   /** how long to wait for convergence (default 5 minutes) */
   timeoutMs?: number;
+  /**
+   * pin each service's image to the digest its registry has now, so that every node runs the same
+   * image (as docker stack deploy does): always (default), changed (only for images whose
+   * reference changed since the last deploy), never
+   */
+  resolveImage?: 'always' | 'changed' | 'never';
   /** progress: one line per change, and per service `n/m running` while waiting */
   onProgress?: (line: string) => void;
 }
@@ -32,6 +38,8 @@ export interface DeployResult {
   removed: string[];
   /** keys Swarm cannot honour, with their key paths */
   ignored: string[];
+  /** images no registry gave a digest for (each node then resolves the tag on its own) */
+  unresolved: Array<{ image: string; reason: string }>;
 }
 
 /** Keys a Swarm service has no place for (listed in one warning). */
@@ -103,7 +111,7 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
   const say = o.onProgress ?? (() => undefined);
   const stack = project.name;
   const labels = { [STACK_LABEL]: stack };
-  const result: DeployResult = { stack, created: [], updated: [], removed: [], ignored: [] };
+  const result: DeployResult = { stack, created: [], updated: [], removed: [], ignored: [], unresolved: [] };
   await requireSwarm(engine);
 
   for (const s of Object.values(project.services)) {
@@ -157,9 +165,10 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
 
   // services
   const existing = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((x) => [x.Spec.Name as string, x]));
+  const pinned = await resolveImages(engine, project, existing, o.resolveImage ?? 'always', result);
   const wanted = new Map<string, Wanted>();
   for (const s of Object.values(project.services)) {
-    const spec = serviceSpec(project, s, netNames, files, labels);
+    const spec = serviceSpec(project, s, netNames, files, labels, pinned.get(s.name));
     const name = spec.Name as string;
     const mode = s.deploy?.mode === 'global' ? 'global' : (s.deploy?.replicas ?? 1);
     const restart = restartOf(s).Condition;
@@ -195,12 +204,54 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
   return result;
 }
 
+/**
+ * Each service's image pinned to its registry digest (`name:tag@sha256:...`): asked of the
+ * registry once per image, through the engine. With `changed`, a service whose image reference is
+ * what the last deploy recorded keeps the image its spec runs. An image the registry does not
+ * know (built here, not pushed) is deployed by its reference, and named in the result.
+ */
+async function resolveImages(engine: Engine, project: Project, existing: Map<string, Record<string, any>>, mode: 'always' | 'changed' | 'never', result: DeployResult): Promise<Map<string, string>> {
+  const pinned = new Map<string, string>();
+  if (mode === 'never') return pinned;
+  const asked = new Map<string, Promise<string | undefined>>();
+  const ask = (image: string) =>
+    asked.get(image) ??
+    asked
+      .set(
+        image,
+        engine.registryDigest(image).then(
+          (digest) => `${image}@${digest}`,
+          (e: unknown) => {
+            result.unresolved.push({ image, reason: e instanceof Error ? e.message.replace(/^distribution [^:]+: /, '') : String(e) });
+            return undefined;
+          },
+        ),
+      )
+      .get(image)!;
+  await Promise.all(
+    Object.values(project.services).map(async (s) => {
+      const image = imageName(project.name, s);
+      if (image.includes('@')) return; // pinned as written
+      const cur = existing.get(nameOf(project.name, s.name));
+      if (mode === 'changed' && cur && cur.Spec?.Labels?.[IMAGE_LABEL] === image) {
+        const running = cur.Spec?.TaskTemplate?.ContainerSpec?.Image as string | undefined;
+        if (running) pinned.set(s.name, running);
+        return;
+      }
+      const p = await ask(image);
+      if (p) pinned.set(s.name, p);
+    }),
+  );
+  return pinned;
+}
+
 function serviceSpec(
   project: Project,
   s: Service,
   nets: Map<string, string>,
   files: Record<'configs' | 'secrets', Map<string, { id: string; name: string }>>,
   stackLabels: Record<string, string>,
+  pinned?: string,
 ): Record<string, unknown> {
   const stack = project.name;
   const image = imageName(stack, s);
@@ -240,7 +291,7 @@ function serviceSpec(
     Labels: { ...strs(d.labels), ...stackLabels, [IMAGE_LABEL]: image },
     TaskTemplate: {
       ContainerSpec: {
-        Image: image,
+        Image: pinned ?? image,
         Labels: { ...strs(s.labels), ...stackLabels },
         ...(s.entrypoint ? { Command: s.entrypoint } : {}),
         ...(s.command ? { Args: s.command } : {}),

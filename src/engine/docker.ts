@@ -456,6 +456,13 @@ export class DockerEngine implements Engine {
       },
     };
   }
+  async registryDigest(image: string): Promise<string> {
+    const d = (await this.call(`distribution ${image}`, () => (this.docker.getImage(image) as unknown as { distribution(): Promise<{ Descriptor?: { digest?: string } }> }).distribution())) as { Descriptor?: { digest?: string } };
+    const digest = d.Descriptor?.digest;
+    if (!digest) throw new EngineError(`distribution ${image}: the registry gave no digest`, 500);
+    return digest;
+  }
+
   async swarmState(): Promise<string> {
     const info = (await this.call('info', () => this.docker.info())) as { Swarm?: { LocalNodeState?: string } };
     return info.Swarm?.LocalNodeState ?? 'inactive';

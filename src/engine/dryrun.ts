@@ -192,6 +192,9 @@ export class DryRunEngine implements Engine {
   events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o?: { since?: number; until?: number }): Promise<EventSubscription> {
     return this.real.events(filters, onEvent, onEnd, o);
   }
+  registryDigest(image: string) {
+    return this.real.registryDigest(image);
+  }
   swarmState() {
     return this.real.swarmState();
   }

@@ -162,6 +162,9 @@ export interface Engine {
   /** Engine events (filters as the API takes them); `onEvent` runs for each, `onEnd` if the stream ends unasked. */
   events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o?: { since?: number; until?: number }): Promise<EventSubscription>;
 
+  /** The digest a registry has for an image reference now (the engine asks the registry, with its credentials) */
+  registryDigest(image: string): Promise<string>;
+
   /** Swarm: this node's state (`inactive`, `active`, ...) */
   swarmState(): Promise<string>;
   /** Swarm objects (services, tasks, configs, secrets), filtered as the API takes it */

@@ -4,9 +4,11 @@
  * so the ingress routing mesh refuses connections, for `docker service create -p` too.)
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import './setup.js';
 import { BASE, docker, dockerJson, useProjects } from '../helpers/engine.js';
+import { startRegistry } from '../helpers/registry.js';
 
 const project = useProjects(afterEach);
 const stacks: string[] = [];
@@ -146,5 +148,44 @@ describe('deploy (Swarm)', () => {
     const gone = p.run(['deploy', 'ps', p.name]);
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/no stack named/);
+  }, 180_000);
+
+  it('pins images to the digest their registry has (--resolve-image), so a moved tag rolls the service; changed and never', async () => {
+    const registry = await startRegistry();
+    const p = project({ 'compose.yaml': `services:\n  app:\n    image: ${registry.host}/dyt-pin:1\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n  local:\n    image: ${BASE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n` });
+    stacks.push(p.name);
+    const ref = `${registry.host}/dyt-pin:1`;
+    const pushed = (content: string) => {
+      // an image with its own content, pushed under the same tag: the registry's digest moves
+      p.writeFile(`img-${content}/Dockerfile`, `FROM ${BASE}\nRUN echo ${content} > /which\n`);
+      docker('build', '-q', '-t', ref, join(p.dir, `img-${content}`));
+      docker('push', ref);
+      return docker('inspect', '--format', '{{index .RepoDigests 0}}', ref).split('@')[1]!;
+    };
+    const image = () => docker('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', `${p.name}_app`);
+    try {
+      const d1 = pushed('one');
+      const first = p.ok(['deploy']);
+      expect(image()).toBe(`${ref}@${d1}`);
+      expect(docker('service', 'inspect', '--format', '{{index .Spec.Labels "com.docker.stack.image"}}', `${p.name}_app`)).toBe(ref);
+      // an image no registry knows is deployed by its name, and said so
+      expect(first.stderr).toMatch(new RegExp(`warning: no registry gave a digest for ${BASE.replace(/[.:]/g, '\\$&')}`));
+      expect(docker('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', `${p.name}_local`)).toBe(BASE);
+      // the tag moves: changed keeps what runs (the reference is the same), always follows it
+      const d2 = pushed('two');
+      expect(d2).not.toBe(d1);
+      p.ok(['deploy', '--resolve-image', 'changed']);
+      expect(image()).toBe(`${ref}@${d1}`);
+      p.ok(['deploy']);
+      expect(image()).toBe(`${ref}@${d2}`);
+      const task = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${p.name}_app`);
+      expect(docker('exec', task, 'cat', '/which')).toBe('two');
+      p.ok(['deploy', '--resolve-image', 'never']);
+      expect(image()).toBe(ref);
+      expect(p.run(['deploy', '--resolve-image', 'sometimes']).stderr).toMatch(/--resolve-image: "sometimes" is not always, changed or never/);
+    } finally {
+      registry.stop();
+      spawnSync('docker', ['rmi', ref], { stdio: 'ignore' });
+    }
   }, 180_000);
 });

@@ -20,6 +20,11 @@ function recorder(state = 'active') {
     createNetwork: async (b: Record<string, unknown>) => (calls.push(['network', b]), 'n1'),
     createSwarm: async (kind: string, b: Record<string, unknown>) => (calls.push([kind, b]), `${kind}-id`),
     removeSwarm: async () => undefined,
+    // the registry knows a:1 only
+    registryDigest: async (image: string) => {
+      if (image === 'a:1') return 'sha256:aaaa';
+      throw new Error(`distribution ${image}: no such manifest`);
+    },
   } as unknown as Engine;
   return { engine, calls };
 }
@@ -66,6 +71,11 @@ networks:
     expect(api.TaskTemplate.RestartPolicy).toEqual({ Condition: 'on-failure', MaxAttempts: 3 });
     expect(svc.st_agent!.TaskTemplate.RestartPolicy).toEqual({ Condition: 'any' });
     expect(api.Labels['com.docker.stack.namespace']).toBe('st');
+    // images pinned to their registry digest where the registry knows them; the label as written
+    expect(svc.st_agent!.TaskTemplate.ContainerSpec.Image).toBe('a:1@sha256:aaaa');
+    expect(svc.st_agent!.Labels['com.docker.stack.image']).toBe('a:1');
+    expect(api.TaskTemplate.ContainerSpec.Image).toBe('b:1');
+    expect(r.unresolved).toEqual([{ image: 'b:1', reason: 'no such manifest' }]);
   });
 
   it('refuses an engine that is not a Swarm manager, creating nothing', async () => {
