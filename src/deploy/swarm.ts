@@ -222,7 +222,7 @@ async function resolveImages(engine: Engine, project: Project, existing: Map<str
         engine.registryDigest(image).then(
           (digest) => `${image}@${digest}`,
           (e: unknown) => {
-            result.unresolved.push({ image, reason: e instanceof Error ? e.message.replace(/^distribution [^:]+: /, '') : String(e) });
+            result.unresolved.push({ image, reason: e instanceof Error ? e.message.replace(`distribution ${image}: `, '') : String(e) });
             return undefined;
           },
         ),
