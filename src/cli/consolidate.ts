@@ -51,7 +51,7 @@ export function registerConsolidate(program: Command): void {
       if (r.filesAfter.length) w(`\n${table(['before', 'after'], Object.entries(r.compose).map(([f, files]) => [`docker compose -f ${f} up`, `dockyard --project-directory . ${r.projectNames[f] ? `-p ${r.projectNames[f]} ` : ''}${files.map((x) => `-f ${fromDir(join(out, x))}`).join(' ')} up`]))}`);
       if (d) w(`\n${table(['before', 'after'], Object.entries(d.targets).map(([f, t]) => [`docker build -f ${f} ${dirname(f)}`, `docker build -f ${fromDir(join(out, 'Dockerfile'))} --target ${t.target} .`]))}`);
       const unproven = r.unproven.length + (d?.unproven.length ?? 0);
-      if (unproven) throw new DockyardError('INVALID_VALUE', `${unproven} original(s) could not be proven equal to their replacement: nothing written`, { hint: 'report it with the files: the factoring should always be provable' });
+      if (unproven) throw new DockyardError('INVALID_VALUE', `${unproven} original(s) could not be proven equal to their replacement: nothing written`, { hint: 'each NOT proven line says why: Dockerfiles whose global ARGs or ignore rules conflict cannot share one file (align them, or move one out of DIR); a Compose file that cannot be factored is worth reporting with the files' });
       if (!o.out) {
         w('\n(report only: --out DIR writes the files)\n');
         return;
