@@ -8,6 +8,7 @@
  * rule's files again.
  */
 import { createReadStream, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import dockerignore from '@balena/dockerignore';
@@ -94,6 +95,30 @@ function statSafe(p: string) {
   }
 }
 
+/** Files larger than this stream into the tar; smaller ones are read whole (a consistent size). */
+const STREAM_ABOVE = 1 << 20;
+
+/** When a new folder is walked again after its event (ms): the watcher lists it before it watches it. */
+const RESCAN_MS = [250, 1500];
+
+/** What a file was when it was sent: a rescan sends only files not sent as they are now. */
+function signature(abs: string): string | undefined {
+  const st = statSafe(abs);
+  return st && `${st.mtimeMs}:${st.size}:${st.ino}`;
+}
+
+interface Queue {
+  rule: Rule;
+  /** paths with events since the last transfer */
+  pending: Set<string>;
+  /** new folders to walk again */
+  rescan: Set<string>;
+  /** file -> its signature when last sent */
+  sent: Map<string, string | undefined>;
+  since: number;
+  busy: boolean;
+}
+
 /** Every file under `abs` (itself if a file) that the rule lets through. */
 function walk(abs: string, rule: Rule, out: string[] = []): string[] {
   const st = statSafe(abs);
@@ -118,10 +143,18 @@ function tarOf(files: string[], rule: Rule, owner: { uid: number; gid: number })
       if (st.isDirectory()) p.entry({ ...header, type: 'directory' });
       else if (st.isSymbolicLink()) p.entry({ ...header, type: 'symlink', linkname: '' });
       else if (st.isFile()) {
-        await new Promise<void>((res, rej) => {
-          const entry = p.entry({ ...header, size: st.size }, (err) => (err ? rej(err) : res()));
-          createReadStream(abs).on('error', rej).pipe(entry);
-        });
+        // a file being written meanwhile: its entry must have the size of what is read. Small
+        // files are read whole first; large ones stream, up to the size seen (a file that
+        // shrank meanwhile fails this transfer; its next event sends it again)
+        if (st.size <= STREAM_ABOVE) {
+          const data = await readFile(abs).catch(() => undefined);
+          if (data) p.entry({ ...header, size: data.length }, data);
+        } else {
+          await new Promise<void>((res, rej) => {
+            const entry = p.entry({ ...header, size: st.size }, (err) => (err ? rej(err) : res()));
+            createReadStream(abs, { end: st.size - 1 }).on('error', rej).pipe(entry);
+          });
+        }
       }
     }
     p.finalize();
@@ -173,7 +206,13 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
     }
   };
 
-  const act = async (rule: Rule, changed: string[], since: number): Promise<void> => {
+  /**
+   * rescan: new folders walked again after their events, for the files created while the watcher
+   * was setting itself up on them (chokidar lists a new folder before it watches it: a file
+   * written in between gets no event); only what was not sent as it is now goes out
+   */
+  const act = async (q: Queue, changed: string[], since: number, rescan: string[] = []): Promise<void> => {
+    const rule = q.rule;
     const s = rule.service;
     const a = rule.rule.action;
     const present: string[] = [];
@@ -182,6 +221,8 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
       if (statSafe(abs)) walk(abs, rule, present);
       else if (rule.matches(abs)) deleted.push(abs);
     }
+    const asSent = new Set(present);
+    for (const dir of rescan) for (const f of walk(dir, rule)) if (!asSent.has(f) && (statSafe(f)?.isDirectory() || q.sent.get(f) !== signature(f))) present.push(f);
     const files = [...new Set(present)];
     const count = files.filter((f) => !statSafe(f)?.isDirectory()).length + deleted.length;
     if (!count && a !== 'rebuild' && a !== 'restart') return;
@@ -198,6 +239,8 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
         const cs = await running(s.name);
         names = cs.map((c) => c.name);
         await Promise.all(cs.map((c) => syncTo(c.id, rule, files, deleted)));
+        for (const f of files) q.sent.set(f, signature(f));
+        for (const f of deleted) q.sent.delete(f);
         if (a === 'sync+restart') await handle.restart([s.name]);
         if (a === 'sync+exec') {
           const x = rule.rule.exec!;
@@ -211,28 +254,42 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
   };
 
   // per rule: the first change goes out at once; what comes meanwhile waits for the next transfer
-  const queues = rules.map((rule) => ({ rule, pending: new Set<string>(), since: 0, busy: false }));
-  const flush = async (q: (typeof queues)[number]) => {
-    if (q.busy || !q.pending.size) return;
+  const queues: Queue[] = rules.map((rule) => ({ rule, pending: new Set<string>(), rescan: new Set<string>(), sent: new Map(), since: 0, busy: false }));
+  const flush = async (q: Queue) => {
+    if (q.busy || (!q.pending.size && !q.rescan.size)) return;
     q.busy = true;
     const batch = [...q.pending];
+    const rescan = [...q.rescan];
     const since = q.since;
     q.pending.clear();
+    q.rescan.clear();
     try {
-      await act(q.rule, batch, since);
+      await act(q, batch, since, rescan);
     } finally {
       q.busy = false;
-      if (q.pending.size) void flush(q);
+      if (q.pending.size || q.rescan.size) void flush(q);
     }
   };
+  const timers = new Set<NodeJS.Timeout>();
   const watchers = await Promise.all(
     queues.map(async (q) => {
       const w = watch(q.rule.path, { ignoreInitial: true, ignored: (p: string) => p !== q.rule.path && !q.rule.matches(p) && !!statSafe(p), persistent: true });
-      w.on('all', (_event: string, p: string) => {
+      w.on('all', (event: string, p: string) => {
         if (!q.pending.size) q.since = Date.now();
         q.pending.add(resolve(p));
         // the same tick's events (a save that writes several files) go together
         if (!q.busy) setImmediate(() => void flush(q));
+        // a new folder: looked at again once the watcher surely watches it
+        if (event === 'addDir' && q.rule.rule.action !== 'rebuild' && q.rule.rule.action !== 'restart') {
+          for (const ms of RESCAN_MS) {
+            const t = setTimeout(() => {
+              timers.delete(t);
+              q.rescan.add(resolve(p));
+              if (!q.busy) void flush(q);
+            }, ms);
+            timers.add(t);
+          }
+        }
       });
       await new Promise<void>((r) => w.on('ready', () => r()));
       return w;
@@ -241,11 +298,12 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
 
   // initial_sync: now, and whenever a container of the service starts again
   const initial = queues.filter((q) => q.rule.rule.initial_sync && q.rule.target);
-  const sendAll = async (q: (typeof queues)[number], only?: string) => {
+  const sendAll = async (q: Queue, only?: string) => {
     const t0 = Date.now();
     const files = walk(q.rule.path, q.rule);
     const cs = (await running(q.rule.service.name)).filter((c) => !only || c.id === only);
     await Promise.all(cs.map((c) => syncTo(c.id, q.rule, files, [])));
+    for (const f of files) q.sent.set(f, signature(f));
     if (cs.length) o.onAction?.({ service: q.rule.service.name, action: 'initial sync', files: files.filter((f) => !statSafe(f)?.isDirectory()).length, ms: Date.now() - t0, containers: cs.map((c) => c.name) });
   };
   for (const q of initial) await sendAll(q);
@@ -264,6 +322,7 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
     });
   } finally {
     sub?.close();
+    for (const t of timers) clearTimeout(t);
     await Promise.all(watchers.map((w) => w.close()));
   }
 }

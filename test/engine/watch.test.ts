@@ -1,7 +1,9 @@
 /** watch: every action, ignore / include, deletions, nested folders, renames, initial_sync, a recreated container. */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { openProject } from 'dockyard';
@@ -11,13 +13,23 @@ import { BASE, docker, useProjects } from '../helpers/engine.js';
 const project = useProjects(afterEach);
 const IMG = '${DOCKYARD_BASE_IMAGE}';
 
-const cat = (c: string, f: string) => {
-  const r = spawnSync('docker', ['exec', c, 'cat', f], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout : undefined;
+/**
+ * The container observed asynchronously: a watch running in this process streams its archives
+ * from this event loop, and the engine holds a container's lock while it extracts one, so a
+ * synchronous `docker exec` here would wait for a transfer that waits for it.
+ */
+const run = promisify(execFile);
+const dockerAsync = async (...args: string[]): Promise<string | undefined> => {
+  try {
+    return (await run('docker', args, { encoding: 'utf8' })).stdout;
+  } catch {
+    return undefined;
+  }
 };
-async function until(f: () => boolean, what: string, ms = 15_000): Promise<void> {
+const cat = (c: string, f: string) => dockerAsync('exec', c, 'cat', f);
+async function until(f: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!f()) {
+  while (!(await f())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -63,62 +75,59 @@ describe('watch', () => {
     try {
       await isReady;
       // initial_sync: what was there before watch started
-      await until(() => cat(app, '/app/src/a.txt') === 'one\n', 'the initial sync');
+      await until(async () => await cat(app, '/app/src/a.txt') === 'one\n', 'the initial sync');
       const w = (f: string, text: string) => writeFileSync(join(p.dir, f), text);
       w('src/new.txt', 'new\n');
-      await until(() => cat(app, '/app/src/new.txt') === 'new\n', 'a new file');
+      await until(async () => await cat(app, '/app/src/new.txt') === 'new\n', 'a new file');
       w('src/a.txt', 'two\n');
-      await until(() => cat(app, '/app/src/a.txt') === 'two\n', 'an edit');
+      await until(async () => await cat(app, '/app/src/a.txt') === 'two\n', 'an edit');
       mkdirSync(join(p.dir, 'src/deep/er'), { recursive: true });
       w('src/deep/er/x.txt', 'deep\n');
-      await until(() => cat(app, '/app/src/deep/er/x.txt') === 'deep\n', 'a nested folder');
+      await until(async () => await cat(app, '/app/src/deep/er/x.txt') === 'deep\n', 'a nested folder');
       renameSync(join(p.dir, 'src/new.txt'), join(p.dir, 'src/renamed.txt'));
-      await until(() => cat(app, '/app/src/renamed.txt') === 'new\n' && cat(app, '/app/src/new.txt') === undefined, 'a rename');
+      await until(async () => await cat(app, '/app/src/renamed.txt') === 'new\n' && await cat(app, '/app/src/new.txt') === undefined, 'a rename');
       rmSync(join(p.dir, 'src/deep'), { recursive: true });
-      await until(() => cat(app, '/app/src/deep/er/x.txt') === undefined, 'a deletion');
+      await until(async () => await cat(app, '/app/src/deep/er/x.txt') === undefined, 'a deletion');
       w('src/skip.tmp', 'no\n');
       mkdirSync(join(p.dir, 'src/cache'));
       w('src/cache/c.txt', 'no\n');
       w('inc/a.js', 'js\n');
       w('inc/a.css', 'css\n');
-      await until(() => cat(app, '/app/inc/a.js') === 'js\n', 'an included file');
+      await until(async () => await cat(app, '/app/inc/a.js') === 'js\n', 'an included file');
       w('src/after.txt', 'after\n');
-      await until(() => cat(app, '/app/src/after.txt') === 'after\n', 'a later file');
-      expect(cat(app, '/app/src/skip.tmp')).toBeUndefined();
-      expect(cat(app, '/app/src/cache/c.txt')).toBeUndefined();
-      expect(cat(app, '/app/inc/a.css')).toBeUndefined();
+      await until(async () => await cat(app, '/app/src/after.txt') === 'after\n', 'a later file');
+      expect(await cat(app, '/app/src/skip.tmp')).toBeUndefined();
+      expect(await cat(app, '/app/src/cache/c.txt')).toBeUndefined();
+      expect(await cat(app, '/app/inc/a.css')).toBeUndefined();
       // sync+exec: synced, then the command ran
       w('conf/app.conf', 'v=2\n');
-      await until(() => (cat(app, '/app/reloads') ?? '').includes('v=2'), 'sync+exec');
+      await until(async () => (await cat(app, '/app/reloads') ?? '').includes('v=2'), 'sync+exec');
       // restart
-      const started = () => docker('inspect', '--format', '{{.State.StartedAt}}', app);
-      const before = started();
+      const started = () => dockerAsync('inspect', '--format', '{{.State.StartedAt}}', app);
+      const before = await started();
       w('restart.txt', '1\n');
-      await until(() => started() !== before, 'a restart');
+      await until(async () => (await started()) !== before, 'a restart');
       // rebuild: the image is built again and only that service recreated
       // (while it is being recreated, the name is briefly free: safe recreate renames the replacement)
-      const builtId = () => {
-        const r = spawnSync('docker', ['inspect', '--format', '{{.Id}}', `${p.name}-built-1`], { encoding: 'utf8' });
-        return r.status === 0 ? r.stdout.trim() : undefined;
-      };
-      const appId = docker('inspect', '--format', '{{.Id}}', app);
-      const oldBuilt = builtId();
+      const builtId = async () => (await dockerAsync('inspect', '--format', '{{.Id}}', `${p.name}-built-1`))?.trim();
+      const appId = await dockerAsync('inspect', '--format', '{{.Id}}', app);
+      const oldBuilt = await builtId();
       w('img/msg', 'second\n');
-      await until(() => builtId() !== undefined && builtId() !== oldBuilt && cat(`${p.name}-built-1`, '/msg') === 'second\n', 'a rebuild', 60_000);
-      expect(docker('inspect', '--format', '{{.Id}}', app)).toBe(appId);
+      await until(async () => (await builtId()) !== undefined && (await builtId()) !== oldBuilt && await cat(`${p.name}-built-1`, '/msg') === 'second\n', 'a rebuild', 60_000);
+      expect(await dockerAsync('inspect', '--format', '{{.Id}}', app)).toBe(appId);
       // a recreated container is followed, and initial_sync sends what changed while it was away
       await h.stop(['app']);
       w('src/while-down.txt', 'meanwhile\n');
       await h.up({ services: ['app'], forceRecreate: true });
-      await until(() => cat(app, '/app/src/while-down.txt') === 'meanwhile\n', 'a sync into the recreated container');
+      await until(async () => await cat(app, '/app/src/while-down.txt') === 'meanwhile\n', 'a sync into the recreated container');
       w('src/last.txt', 'last\n');
-      await until(() => cat(app, '/app/src/last.txt') === 'last\n', 'a sync after the recreation');
+      await until(async () => await cat(app, '/app/src/last.txt') === 'last\n', 'a sync after the recreation');
       // scaled: the new replica gets the initial sync when it starts, and every later sync
       await h.scale({ app: 2 });
       const app2 = `${p.name}-app-2`;
-      await until(() => cat(app2, '/app/src/last.txt') === 'last\n', 'the initial sync of a new replica');
+      await until(async () => await cat(app2, '/app/src/last.txt') === 'last\n', 'the initial sync of a new replica');
       w('src/both.txt', 'both\n');
-      await until(() => cat(app, '/app/src/both.txt') === 'both\n' && cat(app2, '/app/src/both.txt') === 'both\n', 'a sync to both replicas');
+      await until(async () => await cat(app, '/app/src/both.txt') === 'both\n' && await cat(app2, '/app/src/both.txt') === 'both\n', 'a sync to both replicas');
       // one action per batch, with its timing
       const sync = actions.find((a) => a.service === 'app' && a.action === 'sync' && !a.error)!;
       expect(sync.files).toBeGreaterThanOrEqual(1);
@@ -130,6 +139,50 @@ describe('watch', () => {
       await watching;
     }
   }, 180_000);
+
+  it('files written into new folders while the watcher sets itself up on them all arrive (new folders are walked again)', async () => {
+    const p = project({
+      'src/.keep': '',
+      'compose.yaml': `services:\n  app:\n    image: ${IMG}\n    init: true\n    command: ["sleep", "600"]\n    develop:\n      watch:\n        - {path: ./src, action: sync, target: /app/src}\n`,
+    });
+    const h = await openProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
+    await h.up();
+    const app = `${p.name}-app-1`;
+    const ac = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const watching = h.watch({ signal: ac.signal, onReady: () => ready() });
+    try {
+      await isReady;
+      // another process writes a steady stream: 12 new folders (nested), 40 files each
+      const writer = spawn('sh', ['-c', 'for d in 1 2 3 4 5 6 7 8 9 10 11 12; do mkdir -p src/d$d/in; for f in $(seq 1 20); do echo $d-$f > src/d$d/f$f; echo $d-$f > src/d$d/in/f$f; done; done'], { cwd: p.dir });
+      await new Promise((r) => writer.on('exit', r));
+      const count = async () => (await dockerAsync('exec', app, 'sh', '-c', 'find /app/src -type f -name "f*" | wc -l'))?.trim();
+      await until(async () => (await count()) === '480', 'all 480 files', 20_000).catch(async (e: Error) => {
+        throw new Error(`${e.message}: ${await count()} arrived`);
+      });
+    } finally {
+      ac.abort();
+      await watching;
+    }
+  }, 60_000);
+
+  it('a transfer whose archive fails midway ends with the error (the engine would otherwise hold the container locked, waiting for the rest)', async () => {
+    const p = project({ 'compose.yaml': `services:\n  app:\n    image: ${IMG}\n    init: true\n    command: ["sleep", "600"]\n` });
+    const h = await openProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
+    await h.up();
+    const [c] = await h.ps();
+    const id = (await dockerAsync('inspect', '--format', '{{.Id}}', c!.name))!.trim();
+    // half a tar header, then the source fails
+    const body = new Readable({ read() {} });
+    body.push(Buffer.alloc(256, 0x61));
+    setTimeout(() => body.destroy(new Error('the file went away')), 200);
+    const t0 = Date.now();
+    await expect(h.engine.putArchive(id, '/', body)).rejects.toThrow(/copy into container: the file went away/);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // the container answers again
+    expect((await dockerAsync('exec', c!.name, 'echo', 'free'))?.trim()).toBe('free');
+  }, 60_000);
 
   it('sync+restart, the container user owns what is synced; the CLI prints one line per action', async () => {
     const p = project({
@@ -151,11 +204,11 @@ describe('watch', () => {
     try {
       await w.until(/following 2 rules/, 60_000);
       const c = `${p.name}-svc-1`;
-      await until(() => cat(c, '/tmp/own/f.txt') === 'mine\n', 'the initial sync');
+      await until(async () => await cat(c, '/tmp/own/f.txt') === 'mine\n', 'the initial sync');
       expect(docker('exec', c, 'stat', '-c', '%u:%g', '/tmp/own/f.txt')).toBe('65534:65534');
       const before = docker('inspect', '--format', '{{.State.StartedAt}}', c);
       writeFileSync(join(p.dir, 'cfg/a.conf'), 'x=2\n');
-      await until(() => cat(c, '/tmp/cfg/a.conf') === 'x=2\n' && docker('inspect', '--format', '{{.State.StartedAt}}', c) !== before, 'sync+restart');
+      await until(async () => await cat(c, '/tmp/cfg/a.conf') === 'x=2\n' && (await dockerAsync('inspect', '--format', '{{.State.StartedAt}}', c)) !== before, 'sync+restart');
       await w.until(/watch: svc  sync\+restart 1 file  \d+ ms/);
       expect(w.err).toMatch(/watch: svc  initial sync 1 file  \d+ ms/);
     } finally {
