@@ -81,6 +81,8 @@ function restartOf(s: Service): { Condition: string; MaxAttempts?: number } {
 interface Wanted {
   mode: number | 'global';
   job: boolean;
+  /** restart: "no" (nothing in deploy.restart_policy): a one-off run, done only when it completed */
+  oneoff: boolean;
   /** restart condition none: one failure is final */
   once: boolean;
 }
@@ -172,7 +174,7 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
     const name = spec.Name as string;
     const mode = s.deploy?.mode === 'global' ? 'global' : (s.deploy?.replicas ?? 1);
     const restart = restartOf(s).Condition;
-    wanted.set(name, { mode, job: restart !== 'any', once: restart === 'none' });
+    wanted.set(name, { mode, job: restart !== 'any', once: restart === 'none', oneoff: s.restart === 'no' && !s.deploy?.restart_policy?.condition });
     const cur = existing.get(name);
     if (cur) {
       await engine.updateService(cur.ID, cur.Version.Index, spec);
@@ -339,7 +341,7 @@ async function waitConverged(engine: Engine, stack: string, wanted: Map<string, 
     const failures: string[] = [];
     // one listing of the stack's services and one of its tasks per round
     const [services, allTasks] = await Promise.all([engine.listSwarm('services', { label }), engine.listSwarm('tasks', { label })]);
-    for (const [name, { mode, job, once }] of wanted) {
+    for (const [name, { mode, job, once, oneoff }] of wanted) {
       const svc = services.find((x) => x.Spec.Name === name);
       if (!svc) continue;
       // a task runs the current spec when its container spec is the service's (the engine copies it)
@@ -347,14 +349,15 @@ async function waitConverged(engine: Engine, stack: string, wanted: Map<string, 
       const tasks = allTasks.filter((t) => t.ServiceID === svc.ID && canonical(t.Spec?.ContainerSpec) === spec);
       const state = (t: Record<string, any>) => t.Status?.State as string | undefined;
       const current = tasks.filter((t) => t.DesiredState === 'running');
-      // a job (restart none / on-failure) is done when its tasks of the current spec completed
-      const running = job ? tasks.filter((t) => state(t) === 'running' || state(t) === 'complete').length : current.filter((t) => state(t) === 'running').length;
+      // a one-off run (restart: "no") is done when its task of the current spec completed; a
+      // service that is restarted only on failure, when its tasks run or completed
+      const running = oneoff ? tasks.filter((t) => state(t) === 'complete').length : job ? tasks.filter((t) => state(t) === 'running' || state(t) === 'complete').length : current.filter((t) => state(t) === 'running').length;
       const want = mode === 'global' ? Math.max(1, current.length) : mode;
       const update = svc.UpdateStatus?.State as string | undefined;
       // why a task of the current spec is not running yet (pending on a port, no such image, ...)
       const waiting = current.find((t) => state(t) !== 'running' && state(t));
       const why = waiting ? ` — ${state(waiting)}${waiting.Status.Err ? `: ${waiting.Status.Err}` : ''}` : '';
-      const line = `${name}: ${running}/${want} ${job ? 'running or complete' : 'running'}${update && update !== 'completed' ? ` (update ${update})` : ''}${running < want ? why : ''}`;
+      const line = `${name}: ${running}/${want} ${oneoff ? 'complete' : job ? 'running or complete' : 'running'}${update && update !== 'completed' ? ` (update ${update})` : ''}${running < want ? why : ''}`;
       if (last.get(name) !== line) say(line);
       last.set(name, line);
       const failed = tasks.filter((t) => state(t) === 'failed' || state(t) === 'rejected');
