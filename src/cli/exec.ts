@@ -141,7 +141,8 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
             let interrupts = 0;
             const forward = () => {
               if (++interrupts > 1) process.stderr.write('killing the container\n');
-              void engine.killContainer(id, interrupts > 1 ? 'SIGKILL' : 'SIGINT');
+              // (a container still starting refuses it: Ctrl-C again)
+              void engine.killContainer(id, interrupts > 1 ? 'SIGKILL' : 'SIGINT').catch(() => undefined);
             };
             if (!tty) process.on('SIGINT', forward);
             return () => {

@@ -53,7 +53,11 @@ export interface OneOffOptions {
   build?: (services: Service[]) => Promise<void>;
   /** called once attached, before stdin is connected (a terminal goes into raw mode here) */
   onAttach?: () => void;
-  /** told the container's id once it is started; what it returns is called when the run ends */
+  /**
+   * told the container's id as it is started (just before the start call: its first output can
+   * come before that call returns, so signal handlers go in here); what it returns is called when
+   * the run ends
+   */
   onStart?: (id: string) => (() => void) | void;
 }
 
@@ -147,8 +151,8 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
     else io.stderr.resume();
     o.onAttach?.();
     if (o.stdin) o.stdin.pipe(io.stdin);
-    await engine.startContainer(id);
     ended = o.onStart?.(id);
+    await engine.startContainer(id);
     const exitCode = await engine.waitContainer(id);
     // the last output can trail the exit by a moment
     await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
