@@ -136,8 +136,10 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
             ctx.progress.finish();
             terminal = tty ? takeTerminal() : undefined;
           },
-          onStart: (id) => {
-            const unfollow = terminal?.follow((h, w) => void engine.resizeContainer(id, h, w).catch(() => undefined));
+          // the terminal's size once the container runs (engines before API 1.42 take it only then)
+          onStart: (id) => terminal?.follow((h, w) => void engine.resizeContainer(id, h, w).catch(() => undefined)),
+          // Ctrl-C before the start call returns: the container's first output can come first
+          beforeStart: (id) => {
             let interrupts = 0;
             const forward = () => {
               if (++interrupts > 1) process.stderr.write('killing the container\n');
@@ -145,10 +147,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
               void engine.killContainer(id, interrupts > 1 ? 'SIGKILL' : 'SIGINT').catch(() => undefined);
             };
             if (!tty) process.on('SIGINT', forward);
-            return () => {
-              unfollow?.();
-              process.off('SIGINT', forward);
-            };
+            return () => void process.off('SIGINT', forward);
           },
         });
         if (o.detach) process.stdout.write(`${r.container}\n`);

@@ -54,10 +54,11 @@ export interface OneOffOptions {
   /** called once attached, before stdin is connected (a terminal goes into raw mode here) */
   onAttach?: () => void;
   /**
-   * told the container's id as it is started (just before the start call: its first output can
-   * come before that call returns, so signal handlers go in here); what it returns is called when
-   * the run ends
+   * told the container's id just before it is started (its first output can come before the start
+   * call returns, so signal handlers go in here); what it returns is called when the run ends
    */
+  beforeStart?: (id: string) => (() => void) | void;
+  /** told the container's id once it is started (a TTY's size goes in here); what it returns is called when the run ends */
   onStart?: (id: string) => (() => void) | void;
 }
 
@@ -141,6 +142,7 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
   }
   let io: Awaited<ReturnType<typeof engine.attachContainer>> | undefined;
   let ended: (() => void) | void = undefined;
+  let before: (() => void) | void = undefined;
   try {
     // attached before it starts: no output is missed
     io = await engine.attachContainer(id, o.tty ?? false);
@@ -151,14 +153,16 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
     else io.stderr.resume();
     o.onAttach?.();
     if (o.stdin) o.stdin.pipe(io.stdin);
-    ended = o.onStart?.(id);
+    before = o.beforeStart?.(id);
     await engine.startContainer(id);
+    ended = o.onStart?.(id);
     const exitCode = await engine.waitContainer(id);
     // the last output can trail the exit by a moment
     await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
     return { exitCode, container: name, id };
   } finally {
     ended?.();
+    before?.();
     if (io && o.stdin) o.stdin.unpipe(io.stdin);
     io?.close();
     // as docker run --rm: its anonymous volumes go with it
