@@ -17,7 +17,7 @@ import jsyaml from 'js-yaml';
 import { discover } from '../load/discover.js';
 import { loadProject } from '../load/index.js';
 import { normalizeProjectName } from '../load/normalize.js';
-import { projectModel } from '../model/serialize.js';
+import { projectModel, sortKeys } from '../model/serialize.js';
 
 type Rec = Record<string, unknown>;
 type Leaf = { path: string[]; value: unknown; key: string };
@@ -214,13 +214,6 @@ function retargetAll(m: Rec, from: string, context: string, dir: string, builds:
   return done;
 }
 
-/** JSON with every mapping's keys sorted: two models compared whatever order their keys came in. */
-function stable(v: unknown): string {
-  const sort = (x: unknown): unknown =>
-    Array.isArray(x) ? x.map(sort) : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Rec)[k])])) : x;
-  return JSON.stringify(sort(v));
-}
-
 /** dir undefined: the first file's folder (how an original is used on its own) */
 const model = (files: string[], dir: string | undefined, project = PROJECT): Rec => {
   const m = projectModel(loadProject({ files, projectDirectory: dir, projectName: project, environment: { ...process.env } as Record<string, string>, consistency: false }), { format: 'json' });
@@ -289,7 +282,7 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
       const m = model([f], undefined, PROOF);
       const done = retargetAll(m, dirname(f), dir, dir, builds, retargeted.get(f));
       retargeted.set(f, done);
-      return [f, stable(m)];
+      return [f, JSON.stringify(sortKeys(m))];
     }),
   );
   const builtTargets = [...retargeted.values()].reduce((n, x) => n + x.size, 0);
@@ -322,7 +315,7 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
         const want = wanted.get(f)!;
         let got: string;
         try {
-          got = stable(model(list.map((x) => join(scratch, x)), dir, PROOF));
+          got = JSON.stringify(sortKeys(model(list.map((x) => join(scratch, x)), dir, PROOF)));
         } catch (e) {
           report.unproven.push({ file: rel, difference: (e as Error).message });
           continue;

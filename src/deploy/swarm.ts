@@ -9,6 +9,7 @@ import { DockyardError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { imageName } from '../model/names.js';
 import type { Project, Service, UpdateConfig } from '../model/project.js';
+import { sortKeys } from '../model/serialize.js';
 import { definedContent } from './content.js';
 
 export const STACK_LABEL = 'com.docker.stack.namespace';
@@ -377,7 +378,7 @@ async function waitConverged(engine: Engine, stack: string, wanted: Map<string, 
   }
 }
 
-const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+const canonical = (v: unknown): string => JSON.stringify(sortKeys(v));
 
 export interface StackSummary {
   name: string;

@@ -8,7 +8,8 @@ type Rec = Record<string, unknown>;
 const SERVICE_DURATIONS = [['stop_grace_period'], ['healthcheck', 'interval'], ['healthcheck', 'timeout'], ['healthcheck', 'start_period'], ['healthcheck', 'start_interval']];
 const DEPLOY_DURATIONS = [['restart_policy', 'delay'], ['restart_policy', 'window'], ['update_config', 'delay'], ['update_config', 'monitor'], ['rollback_config', 'delay'], ['rollback_config', 'monitor']];
 
-function sortKeys(v: unknown): unknown {
+/** A value with every mapping's keys sorted (undefined members left out): JSON that compares as values do. */
+export function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
     const out: Rec = {};
