@@ -6,9 +6,9 @@ import { DockyardError } from '../errors.js';
 import { table } from './table.js';
 import type { ComposeReport } from '../consolidate/compose.js';
 
-/** A path as the user would type it here: relative below the current folder, absolute elsewhere. */
-const shown = (p: string) => {
-  const r = relative(process.cwd(), p);
+/** A path as the user would type it in `from`: relative below it, absolute elsewhere. */
+const shown = (p: string, from = process.cwd()) => {
+  const r = relative(from, p);
   return r === '' ? '.' : r.startsWith('..') ? p : r;
 };
 
@@ -30,10 +30,7 @@ export function registerConsolidate(program: Command): void {
       if (!r.filesAfter.length && !d) throw new DockyardError('USAGE', `nothing to consolidate under ${dir}: it needs two or more Compose files or Dockerfiles`, { hint: 'Compose files: compose*.yaml, docker-compose*.yaml; Dockerfiles: Dockerfile, Dockerfile.*, *.Dockerfile' });
       const w = (s: string) => process.stdout.write(s);
       // paths as typed in DIR (the migration table's commands are typed there, as the originals are used)
-      const fromDir = (p: string) => {
-        const rel = relative(dir, p);
-        return rel === '' ? '.' : rel.startsWith('..') ? p : rel;
-      };
+      const fromDir = (p: string) => shown(p, dir);
       if (r.filesAfter.length) w(`Compose: ${Object.keys(r.compose).length} files, ${r.linesBefore} lines -> ${r.filesAfter.length} files, ${r.linesAfter} lines (${r.linesBefore - r.linesAfter} duplicated lines removed)\n`);
       if (r.filesAfter.length && r.variables === 'resolved') w('note: the files could not be factored as written: variables are resolved with the current environment in the new files\n');
       if (r.builds) w(`build: the services that built the original Dockerfiles build their targets in ${fromDir(join(out, 'Dockerfile'))} (${r.builds} builds in all)\n`);
