@@ -102,8 +102,7 @@ const STREAM_ABOVE = 1 << 20;
 const RESCAN_MS = [250, 1500];
 
 /** What a file was when it was sent: a rescan sends only files not sent as they are now. */
-function signature(abs: string): string | undefined {
-  const st = statSafe(abs);
+function signature(abs: string, st = statSafe(abs)): string | undefined {
   return st && `${st.mtimeMs}:${st.size}:${st.ino}`;
 }
 
@@ -222,7 +221,13 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
       else if (rule.matches(abs)) deleted.push(abs);
     }
     const asSent = new Set(present);
-    for (const dir of rescan) for (const f of walk(dir, rule)) if (!asSent.has(f) && (statSafe(f)?.isDirectory() || q.sent.get(f) !== signature(f))) present.push(f);
+    for (const dir of rescan) {
+      for (const f of walk(dir, rule)) {
+        if (asSent.has(f)) continue;
+        const st = statSafe(f);
+        if (st?.isDirectory() || q.sent.get(f) !== signature(f, st)) present.push(f);
+      }
+    }
     const files = [...new Set(present)];
     const count = files.filter((f) => !statSafe(f)?.isDirectory()).length + deleted.length;
     if (!count && a !== 'rebuild' && a !== 'restart') return;

@@ -167,7 +167,7 @@ describe('watch', () => {
     }
   }, 60_000);
 
-  it('a transfer whose archive fails midway ends with the error (the engine would otherwise hold the container locked, waiting for the rest)', async () => {
+  it('a transfer whose archive fails midway ends with the error and leaves the container usable (dockerode ends the request; this guards that watch relies on it)', async () => {
     const p = project({ 'compose.yaml': `services:\n  app:\n    image: ${IMG}\n    init: true\n    command: ["sleep", "600"]\n` });
     const h = await openProject({ workingDir: p.dir, projectName: p.name, environment: { DOCKYARD_BASE_IMAGE: BASE } });
     await h.up();
