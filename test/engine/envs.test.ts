@@ -68,12 +68,14 @@ describe('leased environments', () => {
   }, 180_000);
 
   it('gc removes an expired lease and leaves a live one; renew extends a lease', async () => {
-    const short = await acquireEnvironment({ workingDir: dir, environment, ttl: 1500, services: ['db'] });
+    // live first: an acquire reclaims expired leases itself, and the short one's clock runs from
+    // the start of its acquire (a slow start can leave it expired on return)
     const live = await acquireEnvironment({ workingDir: dir, environment, ttl: '1h', services: ['db'] });
+    const short = await acquireEnvironment({ workingDir: dir, environment, ttl: 1500, services: ['db'] });
     made.push(short.name, live.name);
     const before = live.expiresAt;
     expect((await live.renew('2h')).getTime()).toBeGreaterThan(before.getTime());
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, Math.max(0, short.expiresAt.getTime() - Date.now()) + 200));
     const removed = await gcEnvironments();
     expect(removed).toContain(short.name);
     expect(removed).not.toContain(live.name);
