@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { ignoreRules, listContext } from '../build/context.js';
+import { copyOperands, foldInstruction as fold } from '../build/instructions.js';
 import { discover } from '../load/discover.js';
 
 interface Ins {
@@ -32,7 +33,13 @@ interface Original {
   stages: Stage[];
 }
 
-const fold = (s: string) => s.replace(/\\\r?\n\s*/g, ' ').replace(/\s+/g, ' ').trim();
+/** The operands of a COPY/ADD written out whole (keyword first). */
+const operandsOf = (raw: string) => {
+  const m = /^\s*\w+\s+([\s\S]*)$/.exec(raw);
+  return m ? copyOperands(m[1]!) : undefined;
+};
+const fromStage = (flags: string[]) => flags.some((f) => /^--from=/i.test(f));
+const isUrl = (s: string) => /^[a-z]+:\/\//i.test(s);
 
 /** Parses a Dockerfile into its global ARGs and stages; COPY/ADD sources prefixed with `prefix`. */
 export function parseDockerfile(text: string, prefix: string): { args: Ins[]; stages: Stage[] } {
@@ -50,8 +57,7 @@ export function parseDockerfile(text: string, prefix: string): { args: Ins[]; st
       stages.push({ name: f.getBuildStage() ?? String(stages.length), from: `${platform ? `${platform} ` : ''}${f.getImage()}`, ins: [] });
       continue;
     }
-    let t = raw;
-    if ((kw === 'COPY' || kw === 'ADD') && prefix && !/--from[= ]/i.test(raw) && !raw.includes('<<')) t = prefixSources(raw, prefix);
+    const t = (kw === 'COPY' || kw === 'ADD') && prefix ? prefixSources(raw, kw, prefix) : raw;
     const ins = { kw, text: t, key: fold(t) };
     if (!stages.length) args.push(ins);
     else stages.at(-1)!.ins.push(ins);
@@ -61,17 +67,10 @@ export function parseDockerfile(text: string, prefix: string): { args: Ins[]; st
 
 /** The sources of a COPY/ADD from the context (none for --from, heredocs and URLs); undefined when unreadable. */
 function sourcesOf(raw: string): string[] | undefined {
-  if (/--from[= ]/i.test(raw) || raw.includes('<<')) return [];
-  const m = /^(\s*\w+)((?:\s+--\S+)*)\s+([\s\S]*)$/.exec(fold(raw));
-  if (!m) return undefined;
-  const rest = m[3]!.trim();
-  let list: string[];
-  try {
-    list = rest.startsWith('[') ? (JSON.parse(rest) as string[]) : rest.split(/\s+/);
-  } catch {
-    return undefined;
-  }
-  return list.slice(0, -1).filter((x) => !/^[a-z]+:\/\//i.test(x));
+  if (raw.includes('<<')) return [];
+  const ops = operandsOf(raw);
+  if (!ops) return undefined;
+  return fromStage(ops.flags) ? [] : ops.sources.filter((x) => !isUrl(x));
 }
 
 /**
@@ -97,22 +96,16 @@ function copiedRoots(o: Original): string[] | undefined {
   return roots;
 }
 
-/** COPY/ADD with its sources under `prefix` (the original's context inside the unified one). */
-function prefixSources(raw: string, prefix: string): string {
-  const m = /^(\s*\w+)((?:\s+--\S+)*)\s+([\s\S]*)$/.exec(raw);
-  if (!m) return raw;
-  const rest = m[3]!.trim();
-  const fix = (s: string) => (/^[a-z]+:\/\//i.test(s) ? s : `${prefix}/${s.replace(/^\.\//, '').replace(/^\/+/, '')}`.replace(/\/\.$/, '').replace(/\/$/, '') || '.');
-  if (rest.startsWith('[')) {
-    try {
-      const list = JSON.parse(rest) as string[];
-      return `${m[1]}${m[2]} ${JSON.stringify([...list.slice(0, -1).map(fix), list.at(-1)]).replace(/","/g, '", "')}`;
-    } catch {
-      return raw;
-    }
-  }
-  const words = rest.split(/\s+/);
-  return `${m[1]}${m[2]} ${[...words.slice(0, -1).map(fix), words.at(-1)].join(' ')}`;
+/**
+ * COPY/ADD with its sources under `prefix` (the original's context inside the unified one), on one
+ * line; as written when it reads from a stage or a heredoc.
+ */
+function prefixSources(raw: string, kw: string, prefix: string): string {
+  const ops = operandsOf(raw);
+  if (!ops || fromStage(ops.flags)) return raw;
+  const fix = (s: string) => (isUrl(s) ? s : `${prefix}/${s.replace(/^\.\//, '').replace(/^\/+/, '')}`.replace(/\/\.$/, '').replace(/\/$/, '') || '.');
+  const list = [...ops.sources.map(fix), ops.dest];
+  return [kw, ...ops.flags, ops.json ? JSON.stringify(list).replace(/","/g, '", "') : list.join(' ')].join(' ');
 }
 
 /** The flattened chain of a stage: its FROM followed back to an image, `--from` stages by their own chains. */

@@ -1,5 +1,6 @@
 /** Dockerfile rules, over dockerfile-ast (continuations, escape directive, heredocs, # syntax). */
 import { DockerfileParser } from 'dockerfile-ast';
+import { copyOperands } from '../build/instructions.js';
 import type { Finding } from './lint.js';
 import { SECRET_NAME } from './rules.js';
 
@@ -111,12 +112,13 @@ export function lintDockerfile(file: string, text: string): Finding[] {
         const from = flags.find((f) => f.getName().toLowerCase() === 'from')?.getValue() ?? /--from=(\S+)/.exec(args)?.[1];
         if (from && !stageNames.has(from.toLowerCase()) && !/^\d+$/.test(from) && !from.includes(':') && !from.includes('/') && !from.includes('$')) add('DY107', line, character, from);
         if (from && /^\d+$/.test(from) && Number(from) >= stageStart - 1) add('DY107', line, character, from);
-        const srcs = args.split(/\s+/).filter((a) => a && !a.startsWith('--')).slice(0, -1);
-        if (!from && (srcs.includes('.') || srcs.includes('./'))) copiedAll ??= { line, col: character };
-        const dest = json.length ? String(json.at(-1)) : args.split(/\s+/).filter(Boolean).at(-1) ?? '';
-        const nSrc = json.length ? json.length - 1 : srcs.length;
-        if (nSrc > 1 && !dest.endsWith('/') && !dest.includes('$')) add('DY133', line, character);
-        if (dest && !dest.startsWith('/') && !dest.startsWith('$') && !/^[A-Za-z]:[\\/]/.test(dest) && !workdirSet) add('DY135', line, character, dest);
+        // (a heredoc has no operands to read)
+        const ops = copyOperands(args);
+        if (!ops) break;
+        if (!from && (ops.sources.includes('.') || ops.sources.includes('./'))) copiedAll ??= { line, col: character };
+        const { dest } = ops;
+        if (ops.sources.length > 1 && !dest.endsWith('/') && !dest.includes('$')) add('DY133', line, character);
+        if (!dest.startsWith('/') && !dest.startsWith('$') && !/^[A-Za-z]:[\\/]/.test(dest) && !workdirSet) add('DY135', line, character, dest);
         break;
       }
       case 'EXPOSE':

@@ -36,7 +36,7 @@ const build = (dockerfile: string, context: string, name: string, target?: strin
   return {
     // the builder names a copied folder by a hash that includes its path in the context (which the
     // unified context changes): masked here; the layers' content digests below compare the files
-    history: docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', image).split('\n').map((l) => l.replace(/(dir|file):[0-9a-f]{64}/, '$1:*'))
+    history: docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', image).split('\n').map((l) => l.replace(/(dir|file|multi):[0-9a-f]{64}/, '$1:*'))
       // (the labels dockyard puts on what it builds are layers of their own: not the Dockerfile's)
       .filter((l) => !/#\(nop\) +LABEL (dev\.dockyard|com\.docker\.compose)\./.test(l)),
     // every file of the image and its checksum (timestamps of rebuilt layers differ, contents must not)
@@ -47,8 +47,9 @@ const build = (dockerfile: string, context: string, name: string, target?: strin
 describe('consolidate (engine)', () => {
   it('each original and its target build to the same layers; the consolidated Compose files build the targets', () => {
     const dir = tree({
-      'a/Dockerfile': `FROM ${BASE}\nWORKDIR /app\nRUN echo shared > /shared \\\n && echo more >> /shared\nCOPY src /app/src\nCMD ["cat", "/app/src/a.txt"]\n`,
+      'a/Dockerfile': `FROM ${BASE}\nWORKDIR /app\nRUN echo shared > /shared \\\n && echo more >> /shared\nCOPY src /app/src\nCOPY --chown=1:1 src/a.txt \\\n  src/b.txt /app/two/\nCMD ["cat", "/app/src/a.txt"]\n`,
       'a/src/a.txt': 'a\n',
+      'a/src/b.txt': 'b\n',
       'b/Dockerfile.prod': `FROM ${BASE}\nWORKDIR /app\nRUN echo shared > /shared \\\n && echo more >> /shared\nCOPY ["conf", "/etc/b"]\nCMD ["cat", "/etc/b/b.conf"]\n`,
       'b/conf/b.conf': 'b\n',
       'b/conf/skip.conf': 'left out by b/.dockerignore\n',

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import jsyaml from 'js-yaml';
 import { consolidateCompose, factor } from '../../src/consolidate/compose.js';
+import { consolidateDockerfiles } from '../../src/consolidate/dockerfile.js';
 import { cleanupTrees, cli, tree } from '../helpers/fs.js';
 
 afterAll(cleanupTrees);
@@ -134,8 +135,7 @@ describe('consolidate: CLI', () => {
 });
 
 describe('consolidate: Dockerfiles', () => {
-  it('shares common prefixes as stages, renames inner stages, rewrites COPY sources into one context', async () => {
-    const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
+  it('shares common prefixes as stages, renames inner stages, rewrites COPY sources into one context', () => {
     const dir = tree({
       'a/Dockerfile': 'FROM debian:12.5\nWORKDIR /app\nRUN apt-get update \\\n && apt-get install -y curl\nCOPY src /app/src\nCMD ["a"]\n',
       'b/Dockerfile.prod': 'FROM debian:12.5\nWORKDIR /app\nRUN apt-get update \\\n && apt-get install -y curl\nCOPY ["conf", "/etc/b"]\nCMD ["b"]\n',
@@ -163,8 +163,20 @@ describe('consolidate: Dockerfiles', () => {
     expect(df.indexOf('AS c--build')).toBeLessThan(df.indexOf('--from=c--build'));
   });
 
-  it('two global ARGs with different defaults are reported unproven, not merged', async () => {
-    const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
+  it('a COPY over several lines, with flags: every source under its folder, the flags kept; heredocs and --from as written', () => {
+    const dir = tree({
+      'a/Dockerfile': 'FROM scratch\nCOPY --chown=1:1 x.txt \\\n  y.txt /app/\nCOPY <<EOF /note\nhi\nEOF\n',
+      'b/Dockerfile': 'FROM scratch AS s\nCOPY ["m n.txt", \\\n "/m/"]\nFROM scratch\nCOPY --from=s /m /m\n',
+    });
+    const r = consolidateDockerfiles(dir, join(dir, 'out'))!;
+    expect(r.unproven).toEqual([]);
+    expect(r.dockerfile).toMatch(/^COPY --chown=1:1 a\/x\.txt a\/y\.txt \/app\/$/m);
+    expect(r.dockerfile).toMatch(/^COPY \["b\/m n\.txt", "\/m\/"\]$/m);
+    expect(r.dockerfile).toMatch(/^COPY <<EOF \/note\nhi\nEOF$/m);
+    expect(r.dockerfile).toMatch(/^COPY --from=b--s \/m \/m$/m);
+  });
+
+  it('two global ARGs with different defaults are reported unproven, not merged', () => {
     const dir = tree({ 'x/Dockerfile': 'ARG V=1\nFROM debian:$V\n', 'y/Dockerfile': 'ARG V=2\nFROM debian:$V\n' });
     const r = consolidateDockerfiles(dir, join(dir, 'out'))!;
     expect(r.unproven.map((u) => u.file)).toEqual(['y/Dockerfile']);
@@ -172,8 +184,7 @@ describe('consolidate: Dockerfiles', () => {
 });
 
 describe('consolidate: build contexts', () => {
-  it("each folder's .dockerignore goes under its folder in one set of rules; rules that would change another folder's files are unproven", async () => {
-    const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
+  it("each folder's .dockerignore goes under its folder in one set of rules; rules that would change another folder's files are unproven", () => {
     const dir = tree({
       'a/Dockerfile': 'FROM scratch\nCOPY . /app\n',
       'a/.dockerignore': '# comment\nnode_modules\n*.log\n!keep.log\n/secret\n',
@@ -265,8 +276,7 @@ ${extra}`;
 });
 
 describe('consolidate: examples/sprawl', () => {
-  it('8 Compose files and 8 Dockerfiles: at most 8 files out, at most half the lines, every original proven', async () => {
-    const { consolidateDockerfiles } = await import('../../src/consolidate/dockerfile.js');
+  it('8 Compose files and 8 Dockerfiles: at most 8 files out, at most half the lines, every original proven', () => {
     const dir = join(import.meta.dirname, '..', '..', 'examples', 'sprawl');
     const c = consolidateCompose(dir, join(dir, 'consolidated'))!;
     const d = consolidateDockerfiles(dir, join(dir, 'consolidated'))!;
