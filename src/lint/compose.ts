@@ -7,6 +7,7 @@ import { parseYaml } from '../load/yaml.js';
 import type { ParsedDocument } from '../load/yaml.js';
 import type { KeyPath } from '../load/path.js';
 import { isPlainObject } from '../load/path.js';
+import { parsePortSpec } from '../load/canonical.js';
 import type { Finding } from './lint.js';
 import { SECRET_NAME } from './rules.js';
 
@@ -15,6 +16,23 @@ type Rec = Record<string, unknown>;
 const isProduction = (file: string) => /(^|[._-])prod(uction)?([._-]|$)/i.test(basename(file));
 
 /** Rules on one file as written. */
+/**
+ * The host ports a `ports` entry publishes as written (short syntax read as the loader reads it),
+ * with their host IP and protocol; none when it publishes none or a variable decides.
+ */
+function publishedOf(port: unknown): Array<{ ip: string; port: string; protocol: string }> {
+  if (isPlainObject(port)) {
+    const published = port.published === undefined ? '' : String(port.published);
+    return published && !published.includes('$') ? [{ ip: String(port.host_ip ?? ''), port: published, protocol: String(port.protocol ?? 'tcp') }] : [];
+  }
+  if (String(port).includes('$')) return [];
+  try {
+    return parsePortSpec(String(port)).flatMap((x) => (x.published ? [{ ip: x.host_ip ?? '', port: x.published, protocol: x.protocol }] : []));
+  } catch {
+    return []; // the loader names what is wrong with it
+  }
+}
+
 function lintDoc(doc: ParsedDocument): Finding[] {
   const out: Finding[] = [];
   const at = (rule: string, path: KeyPath, detail?: string) => {
@@ -61,25 +79,14 @@ function lintDoc(doc: ParsedDocument): Finding[] {
     }
     if (s.user !== undefined && /^(root|0)(:|$)/.test(String(s.user))) at('DY218', p('user'));
     (Array.isArray(s.ports) ? s.ports : []).forEach((port, i) => {
-      // host ip, published port(s), protocol, from the short or the long syntax
-      let ip = '';
-      let published = '';
-      let proto = 'tcp';
-      if (isPlainObject(port)) {
-        ip = String(port.host_ip ?? '');
-        published = port.published === undefined ? '' : String(port.published);
-        proto = String(port.protocol ?? 'tcp');
-      } else {
-        const m = /^(?:(\[[^\]]+\]|[^:]+):)??(?:([^:]*):)?([^:/]+)(?:\/(\w+))?$/.exec(String(port));
-        if (!m) return;
-        [ip, published, proto] = [m[1] ?? '', m[2] ?? '', m[4] ?? 'tcp'];
-      }
-      if (!published || published.includes('$')) return;
-      if (!ip || ip === '0.0.0.0' || ip === '::' || ip === '[::]') at('DY220', p('ports', i), published);
-      for (const one of published.includes('-') ? [] : [published]) {
-        const key = `${ip || '*'}:${one}/${proto}`;
+      const published = publishedOf(port);
+      if (published.some((x) => !x.ip || x.ip === '0.0.0.0' || x.ip === '::')) at('DY220', p('ports', i), published[0]!.port);
+      for (const x of published) {
+        // (a range of host ports for one container port: the engine picks one of them)
+        if (x.port.includes('-')) continue;
+        const key = `${x.ip || '*'}:${x.port}/${x.protocol}`;
         const first = publishedPorts.get(key);
-        if (first) at('DY219', p('ports', i), `${one} (also ${first})`);
+        if (first) at('DY219', p('ports', i), `${x.port} (also ${first})`);
         else publishedPorts.set(key, `services.${name}.ports[${i}]`);
       }
     });

@@ -66,6 +66,33 @@ describe('lint', () => {
     expect(f.map((x) => `${x.rule}:${x.line}:${x.column}:${x.severity}`)).toEqual(['DY101:1:1:warning', 'DY115:1:1:warning', 'DY104:5:1:error']);
   });
 
+  it('DY219 names each host port published twice and where it was first; DY220 each entry open on every interface', () => {
+    const dir = tree({
+      'compose.yaml': `services:
+  a:
+    image: x:1
+    ports: ["127.0.0.1:8080:80", "127.0.0.1:7000-7001:7000-7001", "9000:9000/udp", "127.0.0.1:8000-8010:80"]
+  b:
+    image: x:1
+    ports:
+      - "127.0.0.1:8080:8080"
+      - "127.0.0.2:8080:80"
+      - "127.0.0.1:7001:7001/tcp"
+      - {target: 9000, published: 9000, protocol: tcp}
+      - "[::1]:6000:6000"
+      - "\${PORT}:80"
+      - "127.0.0.1:8005:80"
+`,
+    });
+    const f = lint(['compose.yaml'], { cwd: dir }).filter((x) => x.rule === 'DY219' || x.rule === 'DY220');
+    expect(f.map((x) => `${x.rule}:${x.line} ${x.detail}`)).toEqual([
+      'DY220:4 9000',
+      'DY219:8 8080 (also services.a.ports[0])',
+      'DY219:10 7001 (also services.a.ports[1])',
+      'DY220:11 9000',
+    ]);
+  });
+
   it('prints text, json and sarif; exits 1 at --fail-on; explains rules', () => {
     const dir = tree({ 'Dockerfile': 'FROM node:20\nUSER node\nHEALTHCHECK CMD ["true"]\nCMD node x\n' });
     const text = cli(['lint', 'Dockerfile'], { cwd: dir });
