@@ -23,6 +23,9 @@ export interface ContextFile {
   link?: string;
 }
 
+/** `to` relative to `from`, with / separators (as contexts, ignore rules and Dockerfiles write paths). */
+export const slashRelative = (from: string, to: string): string => relative(from, to).split(sep).join('/');
+
 /** The ignore rules for a context: <Dockerfile>.dockerignore beside the Dockerfile wins over .dockerignore. */
 export function ignoreRules(contextDir: string, dockerfile: string): { file?: string; patterns: string[] } {
   const df = isAbsolute(dockerfile) ? dockerfile : join(contextDir, dockerfile);
@@ -43,12 +46,12 @@ export function listContext(contextDir: string, dockerfile: string, rules?: stri
   const patterns = rules ?? ignoreRules(root, dockerfile).patterns;
   const ig = ignore().add(patterns);
   const out: ContextFile[] = [];
-  const dfRel = relative(root, isAbsolute(dockerfile) ? dockerfile : join(root, dockerfile)).split(sep).join('/');
+  const dfRel = slashRelative(root, isAbsolute(dockerfile) ? dockerfile : join(root, dockerfile));
   const walk = (dir: string) => {
     const names = readdirSync(dir).sort();
     for (const name of names) {
       const abs = join(dir, name);
-      const rel = relative(root, abs).split(sep).join('/');
+      const rel = slashRelative(root, abs);
       const st = lstatSync(abs);
       const isDir = st.isDirectory();
       const ignored = ig.ignores(isDir ? `${rel}/` : rel) && rel !== dfRel && rel !== '.dockerignore';

@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import jsyaml from 'js-yaml';
+import { slashRelative } from '../build/context.js';
 import { discover } from '../load/discover.js';
 import { loadProject } from '../load/index.js';
 import { normalizeProjectName } from '../load/normalize.js';
@@ -120,7 +121,7 @@ function relativize(v: unknown, dir: string): unknown {
 }
 
 const envName = (dir: string, file: string) =>
-  relative(dir, file).replace(/\\/g, '/').replace(/\.ya?ml$/, '').replace(/(^|\/)(docker-)?compose([._-]|$)/, '$1').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'default';
+  slashRelative(dir, file).replace(/\.ya?ml$/, '').replace(/(^|\/)(docker-)?compose([._-]|$)/, '$1').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'default';
 
 /**
  * The model in the shorter forms people write (short port and volume syntax, list depends_on,
@@ -192,7 +193,7 @@ function retarget(b: unknown, from: string, context: string, dir: string, builds
   }
   const { context: _c, dockerfile: _d, target: _t, ...rest } = r;
   // the new Dockerfile relative to the new context (dir) when it is below it, else absolute
-  const rel = relative(dir, builds.dockerfile).split('\\').join('/');
+  const rel = slashRelative(dir, builds.dockerfile);
   return { context, dockerfile: rel.startsWith('..') ? builds.dockerfile : rel, target, ...rest };
 }
 
@@ -253,8 +254,11 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
   dir = resolve(dir);
   out = resolve(out);
   const originals = discover(dir, { skip: out }).compose;
-  const texts = new Map(originals.map((f) => [f, readFileSync(f, 'utf8')]));
   if (originals.length < 2) return undefined;
+  const texts = new Map(originals.map((f) => [f, readFileSync(f, 'utf8')]));
+  const linesBefore = [...texts.values()].reduce((n, text) => n + text.split('\n').length - (text.endsWith('\n') ? 1 : 0), 0);
+  // an original whose project name came from its own folder keeps it with -p
+  const projectNames = Object.fromEntries(originals.filter((f) => dirname(f) !== dir && !/^name\s*:/m.test(texts.get(f)!)).map((f) => [relative(dir, f), normalizeProjectName(basename(dirname(f)))]));
   const names = new Map<string, string>();
   const written: Record<string, Rec> = {};
   /** per original, the services whose build now builds a target of the consolidated Dockerfile */
@@ -300,7 +304,7 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
     const fx = factor(kept ? written : loaded(), items);
     const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
     const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
-    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore: 0, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved', builds: builtTargets, projectNames: {} };
+    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved', builds: builtTargets, projectNames };
     // the proof: the files written to a scratch folder, loaded as `-f base -f overlays...`
     const scratch = mkdtempSync(join(tmpdir(), 'dockyard-consolidate-'));
     try {
@@ -308,10 +312,8 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
       for (const f of originals) {
         const rel = relative(dir, f);
         const text = texts.get(f)!;
-        report.linesBefore += text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
         const list = ['compose.base.yaml', ...fx.files[names.get(f)!]!.map((o) => `compose.${o}.yaml`)];
         report.compose[rel] = list;
-        if (dirname(f) !== dir && !/^name\s*:/m.test(text)) report.projectNames[rel] = normalizeProjectName(basename(dirname(f)));
         const want = wanted.get(f)!;
         let got: string;
         try {
@@ -341,11 +343,11 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
   return attempt(false, false);
 }
 
-function firstDifference(a: unknown, b: unknown, path = ''): string {
+function firstDifference(a: unknown, b: unknown): string {
   const la = new Map(leaves(a).map((l) => [l.path.join('.'), JSON.stringify(l.value)]));
   const lb = new Map(leaves(b).map((l) => [l.path.join('.'), JSON.stringify(l.value)]));
-  for (const [k, v] of la) if (lb.get(k) !== v) return `${path}${k}: ${v} in the original, ${lb.get(k) ?? 'nothing'} consolidated`;
-  for (const [k, v] of lb) if (!la.has(k)) return `${path}${k}: nothing in the original, ${v} consolidated`;
+  for (const [k, v] of la) if (lb.get(k) !== v) return `${k}: ${v} in the original, ${lb.get(k) ?? 'nothing'} consolidated`;
+  for (const [k, v] of lb) if (!la.has(k)) return `${k}: nothing in the original, ${v} consolidated`;
   return 'the models differ';
 }
 

@@ -7,9 +7,9 @@
  * original's.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
-import { ignoreRules, listContext } from '../build/context.js';
+import { ignoreRules, listContext, slashRelative } from '../build/context.js';
 import { copyOperands, foldInstruction as fold } from '../build/instructions.js';
 import { discover } from '../load/discover.js';
 
@@ -28,7 +28,12 @@ interface Stage {
 }
 interface Original {
   file: string;
+  /** the file and its folder relative to DIR, with / ('' for DIR itself) */
+  rel: string;
+  prefix: string;
   target: string;
+  /** each stage's name in the new file (lower case name -> stage): inner ones <target>--<name>, the last the target */
+  renamed: Map<string, string>;
   args: Ins[];
   stages: Stage[];
 }
@@ -122,8 +127,7 @@ function flatten(stages: Map<string, { from: string; ins: Ins[] }>, name: string
   ];
 }
 
-const targetName = (dir: string, file: string) => {
-  const rel = relative(dir, file).replace(/\\/g, '/');
+const targetName = (rel: string) => {
   const base = rel.split('/').pop()!;
   const folder = dirname(rel) === '.' ? '' : dirname(rel).replace(/\//g, '-');
   const own = base.replace(/^Dockerfile\.?/i, '').replace(/\.?Dockerfile$/i, '');
@@ -163,11 +167,10 @@ function unifyIgnores(dir: string, out: string, originals: Original[]): { rules?
   const differs = new Map<string, string>();
   const byFolder = new Map<string, string[]>();
   for (const o of originals) {
-    const prefix = relative(dir, dirname(o.file)).replace(/\\/g, '/');
     const own = ignoreRules(dirname(o.file), o.file).patterns;
-    const had = byFolder.get(prefix);
-    if (had && had.join('\n') !== own.join('\n')) differs.set(o.file, `its ignore rules differ from another Dockerfile's in ${prefix || '.'}`);
-    else byFolder.set(prefix, own);
+    const had = byFolder.get(o.prefix);
+    if (had && had.join('\n') !== own.join('\n')) differs.set(o.file, `its ignore rules differ from another Dockerfile's in ${o.prefix || '.'}`);
+    else byFolder.set(o.prefix, own);
   }
   const rules = [...byFolder.entries()]
     .sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))
@@ -177,10 +180,10 @@ function unifyIgnores(dir: string, out: string, originals: Original[]): { rules?
   const unified = listContext(dir, join(out, 'Dockerfile'), rules).map((f) => `${f.path} (${f.kind})`);
   for (const o of originals) {
     if (differs.has(o.file)) continue;
-    const prefix = relative(dir, dirname(o.file)).replace(/\\/g, '/');
+    const { prefix } = o;
     const at = (p: string) => (prefix ? `${prefix}/${p}` : p);
     // the Dockerfile and .dockerignore are always sent (and never copied): left out of both views
-    const skip = new Set([at(relative(dirname(o.file), o.file)), at('.dockerignore')].map((p) => `${p} (file)`));
+    const skip = new Set([o.rel, at('.dockerignore')].map((p) => `${p} (file)`));
     // only what its COPY and ADD read matters (a folder's rules may hide files that no one copies)
     const roots = copiedRoots(o) ?? [prefix];
     const read = (p: string) => roots.some((r) => r === '' || p.startsWith(`${r} (`) || p.startsWith(`${r}/`));
@@ -205,11 +208,14 @@ export function consolidateDockerfiles(dir: string, out: string): DockerfileRepo
   for (const f of files) {
     const text = readFileSync(f, 'utf8');
     linesBefore += text.split('\n').filter((l) => l.trim()).length;
-    let target = targetName(dir, f);
+    const rel = slashRelative(dir, f);
+    let target = targetName(rel);
     while (used.has(target)) target += '-x';
     used.add(target);
-    const prefix = relative(dir, dirname(f)).replace(/\\/g, '/');
-    originals.push({ file: f, target, ...parseDockerfile(text, prefix) });
+    const prefix = slashRelative(dir, dirname(f));
+    const parsed = parseDockerfile(text, prefix);
+    const renamed = new Map(parsed.stages.map((s, i) => [s.name.toLowerCase(), i === parsed.stages.length - 1 ? target : `${target}--${s.name.toLowerCase()}`]));
+    originals.push({ file: f, rel, prefix, target, renamed, ...parsed });
   }
   // global ARGs: one of each; the same name with two defaults cannot share the file
   const args = new Map<string, Ins>();
@@ -231,7 +237,7 @@ export function consolidateDockerfiles(dir: string, out: string): DockerfileRepo
   }
   const chains: Chain[] = [];
   for (const o of originals) {
-    const rename = new Map(o.stages.map((s, i) => [s.name.toLowerCase(), i === o.stages.length - 1 ? o.target : `${o.target}--${s.name.toLowerCase()}`]));
+    const rename = o.renamed;
     for (const s of o.stages) {
       const from = rename.get(s.from.toLowerCase()) ?? s.from;
       const ins = s.ins.map((i) => {
@@ -315,8 +321,8 @@ export function consolidateDockerfiles(dir: string, out: string): DockerfileRepo
   const ignores = unifyIgnores(dir, out, originals);
   const report: DockerfileReport = { dockerfile, targets: {}, proven: [], unproven: [], linesBefore, linesAfter: dockerfile.split('\n').filter((l) => l.trim()).length, ...(ignores.rules ? { dockerignore: `${ignores.rules.join('\n')}\n` } : {}) };
   for (const o of originals) {
-    const rel = relative(dir, o.file).replace(/\\/g, '/');
-    report.targets[rel] = { target: o.target, context: '.', stages: Object.fromEntries(o.stages.map((st, i) => [st.name.toLowerCase(), i === o.stages.length - 1 ? o.target : `${o.target}--${st.name.toLowerCase()}`])) };
+    const { rel } = o;
+    report.targets[rel] = { target: o.target, context: '.', stages: Object.fromEntries(o.renamed) };
     if (argConflict.has(o.file)) {
       report.unproven.push({ file: rel, difference: 'a global ARG has another default in another Dockerfile' });
       continue;

@@ -9,11 +9,12 @@
  */
 import { createReadStream, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import dockerignore from '@balena/dockerignore';
 import { pack } from 'tar-stream';
 import type { ProjectHandle } from '../api/project.js';
+import { slashRelative } from '../build/context.js';
 import type { Engine } from '../engine/engine.js';
 import { DockyardError } from '../errors.js';
 import { LABEL } from '../model/names.js';
@@ -74,10 +75,10 @@ export function compileRules(projectDir: string, services: Service[]): Rule[] {
       const ctxIgnore = ctx && !relative(ctx, path).startsWith('..') && existsSync(join(ctx, '.dockerignore')) ? ignore().add(readFileSync(join(ctx, '.dockerignore'), 'utf8').split('\n')) : undefined;
       const inc = w.include?.length ? ignore().add(w.include) : undefined;
       const matches = (abs: string) => {
-        const r = relative(path, abs).split(sep).join('/');
+        const r = slashRelative(path, abs);
         if (r === '' || r.startsWith('..')) return r === '';
         if (ign.ignores(r)) return false;
-        if (ctxIgnore && ctx && ctxIgnore.ignores(relative(ctx, abs).split(sep).join('/'))) return false;
+        if (ctxIgnore && ctx && ctxIgnore.ignores(slashRelative(ctx, abs))) return false;
         if (inc && !statSafe(abs)?.isDirectory() && !inc.ignores(r)) return false;
         return true;
       };
@@ -136,7 +137,7 @@ function tarOf(files: string[], rule: Rule, owner: { uid: number; gid: number })
       const st = statSafe(abs);
       if (!st) continue;
       // a rule on a single file maps it to the target itself
-      const rel = st0?.isFile() ? '' : relative(rule.path, abs).split(sep).join('/');
+      const rel = st0?.isFile() ? '' : slashRelative(rule.path, abs);
       const name = posix.join(rule.target!, rel).replace(/^\//, '');
       const header = { name, mode: st.mode & 0o7777, mtime: st.mtime, uid: owner.uid, gid: owner.gid };
       if (st.isDirectory()) p.entry({ ...header, type: 'directory' });
@@ -199,7 +200,7 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
     if (files.length) await engine.putArchive(id, '/', tarOf(files, rule, await owner(id)));
     if (deleted.length) {
       const st0 = statSafe(rule.path);
-      const paths = deleted.map((abs) => (st0?.isFile() || abs === rule.path ? rule.target! : posix.join(rule.target!, relative(rule.path, abs).split(sep).join('/'))));
+      const paths = deleted.map((abs) => (st0?.isFile() || abs === rule.path ? rule.target! : posix.join(rule.target!, slashRelative(rule.path, abs))));
       const { PassThrough } = await import('node:stream');
       await engine.exec(id, { cmd: ['rm', '-rf', '--', ...paths], stdout: new PassThrough(), stderr: new PassThrough() });
     }
