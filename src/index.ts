@@ -38,3 +38,5 @@ export { convertToKubernetes } from './deploy/k8s.js';
 export type { K8sResult } from './deploy/k8s.js';
 export { deployStack, listStacks, stackTasks, removeStack } from './deploy/swarm.js';
 export type { DeployOptions, DeployResult, StackSummary, StackTask } from './deploy/swarm.js';
+export { consolidate, writeConsolidation, requireProven } from './consolidate/index.js';
+export type { Consolidation, ComposeReport, DockerfileReport } from './consolidate/index.js';
