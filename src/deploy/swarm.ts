@@ -216,21 +216,20 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
 async function resolveImages(engine: Engine, project: Project, existing: Map<string, Record<string, any>>, mode: 'always' | 'changed' | 'never', result: DeployResult): Promise<Map<string, string>> {
   const pinned = new Map<string, string>();
   if (mode === 'never') return pinned;
+  // once per image, however many services run it
   const asked = new Map<string, Promise<string | undefined>>();
-  const ask = (image: string) =>
-    asked.get(image) ??
-    asked
-      .set(
-        image,
-        engine.registryDigest(image).then(
-          (digest) => `${image}@${digest}`,
-          (e: unknown) => {
-            result.unresolved.push({ image, reason: e instanceof Error ? e.message.replace(`distribution ${image}: `, '') : String(e) });
-            return undefined;
-          },
-        ),
-      )
-      .get(image)!;
+  const pin = (image: string) =>
+    engine.registryDigest(image).then(
+      (digest) => `${image}@${digest}`,
+      (e: unknown) => {
+        result.unresolved.push({ image, reason: e instanceof Error ? e.message.replace(`distribution ${image}: `, '') : String(e) });
+        return undefined;
+      },
+    );
+  const ask = (image: string) => {
+    if (!asked.has(image)) asked.set(image, pin(image));
+    return asked.get(image)!;
+  };
   await Promise.all(
     Object.values(project.services).map(async (s) => {
       const image = imageName(project.name, s);
