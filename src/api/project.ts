@@ -481,7 +481,7 @@ export class ProjectHandle {
         signal: action === 'killed' ? a.signal : undefined,
         time: new Date(e.timeNano ? e.timeNano / 1e6 : e.time * 1000),
       });
-    }, () => q.close(), { since: o.since, until: o.until });
+    }, (err) => q.close(err), { since: o.since, until: o.until });
     q.onStop = () => void subscribed.then((s) => s.close(), () => undefined);
     subscribed.catch((e) => q.close(e));
     o.signal?.addEventListener('abort', () => q.close(), { once: true });

@@ -149,6 +149,8 @@ export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamO
           const name = e.Actor.Attributes.name ?? e.Actor.ID.slice(0, 12);
           const c = { id: e.Actor.ID, name, service, number: Number(e.Actor.Attributes[LABEL.number] ?? 0) } as ProjectContainer;
           tasks.push(follow(c, true));
+        }, (err) => {
+          if (err) q.close(err);
         })
       : undefined;
     if (sub) closers.add(() => sub.close());

@@ -25,6 +25,8 @@ export class EventHub {
 
   private poll?: NodeJS.Timeout;
   private closed = false;
+  /** a listener's error that ended the subscription: later waits fail with it too */
+  private failed?: Error;
 
   async open(project: string): Promise<void> {
     const sub = await this.engine.events(
@@ -34,10 +36,16 @@ export class EventHub {
         for (const l of this.listeners) l(id, e.Action, e.Actor.Attributes, e.timeNano / 1e6);
         if (this.waiters.has(id)) void this.check(id);
       },
+      // a listener failed: every wait ends with its error (never a wait that hangs for ever)
       // the event stream broke (engine restarting, connection lost): fall back to looking every
       // half second, so that no wait hangs for want of an event
-      () => {
+      (err) => {
         if (this.closed) return;
+        if (err) {
+          for (const set of this.waiters.values()) for (const w of [...set]) this.settle(w, () => w.reject(err));
+          this.failed = err;
+          return;
+        }
         this.poll ??= setInterval(() => {
           for (const id of this.waiters.keys()) void this.check(id);
         }, 500);
@@ -90,6 +98,7 @@ export class EventHub {
     // a dry run's containers exist only in it: whatever they are waited for is met
     if (this.engine.dryRun && id.startsWith('dryrun')) return this.engine.inspectContainer(id);
     return new Promise((resolve, reject) => {
+      if (this.failed) return reject(this.failed);
       const w: Waiter = { id, cond, resolve, reject };
       if (timeoutMs !== undefined) {
         w.timer = setTimeout(() => this.settle(w, () => reject(new DockyardError('SERVICE_FAILED', `timed out after ${(timeoutMs / 1000).toFixed(1)}s waiting for ${what}`))), timeoutMs);

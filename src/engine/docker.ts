@@ -421,34 +421,46 @@ export class DockerEngine implements Engine {
     });
   }
 
-  async events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o: { since?: number; until?: number } = {}): Promise<EventSubscription> {
+  async events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: (err?: Error) => void, o: { since?: number; until?: number } = {}): Promise<EventSubscription> {
     const stream = (await this.call('events', () =>
       // fractional unix seconds, as the API takes them
       this.docker.getEvents({ filters, ...(o.since !== undefined ? { since: o.since.toFixed(3) } : {}), ...(o.until !== undefined ? { until: o.until.toFixed(3) } : {}) } as unknown as Docker.GetEventsOptions) as Promise<unknown>,
     )) as Readable & { destroy(): void };
     let closed = false;
-    const ended = () => {
-      if (!closed) onEnd?.();
+    const ended = (err?: Error) => {
+      if (!closed) onEnd?.(err);
       closed = true;
     };
-    stream.on('end', ended);
-    stream.on('close', ended);
+    stream.on('end', () => ended());
+    stream.on('close', () => ended());
     let buf = '';
     stream.on('data', (chunk: Buffer) => {
+      if (closed) return;
       buf += chunk.toString('utf8');
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;
+        let event: EngineEvent;
         try {
-          onEvent(JSON.parse(line) as EngineEvent);
+          event = JSON.parse(line) as EngineEvent;
         } catch {
-          /* a partial or odd line: ignore */
+          continue; // a line the engine garbled: not an event
+        }
+        try {
+          onEvent(event);
+        } catch (e) {
+          // the consumer failed: the subscription ends with its error (never swallowed)
+          const err = e instanceof Error ? e : new Error(String(e));
+          if (!onEnd) queueMicrotask(() => { throw err; });
+          ended(err);
+          stream.destroy();
+          return;
         }
       }
     });
-    stream.on('error', ended);
+    stream.on('error', () => ended());
     return {
       close: () => {
         closed = true;

@@ -189,7 +189,7 @@ export class DryRunEngine implements Engine {
     this.say(`would build image ${tags.join(', ')}`);
     for (const t of tags) this.pulled.add(t);
   }
-  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o?: { since?: number; until?: number }): Promise<EventSubscription> {
+  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: (err?: Error) => void, o?: { since?: number; until?: number }): Promise<EventSubscription> {
     return this.real.events(filters, onEvent, onEnd, o);
   }
   registryDigest(image: string) {

@@ -159,8 +159,12 @@ export interface Engine {
   listImages(filters?: Record<string, string[]>): Promise<Array<{ Id: string; RepoTags: string[]; Size: number; Created: number; Labels: Labels }>>;
   buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void>;
 
-  /** Engine events (filters as the API takes them); `onEvent` runs for each, `onEnd` if the stream ends unasked. */
-  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: () => void, o?: { since?: number; until?: number }): Promise<EventSubscription>;
+  /**
+   * Engine events (filters as the API takes them); `onEvent` runs for each, `onEnd` if the stream
+   * ends unasked. An error thrown by `onEvent` ends the subscription and reaches `onEnd` (or, with
+   * no `onEnd`, is thrown again as an uncaught exception): a consumer's failure is never swallowed.
+   */
+  events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: (err?: Error) => void, o?: { since?: number; until?: number }): Promise<EventSubscription>;
 
   /** The digest a registry has for an image reference now (the engine asks the registry, with its credentials) */
   registryDigest(image: string): Promise<string>;

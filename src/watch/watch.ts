@@ -318,11 +318,13 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
         const service = e.Actor.Attributes[LABEL.service];
         owners.delete(e.Actor.ID);
         for (const q of initial) if (q.rule.service.name === service) void sendAll(q, e.Actor.ID).catch(() => undefined);
-      })
+      }, (err) => err && failed?.(err))
     : undefined;
+  let failed: ((e: Error) => void) | undefined;
   o.onReady?.(rules.length);
   try {
-    await new Promise<void>((res) => {
+    await new Promise<void>((res, rej) => {
+      failed = rej;
       if (o.signal?.aborted) return res();
       o.signal?.addEventListener('abort', () => res(), { once: true });
     });
