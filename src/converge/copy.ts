@@ -3,7 +3,8 @@
  * docker cp's rules: copying onto an existing folder puts the source inside it; onto a path that
  * does not exist, the source takes that name; `-` is a tar stream on stdin or stdout.
  */
-import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { constants as fsConstants, createReadStream, createWriteStream, existsSync, linkSync, lstatSync, openSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, chmodSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { basename, dirname, join, posix, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract, pack } from 'tar-stream';
@@ -37,55 +38,96 @@ export function packPath(src: string, as: string, o: { archive?: boolean; follow
 }
 
 /**
- * Unpacks a tar stream into `dir`; the top entry `from` is written as `to` (docker cp's rename
- * when the destination does not exist). Entries that would land outside `dir` are refused.
+ * Unpacks a tar stream (a container's archive: hostile input) into `dir`; the top entry `from` is
+ * written as `to` (docker cp's rename when the destination does not exist). Nothing is written
+ * outside `dir`, whatever the archive holds: names with `..` or that climb out are refused, every
+ * folder on the way is checked with lstat and a symbolic link there is refused (a link in the
+ * archive, or one a previous copy left, is never written through), and a file replaces what stood
+ * at its name instead of opening it (O_EXCL | O_NOFOLLOW). Files stream to disk as they arrive.
+ * Hard links only to what this archive already unpacked. Returns the number of entries written.
  */
 export async function unpackTo(tar: Readable, dir: string, rename?: { from: string; to: string }): Promise<number> {
   const root = resolve(dir);
   const ex = extract();
   let count = 0;
+  const refuse = (entry: string, why: string) =>
+    new DockyardError('INVALID_VALUE', `refusing the archive's entry "${entry}": ${why}`, { hint: `nothing is written outside ${root}; the entries before this one were copied` });
+  /** `name`'s place under root, its folders made (never through a link); undefined for root itself */
+  const place = (entry: string, name: string): string => {
+    const parts = name.split('/').filter((x) => x !== '' && x !== '.');
+    if (parts.includes('..')) throw refuse(entry, 'its name climbs out with ".."');
+    let at = root;
+    for (const part of parts.slice(0, -1)) {
+      at = join(at, part);
+      const st = lstatOrUndefined(at);
+      if (!st) mkdirSync(at);
+      else if (st.isSymbolicLink()) throw refuse(entry, `${at} is a symbolic link (it would be written through)`);
+      else if (!st.isDirectory()) throw refuse(entry, `${at} is not a folder`);
+    }
+    const target = parts.length ? join(at, parts[parts.length - 1]!) : root;
+    if (target !== root && !target.startsWith(root + sep)) throw refuse(entry, `it would land outside ${root}`);
+    return target;
+  };
+  /** what stands at `target` goes, unless it is a real folder (a link is removed, never followed) */
+  const clear = (target: string) => {
+    const st = lstatOrUndefined(target);
+    if (st && !st.isDirectory()) unlinkSync(target);
+    return st;
+  };
   const done = new Promise<void>((res, rej) => {
     ex.on('entry', (h, stream, next) => {
-      let name = h.name.replace(/\/+$/, '');
+      let name = h.name.replace(/\/+$/, '').replace(/^\/+/, '');
       if (rename && (name === rename.from || name.startsWith(`${rename.from}/`))) name = rename.to + name.slice(rename.from.length);
-      const target = resolve(root, name);
-      if (target !== root && !target.startsWith(root + sep)) {
+      const fail = (e: unknown) => {
         stream.resume();
-        return rej(new DockyardError('USAGE', `refusing to write ${h.name} outside ${root}`));
-      }
-      const finish = (e?: unknown) => (e ? rej(e) : (count++, next()));
+        rej(e);
+      };
+      const written = () => {
+        count++;
+        next();
+      };
       try {
+        const target = place(h.name, name);
+        const mode = (h.mode ?? 0) & 0o7777;
         if (h.type === 'directory') {
-          mkdirSync(target, { recursive: true });
-          if (h.mode) chmodSync(target, h.mode);
+          const st = lstatOrUndefined(target);
+          if (st?.isSymbolicLink()) throw refuse(h.name, `${target} is a symbolic link (it would be written through)`);
+          if (st && !st.isDirectory()) unlinkSync(target);
+          if (!st?.isDirectory()) mkdirSync(target);
+          if (mode) chmodSync(target, mode);
           stream.resume();
-          stream.on('end', () => finish());
+          stream.on('end', written);
         } else if (h.type === 'symlink') {
-          mkdirSync(dirname(target), { recursive: true });
-          if (existsSync(target)) rmSync(target, { force: true });
+          if (clear(target)?.isDirectory()) throw refuse(h.name, `a folder stands at ${target}`);
           symlinkSync(h.linkname ?? '', target);
           stream.resume();
-          stream.on('end', () => finish());
-        } else if (h.type === 'file' || h.type === 'contiguous-file') {
-          mkdirSync(dirname(target), { recursive: true });
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: unknown) => void chunks.push(c as Buffer));
-          stream.on('end', () => {
-            try {
-              writeFileSync(target, Buffer.concat(chunks), { mode: h.mode ?? 0o644 });
-              if (h.mode) chmodSync(target, h.mode);
-              finish();
-            } catch (e) {
-              finish(e);
-            }
-          });
-        } else {
+          stream.on('end', written);
+        } else if (h.type === 'link') {
+          // a hard link: to an entry this archive put under root, never to a file elsewhere
+          let from = (h.linkname ?? '').replace(/^\/+/, '');
+          if (rename && (from === rename.from || from.startsWith(`${rename.from}/`))) from = rename.to + from.slice(rename.from.length);
+          const source = place(h.name, from);
+          const st = lstatOrUndefined(source);
+          if (!st?.isFile()) throw refuse(h.name, `its hard link target "${h.linkname}" is not a file this archive holds`);
+          if (clear(target)?.isDirectory()) throw refuse(h.name, `a folder stands at ${target}`);
+          linkSync(source, target);
           stream.resume();
-          stream.on('end', () => finish());
+          stream.on('end', written);
+        } else if (h.type === 'file' || h.type === 'contiguous-file') {
+          if (clear(target)?.isDirectory()) throw refuse(h.name, `a folder stands at ${target}`);
+          const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
+          const out = createWriteStream('', { fd: openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode || 0o644) });
+          pipeline(stream, out).then(() => {
+            if (mode) chmodSync(target, mode);
+            written();
+          }, fail);
+        } else {
+          // devices, FIFOs and the like: not copied (docker cp makes them only as root; nothing here needs them)
+          stream.resume();
+          stream.on('end', written);
         }
       } catch (e) {
-        stream.resume();
-        finish(e);
+        fail(e);
       }
     });
     ex.on('finish', () => res());
@@ -95,6 +137,15 @@ export async function unpackTo(tar: Readable, dir: string, rename?: { from: stri
   tar.pipe(ex);
   await done;
   return count;
+}
+
+function lstatOrUndefined(p: string) {
+  try {
+    return lstatSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 export type CopyEnd = { kind: 'container'; service: string; path: string } | { kind: 'local'; path: string } | { kind: 'stdio' };
