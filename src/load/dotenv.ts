@@ -4,7 +4,8 @@
  * (trimmed, ` #` starts a comment, interpolation), and `KEY` alone (inherited when set).
  * Variables in a value are looked up in the given environment first, then in the file so far.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { MAX_ENV_BYTES, readUserText } from './read.js';
 import { DockyardError } from '../errors.js';
 import { substitute, TemplateError } from './interpolate.js';
 import type { Lookup } from './interpolate.js';
@@ -128,7 +129,7 @@ export function readEnvFiles(
       if (statSync(f.path).isDirectory()) {
         throw new DockyardError('MISSING_FILE', `${f.kind ?? 'env'} file ${f.path} is a directory`, { location: f.from, keyPath: f.keyPath, hint: f.kind === 'label' ? 'point label_file at a file' : 'point env_file / --env-file at a file' });
       }
-      text = readFileSync(f.path, 'utf8');
+      text = readUserText(f.path, { what: `${f.kind ?? 'env'} file`, maxBytes: MAX_ENV_BYTES, from: f.from, keyPath: f.keyPath });
     } catch (e) {
       if (e instanceof DockyardError) throw e;
       if (f.required === false) continue;

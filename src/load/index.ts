@@ -11,6 +11,7 @@ import type { Project, Service } from '../model/project.js';
 import { composeFileSchema, validate } from '../model/schema.js';
 import { canonical } from './canonical.js';
 import { readEnvFiles } from './dotenv.js';
+import { decodeUtf8, MAX_COMPOSE_BYTES, readUserText } from './read.js';
 import { interpolateTree, substitute } from './interpolate.js';
 import { applyResets, enforceUnicity, mergeTrees } from './merge.js';
 import { Normalizer, normalizeProjectName } from './normalize.js';
@@ -114,14 +115,14 @@ class Loader {
 
   readText(file: string, from?: { file: string; line?: number; column?: number }, keyPath?: string): string {
     if (file === '-') {
-      this.stdinText ??= this.opts.stdin ? this.opts.stdin() : readFileSync(0, 'utf8');
+      this.stdinText ??= this.opts.stdin ? this.opts.stdin() : decodeUtf8(readFileSync(0), '-', { what: 'Compose file' });
       return this.stdinText;
     }
     try {
       if (statSync(file).isDirectory()) {
         throw new DockyardError('MISSING_FILE', `${file} is a directory, not a Compose file`, { location: from, keyPath, hint: 'name the file itself, e.g. compose.yaml' });
       }
-      return readFileSync(file, 'utf8');
+      return readUserText(file, { what: 'Compose file', maxBytes: MAX_COMPOSE_BYTES, from, keyPath });
     } catch (e) {
       if (e instanceof DockyardError) throw e;
       throw new DockyardError('MISSING_FILE', `file not found: ${file}`, {
@@ -472,8 +473,15 @@ export function checkConsistency(project: Project, locate: (p: KeyPath) => { fil
     fail('MISSING_REFERENCE', `service "${from}" ${what} undefined service "${ref}"`, path, `define services.${ref}, or fix the name`);
   };
   dropMissingOptionalDeps(project);
+  const containerNames = new Map<string, string>();
   for (const [name, s] of Object.entries(project.services)) {
     const p = (...k: (string | number)[]): KeyPath => ['services', name, ...k];
+    // one engine name, one container: the second service's container would replace the first's
+    if (s.container_name) {
+      const other = containerNames.get(s.container_name);
+      if (other) fail('INVALID_VALUE', `services "${other}" and "${name}" both set container_name "${s.container_name}"`, p('container_name'), 'a container name is unique on the engine: give each service its own, or leave container_name out');
+      containerNames.set(s.container_name, name);
+    }
     if (!s.image && !s.build && !s.provider) fail('INVALID_VALUE', `service "${name}" has neither an image nor a build context`, p(), 'add image: NAME, or build: ./dir');
     for (const link of (s.links as string[] | undefined) ?? []) svcRef(name, link.split(':')[0]!, p('links'), 'links to');
     for (const vf of (s.volumes_from as string[] | undefined) ?? []) {

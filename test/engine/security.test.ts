@@ -85,6 +85,55 @@ describe('cp: nothing written outside the destination, whatever the archive hold
   });
 });
 
+describe('bad input: one located error, nothing created, no hang', () => {
+  it('two services with one container_name: refused at load, nothing created', () => {
+    const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    container_name: same-\${P}\n    command: ["sleep", "600"]\n  b:\n    image: ${IMG}\n    container_name: same-\${P}\n    command: ["sleep", "600"]\n` });
+    const r = p.run(['up', '-d'], { env: { P: p.name } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`compose.yaml:8:5: services.b.container_name: services "a" and "b" both set container_name "same-${p.name}"`));
+    expect(r.stderr).toMatch(/hint: /);
+    expect(docker('ps', '-a', '--filter', `name=same-${p.name}`, '--format', '{{.Names}}')).toBe('');
+    expect(p.containers()).toEqual([]);
+    expect(p.run(['config'], { env: { P: p.name } }).code).toBe(1);
+  });
+
+  it('env_file: /dev/zero, a FIFO, or a file over the cap: a located error within a second (hung for ever before)', () => {
+    const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    env_file: \${ENVF}\n` });
+    const fifo = join(p.dir, 'pipe.env');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const big = join(p.dir, 'big.env');
+    spawnSync('truncate', ['-s', '2G', big]); // sparse: 2 GB that take no disk
+    for (const [path, says] of [['/dev/zero', 'is a character device, not a regular file'], [fifo, 'is a FIFO \\(named pipe\\), not a regular file'], [big, 'is larger than 8 MB']] as const) {
+      for (const verb of [['config'], ['up', '-d']]) {
+        const t0 = Date.now();
+        const r = p.run(verb, { env: { ENVF: path }, timeoutMs: 10_000 });
+        expect(Date.now() - t0).toBeLessThan(verb[0] === 'config' ? 1500 : 5000);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(new RegExp(`compose.yaml:4:15: services.a.env_file\\[0\\]: env file ${path.replace(/[/.]/g, '\\$&')} ${says}`));
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+    }
+    expect(p.containers()).toEqual([]);
+  });
+
+  it('a Compose file or env file that is not valid UTF-8: a located error naming line and column', () => {
+    const p = project({ 'compose.yaml': '' });
+    writeFileSync(join(p.dir, 'compose.yaml'), Buffer.concat([Buffer.from(`services:\n  a:\n    image: ${IMG}\n    environment:\n      NAME: caf`), Buffer.from([0xe9]), Buffer.from('\n')]));
+    const r = p.run(['up', '-d']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/compose.yaml:5:16: Compose file .*compose.yaml is not valid UTF-8 \(line 5, column 16\)/);
+    expect(p.containers()).toEqual([]);
+    writeFileSync(join(p.dir, 'compose.yaml'), `services:\n  a:\n    image: ${IMG}\n    env_file: latin1.env\n`);
+    writeFileSync(join(p.dir, 'latin1.env'), Buffer.concat([Buffer.from('A=1\nB=na'), Buffer.from([0xef, 0x76]), Buffer.from('\n')]));
+    const r2 = p.run(['config']);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/latin1.env:2:5: env file .*latin1.env is not valid UTF-8 \(line 2, column 5\)/);
+    // valid UTF-8 (and a byte-order mark) still loads
+    writeFileSync(join(p.dir, 'latin1.env'), '\uFEFFA=café\n');
+    expect(p.ok(['config', '--format', 'json']).stdout).toContain('"A": "café"');
+  });
+});
+
 describe('security and data safety', () => {
   it('an error thrown by a consumer of the event stream reaches the waiting caller (was swallowed: the wait hung)', async () => {
     const p = project({ 'compose.yaml': 'services: {}\n' });
