@@ -26,25 +26,45 @@ const args = process.argv.slice(2);
 const has = (...words) => args.some((a) => words.includes(a));
 const kind = has('config', 'bake', 'help', '--help', '-h', '--version', '-V') ? 'light' : has('up', 'run') ? 'up' : 'engine';
 const name = `${build}-${kind}.bin`;
-const cacheDirs = [path.join(__dirname, '..', 'dist', '.cache'), path.join(os.tmpdir(), 'dockyard-cache')];
+// The cache sits beside the build (a global install's dist/ is usually not writable) or in the
+// user's own cache folder (XDG_CACHE_HOME, else ~/.cache), never in the shared temp folder that
+// another local user could make first and fill: V8 trusts what it deserializes. A cache file or
+// folder is used only when it belongs to this user (or, beside the build, to the build's owner)
+// and no one else can write to it.
+const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+const home = process.env.HOME || os.homedir();
+const cacheDirs = [
+  { dir: path.join(__dirname, '..', 'dist', '.cache'), owners: [uid, fs.statSync(file).uid] },
+  { dir: path.join(process.env.XDG_CACHE_HOME || path.join(home, '.cache'), 'dockyard'), owners: [uid] },
+];
+/** a folder or file only its owner can change, owned by one of `owners` (no such rule off POSIX) */
+const trusted = (st, owners) => uid === -1 || (owners.includes(st.uid) && (st.mode & 0o022) === 0);
 let cached;
-for (const dir of cacheDirs) {
+for (const { dir, owners } of cacheDirs) {
+  let fd;
   try {
-    cached = fs.readFileSync(path.join(dir, name));
+    if (!trusted(fs.lstatSync(dir), owners)) continue;
+    fd = fs.openSync(path.join(dir, name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || !trusted(st, owners)) continue;
+    cached = fs.readFileSync(fd);
     break;
   } catch {
     /* not cached here */
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData: cached });
 if (!cached || script.cachedDataRejected) {
   process.once('exit', () => {
     const data = script.createCachedData();
-    for (const dir of cacheDirs) {
+    for (const { dir, owners } of cacheDirs) {
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        if (!fs.lstatSync(dir).isDirectory() || !trusted(fs.lstatSync(dir), owners)) continue;
         const f = path.join(dir, name);
-        fs.writeFileSync(`${f}.${process.pid}`, data);
+        fs.writeFileSync(`${f}.${process.pid}`, data, { flag: 'wx', mode: 0o600 });
         fs.renameSync(`${f}.${process.pid}`, f);
         // caches of earlier builds are of no further use
         for (const old of fs.readdirSync(dir)) if (old.endsWith('.bin') && !old.startsWith(`${build}-`)) fs.rmSync(path.join(dir, old), { force: true });
