@@ -2,12 +2,23 @@
  * Leased, isolated environments for parallel test runs. A lease is a project of its own (a unique
  * name), every published port remapped to one the engine picks (on 127.0.0.1 unless told
  * otherwise), brought up and waited for in-process. The engine is the state: a lease is a small
- * marker volume labelled with its owner (host and pid) and its expiry — containers' labels cannot
- * change, a marker can be replaced on renew. `gc` (and every acquire) removes expired leases and
- * those whose owner process is gone; nothing that is not a lease is ever touched.
+ * marker volume labelled with its owner and its expiry — containers' labels cannot change, a
+ * marker can be replaced on renew. `gc` (and every acquire) removes expired leases and those whose
+ * owner process is gone; nothing that is not a lease is ever touched.
+ *
+ * Whose a lease is: a process, named by something a reused pid cannot match — host, boot id, pid
+ * namespace, pid and the process's start time (`dev.dockyard.lease.owner*` labels). The owner is
+ * gone when, on this host, its boot is over or its pid names no process, a zombie, or a process
+ * that started at another time. A lease may have no owner process (`owner: 'none'`, what
+ * `dockyard env acquire` does unless `--owner-pid` names one): only its expiry or a release ends
+ * it. An owner on another host, or in another pid namespace of this one, cannot be seen from here:
+ * its lease also lives until its expiry. Markers of older versions (`host:pid` only) are read as
+ * before: on this host, the lease lives while that pid does.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type { ContainerStatus, LogEntry, OpenProjectOptions } from '../api/project.js';
 import { openProject } from '../api/project.js';
@@ -24,7 +35,19 @@ export const LEASE = {
   expires: 'dev.dockyard.lease.expires',
   created: 'dev.dockyard.lease.created',
   workingDir: 'dev.dockyard.lease.working_dir',
+  /** the owner's boot (Linux: /proc/sys/kernel/random/boot_id) */
+  ownerBoot: 'dev.dockyard.lease.owner.boot',
+  /** the owner's pid namespace (Linux: /proc/self/ns/pid), in which its pid means something */
+  ownerPidns: 'dev.dockyard.lease.owner.pidns',
+  /** the owner process's start time (Linux: clock ticks since boot, field 22 of /proc/<pid>/stat; elsewhere `ps -o lstart`) */
+  ownerStart: 'dev.dockyard.lease.owner.start',
+  /** the owner process's command line; with no owner process, the command that acquired the lease */
+  ownerCommand: 'dev.dockyard.lease.owner.command',
+  /** the user who acquired the lease */
+  ownerUser: 'dev.dockyard.lease.owner.user',
 } as const;
+
+const OWNER_LABELS = [LEASE.owner, LEASE.ownerBoot, LEASE.ownerPidns, LEASE.ownerStart, LEASE.ownerCommand, LEASE.ownerUser] as const;
 
 const DEFAULT_TTL_MS = 60 * 60 * 1000;
 
@@ -39,8 +62,12 @@ export interface AcquireOptions extends Omit<OpenProjectOptions, 'projectName'> 
   waitTimeoutMs?: number;
   /** the lease's name (default: the project directory's name and a random suffix) */
   name?: string;
-  /** who holds it: this process by default (gc reclaims it once the process is gone); 'none': only its expiry ends it */
-  owner?: 'process' | 'none';
+  /**
+   * who holds it: this process by default (gc reclaims the lease once the process is gone);
+   * `{ pid }`: that process on this host (it must be running); 'none': no process, only its expiry
+   * or a release ends it
+   */
+  owner?: 'process' | 'none' | { pid: number };
 }
 
 export interface LeasedService {
@@ -64,14 +91,40 @@ export interface ServiceHealth {
   logs?: string[];
 }
 
+/** Whose a lease is, as its labels say. */
+export interface LeaseHolder {
+  host: string;
+  /** the owner process; undefined when the lease has none */
+  pid?: number;
+  /** the user who acquired it */
+  user?: string;
+  /** the owner's command line (with no owner process: the command that acquired the lease) */
+  command?: string;
+  boot?: string;
+  pidns?: string;
+  /** the owner process's start time, as recorded (clock ticks since boot on Linux) */
+  start?: string;
+}
+
+/**
+ * alive: the owner process runs. gone: it ended (its pid free, a zombie, or taken by a process that
+ * started at another time; or its host rebooted). unknown: it runs on another host or in another
+ * pid namespace, which cannot be seen from here. none: the lease has no owner process. Only a
+ * gone owner makes a lease orphaned; the others live until their expiry.
+ */
+export type OwnerState = 'alive' | 'gone' | 'unknown' | 'none';
+
 export interface LeaseInfo {
   name: string;
+  /** the owner label as written: `host:pid` (`host:-` with no owner process) */
   owner: string;
+  holder: LeaseHolder;
+  ownerState: OwnerState;
   expiresAt: Date;
   createdAt: Date;
   workingDir: string;
   expired: boolean;
-  /** the owner process is on this host and gone */
+  /** the owner process is gone (ownerState 'gone') */
   orphaned: boolean;
 }
 
@@ -83,30 +136,141 @@ const ttlMs = (ttl: number | string | undefined): number => {
   return ns / 1e6;
 };
 
-const owner = (kind: 'process' | 'none' = 'process') => `${hostname()}:${kind === 'none' ? '-' : process.pid}`;
+/** What this machine says about processes: Linux's /proc, else `ps`; undefined where neither answers. */
+const linux = process.platform === 'linux';
+const readText = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+const ps = (pid: number, field: string): string | undefined => {
+  try {
+    return execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+};
+let here: { host: string; boot?: string; pidns?: string } | undefined;
+/** This host, boot and pid namespace. */
+function thisMachine(): { host: string; boot?: string; pidns?: string } {
+  if (here) return here;
+  let pidns: string | undefined;
+  try {
+    pidns = linux ? readlinkSync('/proc/self/ns/pid') : undefined;
+  } catch {
+    pidns = undefined;
+  }
+  return (here = { host: hostname(), boot: linux ? readText('/proc/sys/kernel/random/boot_id')?.trim() || undefined : undefined, pidns });
+}
+
+/** A process as /proc (or ps) sees it now: undefined when no such process runs. */
+function processNow(pid: number): { start?: string; zombie: boolean } | undefined {
+  if (linux) {
+    const stat = readText(`/proc/${pid}/stat`);
+    if (stat !== undefined) {
+      // the command name (field 2) may hold spaces and parentheses: fields 3... follow the last ')'
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { start: f[19], zombie: f[0] === 'Z' || f[0] === 'X' };
+    }
+  }
+  // no /proc, or one that hides other users' processes (hidepid): ask the kernel whether the pid exists
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  // it exists; where /proc hides it, its start time cannot be read (ps reads /proc too): taken as the owner
+  if (linux) return { zombie: false };
+  return { start: ps(pid, 'lstart'), zombie: ps(pid, 'stat')?.startsWith('Z') ?? false };
+}
+
+function commandOf(pid: number): string | undefined {
+  const raw = linux ? readText(`/proc/${pid}/cmdline`)?.split('\0').filter(Boolean).join(' ') : ps(pid, 'command');
+  const cmd = raw || (pid === process.pid ? [process.argv0, ...process.argv.slice(1)].join(' ') : undefined);
+  // a label is one line; the start of a long command line says enough
+  const line = cmd?.replace(/\s+/g, ' ').trim();
+  return line && line.length > 200 ? `${line.slice(0, 199)}…` : line || undefined;
+}
+
+function userName(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.USERNAME;
+  }
+}
+
+/** The labels that say whose a lease is. */
+function ownerLabels(kind: AcquireOptions['owner'] = 'process'): Record<string, string> {
+  const m = thisMachine();
+  const labels: Record<string, string> = {};
+  const set = (k: string, v: string | undefined) => {
+    if (v) labels[k] = v;
+  };
+  set(LEASE.ownerUser, userName());
+  if (kind === 'none') {
+    labels[LEASE.owner] = `${m.host}:-`;
+    set(LEASE.ownerCommand, commandOf(process.pid));
+    return labels;
+  }
+  const pid = kind === 'process' ? process.pid : kind.pid;
+  if (!Number.isInteger(pid) || pid <= 0) throw new DockyardError('USAGE', `invalid owner pid "${pid}"`, { hint: 'the pid of a running process on this host' });
+  const now = processNow(pid);
+  if (!now || now.zombie) throw new DockyardError('USAGE', `no process ${pid} runs here to own the lease`, { hint: 'name a running process (its pid), or acquire without an owner process: the lease then lives until its expiry' });
+  labels[LEASE.owner] = `${m.host}:${pid}`;
+  set(LEASE.ownerBoot, m.boot);
+  set(LEASE.ownerPidns, m.pidns);
+  set(LEASE.ownerStart, now.start);
+  set(LEASE.ownerCommand, commandOf(pid));
+  return labels;
+}
+
+/** Whose a lease is, from its labels (old markers: `host:pid` only). */
+function holderOf(l: Record<string, string>): LeaseHolder {
+  const who = l[LEASE.owner] ?? '';
+  const cut = who.lastIndexOf(':');
+  const pid = Number(who.slice(cut + 1));
+  const h: LeaseHolder = { host: cut < 0 ? who : who.slice(0, cut) };
+  if (cut >= 0 && Number.isInteger(pid) && pid > 0) h.pid = pid;
+  if (l[LEASE.ownerUser]) h.user = l[LEASE.ownerUser];
+  if (l[LEASE.ownerCommand]) h.command = l[LEASE.ownerCommand];
+  if (l[LEASE.ownerBoot]) h.boot = l[LEASE.ownerBoot];
+  if (l[LEASE.ownerPidns]) h.pidns = l[LEASE.ownerPidns];
+  if (l[LEASE.ownerStart]) h.start = l[LEASE.ownerStart];
+  return h;
+}
+
+/** Is the lease's owner process still the one that acquired it? (See OwnerState.) */
+function ownerState(h: LeaseHolder): OwnerState {
+  if (h.pid === undefined) return 'none';
+  const m = thisMachine();
+  if (h.host !== m.host) return 'unknown';
+  // the host took a new boot: every process of the old one is gone (the host name stands for the machine, as it always has)
+  if (h.boot && m.boot && h.boot !== m.boot) return 'gone';
+  if (h.pidns && m.pidns && h.pidns !== m.pidns) return 'unknown';
+  const now = processNow(h.pid);
+  if (!now || now.zombie) return 'gone';
+  // a process of that pid runs: the owner only if it started when the owner did (old markers cannot tell)
+  if (h.start && now.start && h.start !== now.start) return 'gone';
+  return 'alive';
+}
 
 async function defaultEngine(): Promise<Engine> {
   return new (await import('../engine/docker.js')).DockerEngine();
 }
 
 /** Writes the lease's marker: a volume whose labels say whose it is and until when. */
-async function mark(engine: Engine, name: string, expires: Date, created: Date, workingDir: string, who = owner()): Promise<void> {
+async function mark(engine: Engine, name: string, expires: Date, created: Date, workingDir: string, who: Record<string, string>): Promise<void> {
   await engine.createVolume({
     Name: `dockyard-lease-${name}-${expires.getTime()}`,
-    Labels: { [LEASE.name]: name, [LEASE.owner]: who, [LEASE.expires]: expires.toISOString(), [LEASE.created]: created.toISOString(), [LEASE.workingDir]: workingDir, [LABEL.project]: name },
+    Labels: { [LEASE.name]: name, ...who, [LEASE.expires]: expires.toISOString(), [LEASE.created]: created.toISOString(), [LEASE.workingDir]: workingDir, [LABEL.project]: name },
   });
 }
 
-function alive(who: string): boolean {
-  const [host, pid] = [who.slice(0, who.lastIndexOf(':')), Number(who.slice(who.lastIndexOf(':') + 1))];
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return true; // another host's, or no process: only its expiry ends it
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** The owner labels among a resource's labels. */
+const ownerOf = (l: Record<string, string>): Record<string, string> => Object.fromEntries(OWNER_LABELS.filter((k) => l[k] !== undefined).map((k) => [k, l[k]!]));
 
 /** The leases on the engine (from their markers), newest expiry per lease. */
 export async function listEnvironments(o: { engine?: Engine } = {}): Promise<LeaseInfo[]> {
@@ -120,16 +284,18 @@ export async function listEnvironments(o: { engine?: Engine } = {}): Promise<Lea
     const expiresAt = new Date(l[LEASE.expires] ?? 0);
     const prev = byName.get(name);
     if (prev && prev.expiresAt >= expiresAt) continue;
-    const who = l[LEASE.owner] ?? '';
-    byName.set(name, { name, owner: who, expiresAt, createdAt: new Date(l[LEASE.created] ?? 0), workingDir: l[LEASE.workingDir] ?? '', expired: expiresAt.getTime() <= now, orphaned: !alive(who) });
+    const holder = holderOf(l);
+    const state = ownerState(holder);
+    byName.set(name, { name, owner: l[LEASE.owner] ?? '', holder, ownerState: state, expiresAt, createdAt: new Date(l[LEASE.created] ?? 0), workingDir: l[LEASE.workingDir] ?? '', expired: expiresAt.getTime() <= now, orphaned: state === 'gone' });
   }
   // containers of a lease whose marker is gone (an acquire that was killed halfway) count too
   const cs = await engine.listContainers([LEASE.name], true);
   for (const c of cs) {
     const name = c.labels[LEASE.name]!;
     if (byName.has(name)) continue;
-    const who = c.labels[LEASE.owner] ?? '';
-    byName.set(name, { name, owner: who, expiresAt: new Date(0), createdAt: new Date(c.created * 1000), workingDir: c.labels[LABEL.workingDir] ?? '', expired: true, orphaned: !alive(who) });
+    const holder = holderOf(c.labels);
+    const state = ownerState(holder);
+    byName.set(name, { name, owner: c.labels[LEASE.owner] ?? '', holder, ownerState: state, expiresAt: new Date(0), createdAt: new Date(c.created * 1000), workingDir: c.labels[LABEL.workingDir] ?? '', expired: true, orphaned: state === 'gone' });
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -168,12 +334,12 @@ export async function renewEnvironment(name: string, ttl?: number | string, o: {
   if (!old.length) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
   const l = old[0]!.Labels;
   const expires = new Date(Date.now() + ttlMs(ttl));
-  await mark(engine, name, expires, new Date(l[LEASE.created] ?? Date.now()), l[LEASE.workingDir] ?? '', l[LEASE.owner]);
+  await mark(engine, name, expires, new Date(l[LEASE.created] ?? Date.now()), l[LEASE.workingDir] ?? '', ownerOf(l));
   await Promise.all(old.filter((v) => v.Name !== `dockyard-lease-${name}-${expires.getTime()}`).map((v) => engine.removeVolume(v.Name)));
   return expires;
 }
 
-/** Removes the leases that expired and those whose owner process (on this host) is gone. */
+/** Removes the leases that expired and those whose owner process is gone (see OwnerState). */
 export async function gcEnvironments(o: { engine?: Engine } = {}): Promise<string[]> {
   const engine = o.engine ?? (await defaultEngine());
   const gone = (await listEnvironments({ engine })).filter((l) => l.expired || l.orphaned);
@@ -306,12 +472,13 @@ export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease>
   const engine = o.engine ?? (await defaultEngine());
   const bindHost = o.bindHost ?? '127.0.0.1';
   const ttl = ttlMs(o.ttl);
+  // whose it is, settled first: a named owner that does not run is refused before anything is done
+  const who = ownerLabels(o.owner);
   await gcEnvironments({ engine });
   const cwd = resolve(o.workingDir ?? process.cwd());
   const dir = o.projectDirectory ? resolve(cwd, o.projectDirectory) : o.files?.length && o.files[0] !== '-' ? dirname(resolve(cwd, o.files[0]!)) : cwd;
   const name = o.name ?? `dy-${normalizeProjectName(basename(dir)).slice(0, 30) || 'env'}-${randomBytes(4).toString('hex')}`;
   const handle = await openProject({ ...o, engine, projectName: name });
-  const who = owner(o.owner);
   for (const s of Object.values(handle.model.services)) {
     if (s.container_name) {
       throw new DockyardError('INVALID_VALUE', `service "${s.name}" has a fixed container_name ("${s.container_name}"), which parallel leases cannot share`, {
@@ -321,7 +488,8 @@ export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease>
     }
     // every published port on a host port the engine picks: leases never collide
     if (s.ports) s.ports = s.ports.map((p) => ({ ...p, published: undefined, host_ip: bindHost }));
-    s.labels = { ...s.labels, [LEASE.name]: name, [LEASE.owner]: who };
+    // the owner on the containers too: a lease whose marker is gone is still judged by it
+    s.labels = { ...s.labels, [LEASE.name]: name, ...who };
   }
   const created = new Date();
   const expiresAt = new Date(created.getTime() + ttl);
