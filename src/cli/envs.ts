@@ -17,20 +17,54 @@ function acquireOptions(g: GlobalOptions, o: { ttl?: string; bindHost?: string }
   };
 }
 
+/** `--owner-pid`: a pid, or `parent` (the process that ran dockyard, e.g. the shell). */
+function ownerPid(v: string | undefined): { pid: number } | 'none' {
+  if (v === undefined) return 'none';
+  const pid = v === 'parent' ? process.ppid : /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new DockyardError('USAGE', `invalid --owner-pid "${v}"`, { hint: 'a process id, or "parent" (the process that ran dockyard)' });
+  return { pid };
+}
+
+const OWNERS = `
+Whose a lease is: every lease records its owner process by host, boot, pid and the process's start
+time (a pid reused by another process is not the owner), with the user and the owner's command.
+gc (and every acquire) releases expired leases and those whose owner process is gone.
+
+Leases acquired here (env acquire) have no owner process by default: dockyard exits while the
+lease lives on, and its parent (a shell, a $(...) subshell, a CI step) is no better guess of how
+long it is needed. Such a lease is never orphaned: it lives until its expiry (--ttl, default 1h),
+env release or env renew. Name the process it belongs to with --owner-pid (a CI script:
+--owner-pid $$), and gc releases it once that process is gone. An owner on another host, or in
+another pid namespace on this host (a container), cannot be seen from here: its lease also lives
+until its expiry. dockyard test and the library's acquireEnvironment are owned by their process.
+
+env ls shows each lease's owner (user@host, pid, command) and its state: owner alive, owner gone,
+no owner (until expiry), owner elsewhere (until expiry), expired.`;
+
 export function registerEnvs(program: Command, globals: () => GlobalOptions): void {
-  const env = program.command('env').description('leased, isolated environments for tests: acquire, release, ls, gc, health, renew');
+  const env = program.command('env').description('leased, isolated environments for tests: acquire, release, ls, gc, health, renew').addHelpText('after', OWNERS);
 
   env
     .command('acquire')
     .description('bring up an isolated copy of the project (own name, ports the engine picks) and print it')
     .option('--ttl <duration>', 'how long it lives unless renewed (default 1h)')
     .option('--bind-host <ip>', 'where published ports bind (default 127.0.0.1)')
+    .option('--owner-pid <pid>', 'the process the lease belongs to (a pid, or "parent"): gc releases it once that process is gone (default: none, the lease lives until its expiry)')
     .option('--format <format>', 'text or json', 'text')
-    .action(async (o: { ttl?: string; bindHost?: string; format: string }) => {
+    .addHelpText('after', `
+This command exits while the lease lives on. Without --owner-pid the lease has no owner process:
+it is never orphaned and lives until its expiry (--ttl, default 1h) or env release. With
+--owner-pid it belongs to that process (identified by its start time, so a reused pid does not
+count): gc, and every acquire, releases it once that process is gone. In a script:
+  name=$(dockyard env acquire --owner-pid $$ --format json | jq -r .name)
+("parent" is dockyard's parent process: in a pipeline or $(...) that may be a subshell that ends
+at once, taking the lease with it; prefer $$.)`)
+    .action(async (o: { ttl?: string; bindHost?: string; ownerPid?: string; format: string }) => {
       if (!['text', 'json'].includes(o.format)) throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'text or json' });
+      const owner = ownerPid(o.ownerPid);
       const { acquireEnvironment } = await import('../envs/lease.js');
-      // this process ends now: only the lease's expiry (or release) ends it
-      const lease = await acquireEnvironment({ ...acquireOptions(globals(), o), owner: 'none' });
+      // this process ends now: the lease is the named owner's, or (none) only its expiry or a release ends it
+      const lease = await acquireEnvironment({ ...acquireOptions(globals(), o), owner });
       if (o.format === 'json') return void process.stdout.write(`${JSON.stringify(lease.toJSON())}\n`);
       process.stdout.write(`${lease.name}  (until ${lease.expiresAt.toISOString()})\n`);
       for (const [svc, s] of Object.entries(lease.services)) process.stdout.write(`  ${svc}: ${s.state}${s.health ? ` (${s.health})` : ''}${Object.keys(s.ports).length ? `  ${Object.entries(s.ports).map(([k, v]) => `${k} -> ${v}`).join(', ')}` : ''}\n`);
@@ -47,18 +81,41 @@ export function registerEnvs(program: Command, globals: () => GlobalOptions): vo
 
   env
     .command('ls')
-    .description('the leases on this engine')
+    .description('the leases on this engine: whose each is (user@host, pid, command) and whether its owner is alive')
     .option('--format <format>', 'table or json', 'table')
     .action(async (o: { format: string }) => {
+      if (!['table', 'json'].includes(o.format)) throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'table or json' });
       const { listEnvironments } = await import('../envs/lease.js');
       const ls = await listEnvironments();
-      if (o.format === 'json') return void process.stdout.write(`${JSON.stringify(ls.map((l) => ({ name: l.name, owner: l.owner, expiresAt: l.expiresAt.toISOString(), expired: l.expired, orphaned: l.orphaned, workingDir: l.workingDir })))}\n`);
-      process.stdout.write(table(['NAME', 'EXPIRES', 'OWNER', 'STATE'], ls.map((l) => [l.name, l.expiresAt.toISOString(), l.owner, l.expired ? 'expired' : l.orphaned ? 'owner gone' : 'live'])));
+      if (o.format === 'json') {
+        const rows = ls.map((l) => ({
+          name: l.name,
+          owner: l.owner,
+          holder: { host: l.holder.host, pid: l.holder.pid ?? null, user: l.holder.user, command: l.holder.command, start: l.holder.start },
+          // true / false, or null when it cannot be told: no owner process, or one on another host
+          ownerAlive: l.ownerState === 'alive' ? true : l.ownerState === 'gone' ? false : null,
+          ownerState: l.ownerState,
+          expiresAt: l.expiresAt.toISOString(),
+          expired: l.expired,
+          orphaned: l.orphaned,
+          workingDir: l.workingDir,
+        }));
+        return void process.stdout.write(`${JSON.stringify(rows)}\n`);
+      }
+      const short = (cmd: string) => (cmd.length > 60 ? `${cmd.slice(0, 59)}…` : cmd);
+      const state = (l: (typeof ls)[number]) =>
+        l.expired ? 'expired' : { alive: 'owner alive', gone: 'owner gone', none: 'no owner (until expiry)', unknown: 'owner elsewhere (until expiry)' }[l.ownerState];
+      process.stdout.write(
+        table(
+          ['NAME', 'EXPIRES', 'STATE', 'OWNER', 'PID', 'COMMAND'],
+          ls.map((l) => [l.name, l.expiresAt.toISOString(), state(l), `${l.holder.user ? `${l.holder.user}@` : ''}${l.holder.host || '?'}`, l.holder.pid === undefined ? '-' : String(l.holder.pid), short(l.holder.command ?? '')]),
+        ),
+      );
     });
 
   env
     .command('gc')
-    .description('remove expired leases and those whose owner process is gone')
+    .description('remove expired leases and those whose owner process is gone (a reused pid does not count as the owner)')
     .action(async () => {
       const { gcEnvironments } = await import('../envs/lease.js');
       const gone = await gcEnvironments();
