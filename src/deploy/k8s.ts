@@ -2,9 +2,15 @@
  * `convert k8s`: the Project as Kubernetes manifests, built with kubernetes-models and validated
  * against the Kubernetes schema. What has a mapping is mapped (more than kompose: extra_hosts,
  * sysctls, dns, security options, ulimits are not dropped silently); every key that has none is
- * named in a warning. Services kept running are Deployments (StatefulSets with named volumes);
- * services that run once (restart: "no", on-failure) are Jobs; jobs others wait for
- * (service_completed_successfully) are init containers of those others.
+ * named in a warning.
+ *
+ * A service is a Job only when it is meant to run once: it serves no ports (ports, expose), no
+ * service waits for it as service_started / service_healthy, and either its restart policy is
+ * "no" (restart: "no", deploy.restart_policy.condition: none) or another service waits for it as
+ * service_completed_successfully (a migration). Every other service is long-running: a Deployment
+ * (a StatefulSet with named volumes), and a restart policy of "no" or on-failure on it is named in
+ * a warning, since Kubernetes restarts a Deployment's pods always. A Job's restart policy and
+ * retries (backoffLimit) come from restart / deploy.restart_policy.
  */
 import { DockyardError } from '../errors.js';
 import { definedContent } from './content.js';
@@ -31,17 +37,74 @@ const MAPPED = new Set([
 ]);
 
 /**
- * A service that runs to completion instead of being kept running: restart "no" or on-failure (or
- * deploy.restart_policy none / on-failure), with the pod's restart policy and the Job's retries.
+ * The restart policy a service asks for: the key it comes from (deploy.restart_policy wins, as in
+ * Compose), the value as written there, and the retries of on-failure (on-failure:N, max_attempts).
  */
-function runsOnce(s: Service): { policy: 'Never' | 'OnFailure'; retries: number } | undefined {
+function restartOf(s: Service): { key: string; written?: string; mode?: 'no' | 'on-failure' | 'always' | 'unless-stopped'; retries?: number } {
   const cond = s.deploy?.restart_policy?.condition;
-  if (cond === 'none') return { policy: 'Never', retries: 0 };
-  if (cond === 'on-failure') return { policy: 'OnFailure', retries: s.deploy?.restart_policy?.max_attempts ?? 6 };
-  if (cond === 'any') return undefined;
-  if (s.restart === 'no') return { policy: 'Never', retries: 0 };
+  if (cond !== undefined) {
+    const key = `services.${s.name}.deploy.restart_policy.condition`;
+    if (cond === 'none') return { key, written: cond, mode: 'no' };
+    if (cond === 'on-failure') return { key, written: cond, mode: 'on-failure', retries: s.deploy?.restart_policy?.max_attempts };
+    return { key, written: cond, mode: 'always' };
+  }
+  const key = `services.${s.name}.restart`;
   const m = /^on-failure(?::(\d+))?$/.exec(s.restart ?? '');
-  return m ? { policy: 'OnFailure', retries: m[1] ? Number(m[1]) : 6 } : undefined;
+  if (m) return { key, written: s.restart, mode: 'on-failure', retries: m[1] ? Number(m[1]) : undefined };
+  return { key, written: s.restart, mode: s.restart === 'no' || s.restart === 'always' || s.restart === 'unless-stopped' ? s.restart : undefined };
+}
+
+/** The named volumes (top-level volumes) a service mounts. */
+const namedVolumes = (project: Project, s: Service) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && project.volumes[v.source]);
+
+type WorkloadKind = 'Job' | 'Deployment' | 'StatefulSet';
+
+/** What a service becomes in Kubernetes, and why (see the module's comment). */
+interface Workload {
+  kind: WorkloadKind;
+  /** Jobs only: the pod's restart policy and the Job's backoffLimit */
+  job?: { policy: 'Never' | 'OnFailure'; retries: number };
+  /** what the conversion says about the service's restart policy, if anything */
+  warning?: string;
+}
+
+/** Kubernetes' default backoffLimit; also where Compose retries without limit (on-failure, on-failure:0, max_attempts 0). */
+const DEFAULT_RETRIES = 6;
+
+/** Whether each service runs once (a Job) or is kept running (Deployment, StatefulSet). */
+function workloadKinds(project: Project): Map<string, Workload> {
+  const waiters = new Map<string, Array<{ by: string; condition: string }>>();
+  for (const s of Object.values(project.services)) {
+    for (const [d, c] of Object.entries(s.depends_on ?? {})) (waiters.get(d) ?? waiters.set(d, []).get(d)!).push({ by: s.name, condition: c.condition });
+  }
+  const out = new Map<string, Workload>();
+  for (const s of Object.values(project.services)) {
+    const r = restartOf(s);
+    const w = waiters.get(s.name) ?? [];
+    const served = [...new Set([...(s.ports ?? []).map((p) => `${p.target}/${p.protocol}`), ...(s.expose ?? []).map((e) => (e.includes('/') ? e : `${e}/tcp`))])];
+    const running = w.filter((x) => x.condition !== 'service_completed_successfully');
+    const completed = w.filter((x) => x.condition === 'service_completed_successfully');
+    const claims = namedVolumes(project, s).length > 0;
+    const what = JSON.stringify(r.written);
+    if (!served.length && !running.length && (r.mode === 'no' || completed.length)) {
+      const job =
+        r.mode === 'on-failure' ? { policy: 'OnFailure' as const, retries: r.retries || DEFAULT_RETRIES }
+        : r.mode === 'always' || r.mode === 'unless-stopped' ? { policy: 'OnFailure' as const, retries: DEFAULT_RETRIES }
+        : { policy: 'Never' as const, retries: 0 };
+      if (claims) out.set(s.name, { kind: 'StatefulSet', warning: `${r.key}: a service that runs once with a named volume has no mapping here (a StatefulSet restarts its pods); made a StatefulSet` });
+      else if (r.mode === 'always' || r.mode === 'unless-stopped') out.set(s.name, { kind: 'Job', job, warning: `${r.key}: ${what}: ${completed.map((x) => x.by).join(', ')} ${completed.length > 1 ? 'wait' : 'waits'} for it to complete, so it is a Job; Kubernetes does not run it again once it has succeeded` });
+      else out.set(s.name, { kind: 'Job', job });
+      continue;
+    }
+    const kind = claims ? 'StatefulSet' : 'Deployment';
+    let warning: string | undefined;
+    if (r.mode === 'no' || r.mode === 'on-failure') {
+      const why = served.length ? `it listens on ${served.join(', ')}` : running.length ? running.map((x) => `${x.by} waits for it as ${x.condition}`).join(', ') : 'no service waits for it to complete';
+      warning = `${r.key}: ${what}: a long-running service (${why}), so a ${kind}; Kubernetes restarts its pods always (restartPolicy: Always)`;
+    }
+    out.set(s.name, { kind, ...(warning ? { warning } : {}) });
+  }
+  return out;
 }
 
 export async function convertToKubernetes(project: Project, o: { namespace?: string } = {}): Promise<K8sResult> {
@@ -61,9 +124,7 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
     return JSON.parse(JSON.stringify(obj.toJSON())) as Rec;
   };
 
-  // jobs others wait for (service_completed_successfully) run as init containers of those others
-  const jobs = new Set<string>();
-  for (const s of Object.values(project.services)) for (const [d, c] of Object.entries(s.depends_on ?? {})) if (c.condition === 'service_completed_successfully') jobs.add(d);
+  const kinds = workloadKinds(project);
 
   // configs and secrets: a ConfigMap / Secret each, mounted at their targets
   for (const [key, def] of Object.entries(project.configs)) {
@@ -132,7 +193,7 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
   };
 
   for (const s of Object.values(project.services)) {
-    if (jobs.has(s.name)) continue;
+    const workload = kinds.get(s.name)!;
     const name = k8sName(s.name);
     const labels = { 'app.kubernetes.io/name': name, ...partOf };
     for (const k of Object.keys(s)) {
@@ -143,8 +204,13 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
     if (s.ulimits) warnings.push(`services.${s.name}.ulimits: no Kubernetes mapping (set by the container runtime)`);
     if (s.build?.args) warnings.push(`services.${s.name}.build: build arguments are for building; build and push ${imageName(project.name, s)} first`);
     if (s.build && !s.image) warnings.push(`services.${s.name}.build: the image ${imageName(project.name, s)} must be pushed to a registry the cluster can pull from`);
+    if (workload.warning) warnings.push(workload.warning);
     for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
-      if (cfg.condition !== 'service_completed_successfully') warnings.push(`services.${s.name}.depends_on.${dep}: Kubernetes starts pods independently; ${dep}'s readiness probe is what others can rely on`);
+      const depKind = kinds.get(dep)?.kind;
+      if (!depKind) warnings.push(`services.${s.name}.depends_on.${dep}: not a service of the project; not converted`);
+      else if (cfg.condition === 'service_completed_successfully' && depKind === 'Job') warnings.push(`services.${s.name}.depends_on.${dep}: Kubernetes does not wait for the Job ${k8sName(dep)} to complete before it starts ${name}'s pods; ${s.name} must wait for its work, or retry, on its own`);
+      else if (cfg.condition === 'service_completed_successfully') warnings.push(`services.${s.name}.depends_on.${dep}: ${dep} is long-running here (a ${depKind}), so it never completes; Kubernetes starts pods independently`);
+      else warnings.push(`services.${s.name}.depends_on.${dep}: Kubernetes starts pods independently; ${dep}'s readiness probe is what others can rely on`);
     }
     const c = container(s);
     const volumes: Rec[] = [];
@@ -180,8 +246,6 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
     if (mounts.length) c.volumeMounts = mounts;
     const pod: Rec = { containers: [c] };
     if (volumes.length) pod.volumes = volumes;
-    const init = Object.entries(s.depends_on ?? {}).filter(([d, cfg]) => cfg.condition === 'service_completed_successfully' && project.services[d]).map(([d]) => container(project.services[d]!, `init-${k8sName(d)}`));
-    if (init.length) pod.initContainers = init;
     if (s.hostname) pod.hostname = s.hostname;
     if (s.extra_hosts?.length) {
       const byIp = new Map<string, string[]>();
@@ -198,16 +262,15 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
     if (s.sysctls && Object.keys(s.sysctls).length) pod.securityContext = { sysctls: Object.entries(s.sysctls).map(([k, v]) => ({ name: k, value: String(v ?? '') })) };
     if (s.stop_grace_period !== undefined) pod.terminationGracePeriodSeconds = seconds(s.stop_grace_period);
     const replicas = s.deploy?.replicas ?? s.scale ?? 1;
-    const job = runsOnce(s);
     const meta = { name, labels, ...ns, ...(s.annotations ? { annotations: Object.fromEntries(Object.entries(s.annotations).map(([k, v]) => [k, String(v ?? '')])) } : {}) };
     const template = { metadata: { labels: { ...labels, ...Object.fromEntries(Object.entries(s.labels ?? {}).filter(([k]) => /^[a-zA-Z0-9./-]+$/.test(k) && k.length <= 63)) } }, spec: pod };
     const selector = { matchLabels: { 'app.kubernetes.io/name': name, ...partOf } };
-    if (job && !claims.length) {
-      // a service that is not restarted (restart: "no", on-failure): a Job, its pods run to completion
+    if (workload.kind === 'Job') {
+      // a service that runs once: a Job, its pods run to completion
+      const job = workload.job!;
       template.spec = { ...pod, restartPolicy: job.policy };
       workloads.push(validate(new batch.Job({ metadata: meta, spec: { backoffLimit: job.retries, completions: replicas, parallelism: replicas, template } } as never), `Job ${name}`));
-    } else if (claims.length) {
-      if (job) warnings.push(`services.${s.name}.restart: a service that runs once with a named volume has no mapping here (a StatefulSet restarts its pods); made a StatefulSet`);
+    } else if (workload.kind === 'StatefulSet') {
       // named volumes: a StatefulSet, each replica with its own claim
       workloads.push(validate(new apps.StatefulSet({ metadata: meta, spec: { replicas, serviceName: name, selector, template, volumeClaimTemplates: claims } } as never), `StatefulSet ${name}`));
     } else {
@@ -223,7 +286,7 @@ export async function convertToKubernetes(project: Project, o: { namespace?: str
   }
   for (const v of Object.keys(project.volumes)) if (!Object.values(project.services).some((s) => (s.volumes ?? []).some((m) => m.source === v))) warnings.push(`volumes.${v}: used by no service; not converted`);
   for (const [v, def] of Object.entries(project.volumes)) {
-    const users = Object.values(project.services).filter((s) => !jobs.has(s.name) && (s.volumes ?? []).some((m) => m.type === 'volume' && m.source === v));
+    const users = Object.values(project.services).filter((s) => (s.volumes ?? []).some((m) => m.type === 'volume' && m.source === v));
     if (users.length > 1) warnings.push(`volumes.${v}: shared by ${users.map((u) => u.name).join(', ')}; each gets its own claim (a shared one needs a ReadWriteMany storage class)`);
     if (def.external) warnings.push(`volumes.${v}: external: expected to exist in the cluster as a PersistentVolumeClaim`);
   }

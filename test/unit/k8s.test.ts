@@ -65,7 +65,7 @@ describe('convert k8s', () => {
     const { manifests } = await convertToKubernetes(load(), { namespace: 'Team-A' });
     const byKind = (k: string) => manifests.filter((m) => m.kind === k) as Array<Record<string, any>>;
     // every object validates against the Kubernetes schema (independently of the conversion)
-    const models: Record<string, new (x: never) => { validate(): void }> = { Deployment, StatefulSet, Service, ConfigMap, Secret };
+    const models: Record<string, new (x: never) => { validate(): void }> = { Deployment, StatefulSet, Job, Service, ConfigMap, Secret };
     for (const m of manifests) {
       expect(models[m.kind as string], `kind ${String(m.kind)}`).toBeDefined();
       expect(() => new models[m.kind as string]!(m as never).validate()).not.toThrow();
@@ -76,12 +76,13 @@ describe('convert k8s', () => {
     expect(byKind('ConfigMap')[0]!.data).toEqual({ app: 'port=80' });
     expect(byKind('Secret')[0]!.stringData).toEqual({ token: 's3cret' });
 
-    // the job others wait for is no workload of its own: it runs as their init container
+    // the job others wait for (service_completed_successfully) is a Job of its own, run once:
+    // not an init container of every api pod (issue 28)
     const [api] = byKind('Deployment');
     expect(byKind('Deployment').map((d) => d.metadata.name)).toEqual(['api']);
-    expect(manifests.some((m) => (m.metadata as { name: string }).name === 'migrate')).toBe(false);
+    expect(byKind('Job').map((d) => d.metadata.name)).toEqual(['migrate']);
     const pod = api!.spec.template.spec;
-    expect(pod.initContainers).toEqual([expect.objectContaining({ name: 'init-migrate', image: 'shop/api:1', args: ['migrate'] })]);
+    expect(pod.initContainers).toBeUndefined();
     expect(api!.spec.replicas).toBe(3);
     expect(api!.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'api', 'app.kubernetes.io/part-of': 'shop' });
     const c = pod.containers[0];
@@ -126,16 +127,21 @@ describe('convert k8s', () => {
     expect(w).toMatch(/services\.api\.logging/);
     expect(w).toMatch(/services\.api\.depends_on\.db: Kubernetes starts pods independently/);
     expect(w).toMatch(/volumes\.unused: used by no service/);
-    expect(w).not.toMatch(/depends_on\.migrate/);
+    expect(w).toMatch(/services\.api\.depends_on\.migrate: Kubernetes does not wait for the Job migrate to complete/);
   });
 
   it('a service that runs once is a Job (its restart policy as the pod\'s, its retries as the backoff limit)', async () => {
+    // on-failure alone no longer makes a Job (a long-running service may say it, issue 28): retry and
+    // swarmish are one-shot because keep waits for them to complete
     const d = tree({
       'compose.yaml': `services:
   seed: { image: x, restart: "no" }
   retry: { image: x, restart: "on-failure:3", scale: 2 }
   swarmish: { image: x, deploy: { restart_policy: { condition: on-failure, max_attempts: 2 } } }
-  keep: { image: x, restart: unless-stopped }
+  keep:
+    image: x
+    restart: unless-stopped
+    depends_on: { retry: { condition: service_completed_successfully }, swarmish: { condition: service_completed_successfully } }
   once-with-data: { image: x, restart: "no", volumes: ["data:/d"] }
 volumes: { data: {} }
 `,
@@ -161,9 +167,9 @@ volumes: { data: {} }
   it('the CLI writes one file per object, and warns on stderr', () => {
     const out = join(dir, 'k8s');
     const r = cli(['convert', 'k8s', '-o', out], { cwd: dir });
-    expect(r.stderr).toMatch(/wrote 5 manifests/);
+    expect(r.stderr).toMatch(/wrote 6 manifests/);
     expect(r.code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['configmap-app.yaml', 'deployment-api.yaml', 'secret-token.yaml', 'service-api.yaml', 'statefulset-db.yaml']);
+    expect(readdirSync(out).sort()).toEqual(['configmap-app.yaml', 'deployment-api.yaml', 'job-migrate.yaml', 'secret-token.yaml', 'service-api.yaml', 'statefulset-db.yaml']);
     expect((jsyaml.load(readFileSync(join(out, 'deployment-api.yaml'), 'utf8')) as any).spec.replicas).toBe(3);
     const bad = cli(['convert', 'swarm'], { cwd: dir });
     expect(bad.code).not.toBe(0);
