@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { DockyardError } from '../errors.js';
+import { DockyardError, EngineError } from '../errors.js';
+import { CredentialError } from '../registry/auth.js';
 import type { Engine } from '../engine/engine.js';
 import { Dag } from '../graph/dag.js';
 import { imageName, LABEL } from '../model/names.js';
@@ -182,7 +183,8 @@ export async function buildServices(engine: Engine, project: Project, names: str
     await limit.run(async () => {
       const df = dockerfileOf(s);
       const baseIds: Record<string, string> = {};
-      for (const ref of baseImages(applyAdditionalContexts(project, s, df.text))) baseIds[ref] = (await engine.inspectImage(ref))?.Id ?? 'missing';
+      const bases = baseImages(applyAdditionalContexts(project, s, df.text));
+      for (const ref of bases) baseIds[ref] = (await engine.inspectImage(ref))?.Id ?? 'missing';
       const plan = planBuild(project, s, df, baseIds);
       const existing = await engine.inspectImage(plan.image);
       if (!o.force && !o.noCache && existing?.Config?.Labels?.[LABEL.sourceHash] === plan.hash) {
@@ -244,9 +246,16 @@ export async function buildServices(engine: Engine, project: Project, names: str
               }
             }
           },
+          // the registries of the FROM images the engine will pull (missing here, or --pull) get their credentials
+          { baseImages: bases.filter((ref) => (o.pull ?? b.pull) || baseIds[ref] === 'missing') },
         );
       } catch (e) {
         const msg = (e as Error).message;
+        if ((e instanceof EngineError && e.kind === 'unauthorized') || e instanceof CredentialError) {
+          // a registry refused a base image: its words and what to run, not "fix the Dockerfile"
+          emit({ type: 'build', service: s.name, image: plan.image, action: 'failed', detail: msg });
+          throw new EngineError(`build of service "${s.name}" failed at: ${last || '(before the first step)'}\n  ${msg}`, 401, { hint: e.hint });
+        }
         const code = /returned a non-zero code: (\d+)/.exec(msg)?.[1];
         const out = stepLines.filter((l) => !/^ ---> |^Step \d+\/\d+|^Removing intermediate/.test(l)).slice(-10);
         emit({ type: 'build', service: s.name, image: plan.image, action: 'failed', detail: msg });

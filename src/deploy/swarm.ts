@@ -30,6 +30,11 @@ export interface DeployOptions {
   resolveImage?: 'always' | 'changed' | 'never';
   /** progress: one line per change, and per service `n/m running` while waiting */
   onProgress?: (line: string) => void;
+  /**
+   * send each service's registry credentials to the Swarm, so that its nodes can pull private
+   * images (`docker stack deploy --with-registry-auth`); the digest lookups use them regardless
+   */
+  withRegistryAuth?: boolean;
 }
 
 export interface DeployResult {
@@ -106,11 +111,19 @@ async function removeSoon(remove: () => Promise<void>): Promise<void> {
 async function requireSwarm(engine: Engine): Promise<void> {
   const state = await engine.swarmState();
   if (state !== 'active') {
-    throw new DockyardError('USAGE', `this engine is not part of a Swarm (its state: ${state})`, { hint: 'make it one: `docker swarm init --advertise-addr 127.0.0.1`, or point DOCKER_HOST at a manager' });
+    throw new DockyardError('USAGE', `this engine is not part of a Swarm (its state: ${state})`, { hint: 'make it one: `docker swarm init --advertise-addr 127.0.0.1`, or choose a manager (--context, DOCKER_HOST)' });
   }
 }
 
-export async function deployStack(engine: Engine, project: Project, o: DeployOptions = {}): Promise<DeployResult> {
+/** The engine given: an Engine, or a docker context's name (that context's engine), or none (as the docker CLI chooses). */
+async function engineOf(engine: Engine | string | undefined): Promise<Engine> {
+  if (engine && typeof engine !== 'string') return engine;
+  return (await import('../engine/context.js')).engineFromContext(engine);
+}
+
+/** `engine`: an Engine, or the name of a docker context. */
+export async function deployStack(engineOrContext: Engine | string | undefined, project: Project, o: DeployOptions = {}): Promise<DeployResult> {
+  const engine = await engineOf(engineOrContext);
   const say = o.onProgress ?? (() => undefined);
   const stack = project.name;
   const labels = { [STACK_LABEL]: stack };
@@ -178,11 +191,11 @@ export async function deployStack(engine: Engine, project: Project, o: DeployOpt
     wanted.set(name, { mode, job: restart !== 'any', once: restart === 'none', oneoff: s.restart === 'no' && !s.deploy?.restart_policy?.condition });
     const cur = existing.get(name);
     if (cur) {
-      await engine.updateService(cur.ID, cur.Version.Index, spec);
+      await engine.updateService(cur.ID, cur.Version.Index, spec, { registryAuth: o.withRegistryAuth });
       result.updated.push(name);
       say(`service ${name} updated`);
     } else {
-      await engine.createSwarm('services', spec);
+      await engine.createSwarm('services', spec, { registryAuth: o.withRegistryAuth });
       result.created.push(name);
       say(`service ${name} created`);
     }
@@ -384,7 +397,8 @@ export interface StackSummary {
   services: number;
 }
 
-export async function listStacks(engine: Engine): Promise<StackSummary[]> {
+export async function listStacks(engineOrContext?: Engine | string): Promise<StackSummary[]> {
+  const engine = await engineOf(engineOrContext);
   await requireSwarm(engine);
   const counts = new Map<string, number>();
   for (const s of await engine.listSwarm('services', { label: [STACK_LABEL] })) {
@@ -405,7 +419,8 @@ export interface StackTask {
   error?: string;
 }
 
-export async function stackTasks(engine: Engine, stack: string): Promise<StackTask[]> {
+export async function stackTasks(engineOrContext: Engine | string | undefined, stack: string): Promise<StackTask[]> {
+  const engine = await engineOf(engineOrContext);
   await requireSwarm(engine);
   const services = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((s) => [s.ID as string, s.Spec.Name as string]));
   if (!services.size) throw new DockyardError('MISSING_REFERENCE', `no stack named "${stack}"`, { hint: 'dockyard deploy ls lists them' });
@@ -417,7 +432,8 @@ export async function stackTasks(engine: Engine, stack: string): Promise<StackTa
 }
 
 /** Removes the stack's services, then its networks, configs and secrets (and volumes if asked): that stack's only. */
-export async function removeStack(engine: Engine, stack: string, say: (l: string) => void = () => undefined, o: { volumes?: boolean } = {}): Promise<{ removed: string[] }> {
+export async function removeStack(engineOrContext: Engine | string | undefined, stack: string, say: (l: string) => void = () => undefined, o: { volumes?: boolean } = {}): Promise<{ removed: string[] }> {
+  const engine = await engineOf(engineOrContext);
   await requireSwarm(engine);
   const label = [`${STACK_LABEL}=${stack}`];
   const removed: string[] = [];

@@ -2,9 +2,14 @@
 import Docker from 'dockerode';
 import { Agent } from 'node:http';
 import type { AgentOptions } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { DockyardError, EngineError } from '../errors.js';
+import { DockerConfigCredentials, encodeForEngine, isAuthRefusal, redact, refusedError, registryOf } from '../registry/auth.js';
+import type { Credential, CredentialStore } from '../registry/auth.js';
+import { currentEndpoint, DEFAULT_CONTEXT, describeEndpoint, modemOptions, resolveEndpoint, selectedEngine } from './context.js';
+import type { EngineEndpoint, EngineSelection } from './context.js';
 import type { ContainerInspect, ContainerSummary, Engine, EngineEvent, EventSubscription, ExecOptions, ImageInspect, LogOptions, SwarmKind } from './engine.js';
 
 interface ApiError extends Error {
@@ -12,21 +17,40 @@ interface ApiError extends Error {
   code?: string;
   json?: { message?: string } | null;
   reason?: string;
+  level?: string;
 }
 
-function where(): string {
-  return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+/** The engine in use, in words (for errors made without an engine at hand: the one an engine made now would use). */
+function where(ep?: EngineEndpoint): string {
+  if (ep) return describeEndpoint(ep);
+  try {
+    return describeEndpoint(currentEndpoint());
+  } catch {
+    return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  }
 }
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EPROTO']);
+const isTlsCode = (code: string) => /^(ERR_SSL|ERR_TLS|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH|ERR_TLS_CERT)/.test(code);
 
 /** Turns dockerode's errors into DockyardErrors: unreachable (exit 3) or an engine message. */
-export function engineError(e: unknown, what: string): DockyardError {
+export function engineError(e: unknown, what: string, ep?: EngineEndpoint): DockyardError {
   if (e instanceof DockyardError) return e;
   const err = e as ApiError;
   const code = err?.code ?? '';
-  if (['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code) && err.statusCode === undefined) {
-    return new DockyardError('ENGINE_UNREACHABLE', `cannot reach the Docker engine at ${where()} (${code})`, {
-      hint: code === 'EACCES' ? 'you lack permission on the socket: run as root or join the docker group' : 'start one: `bash scripts/engine.sh` (as root on Debian), `sudo systemctl start docker`, or set DOCKER_HOST',
-    });
+  const ssh = typeof err?.level === 'string' && err.level.startsWith('client-');
+  if ((UNREACHABLE.has(code) || isTlsCode(code) || ssh) && err.statusCode === undefined) {
+    const named = ep ? ep.context !== DEFAULT_CONTEXT : false;
+    const detail = isTlsCode(code) || ssh ? `${code || err.level}: ${err.message}` : code;
+    const hint =
+      code === 'EACCES'
+        ? 'you lack permission on the socket: run as root or join the docker group'
+        : isTlsCode(code)
+          ? `the TLS handshake failed: check the engine's certificate and the client's (${ep?.tls?.from ?? 'DOCKER_CERT_PATH'})`
+          : named
+            ? `is that engine running? See \`docker context inspect ${ep!.context}\`, or choose another context (--context, DOCKER_CONTEXT, \`docker context use\`)`
+            : 'start one: `bash scripts/engine.sh` (as root on Debian), `sudo systemctl start docker`, or set DOCKER_HOST or --context';
+    return new DockyardError('ENGINE_UNREACHABLE', `cannot reach the Docker engine at ${where(ep)}: ${detail}`, { hint });
   }
   // a streamed request (build, a tar upload) leaves json empty: the engine's words are after the reason in the message
   const fromMessage = /^\(HTTP code \d+\) [^-]*- (.+)$/s.exec(err?.message ?? '')?.[1]?.trim();
@@ -34,13 +58,49 @@ export function engineError(e: unknown, what: string): DockyardError {
   return new EngineError(`${what}: ${String(msg).trim()}`, err?.statusCode, { cause: e });
 }
 
+export interface DockerEngineOptions extends EngineSelection {
+  /** an endpoint resolved already (context.ts); else `context` / `host`, else as the docker CLI chooses */
+  endpoint?: EngineEndpoint;
+  /** registry credentials (default: the docker CLI's: config.json, credsStore, credHelpers) */
+  credentials?: CredentialStore;
+}
+
+/** A dockerode client for an endpoint. docker-modem reads DOCKER_HOST itself: hidden meanwhile, every key is given. */
+function clientFor(ep: EngineEndpoint): Docker {
+  const opts = modemOptions(ep);
+  if (opts.protocol === 'https') {
+    // verification off (DOCKER_TLS without _VERIFY, SkipTLSVerify) needs an agent: docker-modem passes no such option
+    opts.agent = new HttpsAgent({ keepAlive: true, ca: ep.tls?.ca, cert: ep.tls?.cert, key: ep.tls?.key, rejectUnauthorized: ep.tls?.verify !== false });
+  }
+  const saved = { DOCKER_HOST: process.env.DOCKER_HOST, DOCKER_CERT_PATH: process.env.DOCKER_CERT_PATH, DOCKER_TLS_VERIFY: process.env.DOCKER_TLS_VERIFY };
+  for (const k of Object.keys(saved)) delete process.env[k];
+  try {
+    return new Docker(opts as Docker.DockerOptions);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+  }
+}
+
 const isNotFound = (e: unknown) => (e as ApiError)?.statusCode === 404;
 
 export class DockerEngine implements Engine {
   readonly docker: Docker;
+  /** the engine in use and the context that named it */
+  readonly endpoint: EngineEndpoint;
+  readonly credentials: CredentialStore;
 
-  constructor(docker?: Docker) {
-    this.docker = docker ?? new Docker();
+  /** A dockerode client as it is, or options: a context, a host, credentials (default: as the docker CLI) */
+  constructor(o?: Docker | DockerEngineOptions) {
+    const opts: DockerEngineOptions = o instanceof Docker ? {} : (o ?? {});
+    this.credentials = opts.credentials ?? new DockerConfigCredentials();
+    if (o instanceof Docker) {
+      this.docker = o;
+      this.endpoint = { context: DEFAULT_CONTEXT, from: 'the library', host: String((o.modem as { socketPath?: unknown; host?: string }).host ?? (o.modem as { socketPath?: unknown }).socketPath ?? '') };
+    } else {
+      const explicit = opts.context || opts.host ? { context: opts.context, host: opts.host } : selectedEngine();
+      this.endpoint = opts.endpoint ?? resolveEndpoint(explicit);
+      this.docker = clientFor(this.endpoint);
+    }
     const modem = this.docker.modem as unknown as { socketPath?: string; agent?: Agent };
     // A unix socket has no TLS server name, but Node works one out of the Host header for every
     // request (its first use compiles the IPv6 pattern: ~17 ms of a short command here). An
@@ -48,11 +108,16 @@ export class DockerEngine implements Engine {
     if (modem.socketPath && !modem.agent) modem.agent = new Agent({ keepAlive: true, servername: '' } as AgentOptions);
   }
 
+  /** `unix:///var/run/docker.sock (context "default")` */
+  describe(): string {
+    return describeEndpoint(this.endpoint);
+  }
+
   private async call<T>(what: string, f: () => Promise<T>): Promise<T> {
     try {
       return await f();
     } catch (e) {
-      throw engineError(e, what);
+      throw engineError(e, what, this.endpoint);
     }
   }
 
@@ -61,8 +126,27 @@ export class DockerEngine implements Engine {
       return await f();
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      throw engineError(e, what);
+      throw engineError(e, what, this.endpoint);
     }
+  }
+
+  /** The credentials for an image's registry, and how the engine takes them (X-Registry-Auth). */
+  private async authFor(ref: string): Promise<{ cred?: Credential; authconfig?: { key: string } }> {
+    const cred = await this.credentials.get(registryOf(ref));
+    return cred ? { cred, authconfig: { key: encodeForEngine(cred.auth) } } : {};
+  }
+
+  /**
+   * An engine error that is a registry's refusal becomes one that says which registry, whose
+   * credentials (never the secret) and what to run; any other passes as it is.
+   */
+  private registryError(e: unknown, what: string, ref: string, cred: Credential | undefined): DockyardError {
+    const err = engineError(e, what, this.endpoint);
+    if (err.code === 'ENGINE_UNREACHABLE') return err;
+    const words = redact(err.message.startsWith(`${what}: `) ? err.message.slice(what.length + 2) : err.message, cred);
+    if (!isAuthRefusal(words)) return redact(err.message, cred) === err.message ? err : new EngineError(redact(err.message, cred), err instanceof EngineError ? err.status : undefined);
+    const refused = refusedError(registryOf(ref), cred, words, what);
+    return new EngineError(refused.message, 401, { hint: refused.hint });
   }
 
   async ping(): Promise<void> {
@@ -104,7 +188,7 @@ export class DockerEngine implements Engine {
       await this.docker.getContainer(id).start();
     } catch (e) {
       if ((e as ApiError).statusCode === 304) return; // already started
-      throw engineError(e, 'start container');
+      throw engineError(e, 'start container', this.endpoint);
     }
   }
 
@@ -114,7 +198,7 @@ export class DockerEngine implements Engine {
     } catch (e) {
       const s = (e as ApiError).statusCode;
       if (s === 304 || s === 404) return;
-      throw engineError(e, 'stop container');
+      throw engineError(e, 'stop container', this.endpoint);
     }
   }
 
@@ -128,7 +212,7 @@ export class DockerEngine implements Engine {
     } catch (e) {
       const s = (e as ApiError).statusCode;
       if (s === 409 || s === 404) return; // not running
-      throw engineError(e, 'kill container');
+      throw engineError(e, 'kill container', this.endpoint);
     }
   }
 
@@ -143,7 +227,7 @@ export class DockerEngine implements Engine {
         const still = await this.docker.getContainer(id).inspect().catch(() => undefined);
         if (!still || (still as { State?: { Status?: string } }).State?.Status === 'removing') return;
       }
-      throw engineError(e, 'remove container');
+      throw engineError(e, 'remove container', this.endpoint);
     }
   }
 
@@ -227,7 +311,7 @@ export class DockerEngine implements Engine {
       return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { name: string; size: number; mode: number; mtime: string; linkTarget: string };
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      throw engineError(e, `stat ${path}`);
+      throw engineError(e, `stat ${path}`, this.endpoint);
     }
   }
 
@@ -320,7 +404,7 @@ export class DockerEngine implements Engine {
       await this.docker.getNetwork(name).remove();
     } catch (e) {
       if (isNotFound(e)) return;
-      throw engineError(e, `remove network ${name}`);
+      throw engineError(e, `remove network ${name}`, this.endpoint);
     }
   }
 
@@ -350,7 +434,7 @@ export class DockerEngine implements Engine {
       await this.docker.getVolume(name).remove();
     } catch (e) {
       if (isNotFound(e)) return;
-      throw engineError(e, `remove volume ${name}`);
+      throw engineError(e, `remove volume ${name}`, this.endpoint);
     }
   }
 
@@ -363,19 +447,31 @@ export class DockerEngine implements Engine {
       await this.docker.getImage(ref).remove();
     } catch (e) {
       if (isNotFound(e)) return;
-      throw engineError(e, `remove image ${ref}`);
+      throw engineError(e, `remove image ${ref}`, this.endpoint);
     }
   }
 
   async pullImage(ref: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void> {
-    const stream = await this.call(`pull ${ref}`, () => this.docker.pull(ref) as Promise<Readable>);
-    await this.follow(stream, `pull ${ref}`, onProgress);
+    const { cred, authconfig } = await this.authFor(ref);
+    const what = `pull ${ref}`;
+    try {
+      const stream = (await this.docker.pull(ref, authconfig ? { authconfig } : {})) as unknown as Readable;
+      await this.follow(stream, what, onProgress);
+    } catch (e) {
+      throw this.registryError(e, what, ref, cred);
+    }
   }
 
   async pushImage(ref: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void> {
     // the engine wants X-Registry-Auth even for a registry without credentials: "{}" then
-    const stream = (await this.call(`push ${ref}`, () => (this.docker.getImage(ref).push({ authconfig: {} } as never) as unknown as Promise<unknown>))) as unknown as Readable;
-    await this.follow(stream, `push ${ref}`, onProgress);
+    const { cred, authconfig } = await this.authFor(ref);
+    const what = `push ${ref}`;
+    try {
+      const stream = (await (this.docker.getImage(ref).push({ authconfig: authconfig ?? {} } as never) as unknown as Promise<unknown>)) as Readable;
+      await this.follow(stream, what, onProgress);
+    } catch (e) {
+      throw this.registryError(e, what, ref, cred);
+    }
   }
 
   /** Follows a progress stream (pull, push) to its end; an error message in it fails it. */
@@ -384,7 +480,7 @@ export class DockerEngine implements Engine {
       this.docker.modem.followProgress(
         stream,
         (err: Error | null, out: Array<Record<string, unknown>>) => {
-          if (err) return reject(engineError(err, what));
+          if (err) return reject(engineError(err, what, this.endpoint));
           const failed = out?.find((m) => m.error);
           if (failed) return reject(new EngineError(`${what}: ${String(failed.error)}`, undefined));
           resolve();
@@ -403,22 +499,50 @@ export class DockerEngine implements Engine {
     return list.map((i) => ({ Id: i.Id, RepoTags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), Size: i.Size, Created: i.Created, Labels: i.Labels ?? {} }));
   }
 
-  async buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void> {
+  async buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void, o: { baseImages?: string[] } = {}): Promise<void> {
     // undefined options would reach the API as empty strings ("bad format for add-host")
-    const opts = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && v !== ''));
-    const stream = await this.call('build', () => this.docker.buildImage(context as unknown as NodeJS.ReadableStream, opts));
+    const opts: Record<string, unknown> = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && v !== ''));
+    // the credentials of each registry the FROM lines name (X-Registry-Config: the engine pulls them with these)
+    const creds = new Map<string, { ref: string; cred: Credential }>();
+    for (const ref of o.baseImages ?? []) {
+      const cred = await this.credentials.get(registryOf(ref));
+      if (cred && !creds.has(cred.auth.serveraddress)) creds.set(cred.auth.serveraddress, { ref, cred });
+    }
+    if (creds.size) opts.registryconfig = { base64: encodeForEngine(Object.fromEntries([...creds].map(([k, v]) => [k, v.cred.auth]))) };
+    const refused = (message: string): DockyardError | undefined => {
+      if (!isAuthRefusal(message)) return undefined;
+      // which registry: the base image whose registry the engine's words name (else the first)
+      const bases = o.baseImages ?? [];
+      const ref = bases.find((b) => message.includes(registryOf(b)) && registryOf(b) !== 'docker.io') ?? bases.find((b) => message.includes(b.split(':')[0]!)) ?? bases[0];
+      if (!ref) return undefined;
+      const cred = creds.get(this.keyOf(ref))?.cred;
+      const r = refusedError(registryOf(ref), cred, redact(message, cred), `pull ${ref}`);
+      return new EngineError(r.message, 401, { hint: r.hint });
+    };
+    let stream: Readable;
+    try {
+      stream = (await this.docker.buildImage(context as unknown as NodeJS.ReadableStream, opts)) as unknown as Readable;
+    } catch (e) {
+      const err = engineError(e, 'build', this.endpoint);
+      throw refused(err.message) ?? err;
+    }
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(
         stream,
         (err: Error | null, out: Array<Record<string, unknown>>) => {
-          if (err) return reject(engineError(err, 'build'));
+          if (err) return reject(engineError(err, 'build', this.endpoint));
           const failed = out.find((m) => m.error);
-          if (failed) return reject(new DockyardError('ENGINE', String(failed.error)));
+          if (failed) return reject(refused(String(failed.error)) ?? new DockyardError('ENGINE', String(failed.error)));
           resolve();
         },
         onProgress,
       );
     });
+  }
+
+  private keyOf(ref: string): string {
+    const r = registryOf(ref);
+    return r === 'docker.io' ? 'https://index.docker.io/v1/' : r;
   }
 
   async events(filters: Record<string, string[]>, onEvent: (e: EngineEvent) => void, onEnd?: (err?: Error) => void, o: { since?: number; until?: number } = {}): Promise<EventSubscription> {
@@ -469,9 +593,16 @@ export class DockerEngine implements Engine {
     };
   }
   async registryDigest(image: string): Promise<string> {
-    const d = (await this.call(`distribution ${image}`, () => (this.docker.getImage(image) as unknown as { distribution(): Promise<{ Descriptor?: { digest?: string } }> }).distribution())) as { Descriptor?: { digest?: string } };
+    const { cred, authconfig } = await this.authFor(image);
+    const what = `distribution ${image}`;
+    let d: { Descriptor?: { digest?: string } };
+    try {
+      d = await (this.docker.getImage(image) as unknown as { distribution(o: unknown): Promise<{ Descriptor?: { digest?: string } }> }).distribution(authconfig ? { authconfig } : {});
+    } catch (e) {
+      throw this.registryError(e, what, image, cred);
+    }
     const digest = d.Descriptor?.digest;
-    if (!digest) throw new EngineError(`distribution ${image}: the registry gave no digest`, 500);
+    if (!digest) throw new EngineError(`${what}: the registry gave no digest`, 500);
     return digest;
   }
 
@@ -488,16 +619,25 @@ export class DockerEngine implements Engine {
     return (await this.call(`list ${kind}`, f)) as Array<Record<string, any>>;
   }
 
-  async createSwarm(kind: Exclude<SwarmKind, 'tasks'>, body: Record<string, unknown>): Promise<string> {
+  /** X-Registry-Auth for a service's image, when asked for and there are credentials for its registry. */
+  private async serviceAuth(body: Record<string, unknown>, o?: { registryAuth?: boolean }): Promise<{ key: string } | undefined> {
+    const image = (body as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image;
+    if (!o?.registryAuth || !image) return undefined;
+    return (await this.authFor(image)).authconfig;
+  }
+
+  async createSwarm(kind: Exclude<SwarmKind, 'tasks'>, body: Record<string, unknown>, o?: { registryAuth?: boolean }): Promise<string> {
     const d = this.docker;
     const b = body as never;
-    const f = { services: () => d.createService(b), configs: () => d.createConfig(b), secrets: () => d.createSecret(b) }[kind];
+    const auth = kind === 'services' ? await this.serviceAuth(body, o) : undefined;
+    const f = { services: () => (auth ? (d.createService(auth as never, b) as unknown as Promise<unknown>) : d.createService(b)), configs: () => d.createConfig(b), secrets: () => d.createSecret(b) }[kind];
     const r = (await this.call(`create ${kind.slice(0, -1)} ${String(body.Name)}`, f)) as { id?: string; ID?: string };
     return r.id ?? r.ID ?? '';
   }
 
-  async updateService(id: string, version: number, body: Record<string, unknown>): Promise<void> {
-    await this.call(`update service ${id}`, () => this.docker.getService(id).update({ ...body, version } as never));
+  async updateService(id: string, version: number, body: Record<string, unknown>, o?: { registryAuth?: boolean }): Promise<void> {
+    const auth = await this.serviceAuth(body, o);
+    await this.call(`update service ${id}`, () => (auth ? (this.docker.getService(id).update(auth as never, { ...body, version } as never) as unknown as Promise<unknown>) : this.docker.getService(id).update({ ...body, version } as never)));
   }
 
   async removeSwarm(kind: Exclude<SwarmKind, 'tasks'>, id: string): Promise<void> {
@@ -507,7 +647,7 @@ export class DockerEngine implements Engine {
       await f();
     } catch (e) {
       if (isNotFound(e)) return;
-      throw engineError(e, `remove ${kind.slice(0, -1)} ${id}`);
+      throw engineError(e, `remove ${kind.slice(0, -1)} ${id}`, this.endpoint);
     }
   }
 }

@@ -24,6 +24,13 @@ export class DryRunEngine implements Engine {
     return this.fake.get(id)?.name ?? this.names.get(id) ?? id.slice(0, 12);
   }
 
+  /** the real engine's endpoint and description (which engine, which context) */
+  get endpoint(): unknown {
+    return (this.real as { endpoint?: unknown }).endpoint;
+  }
+  describe(): string {
+    return (this.real as { describe?: () => string }).describe?.() ?? 'the engine';
+  }
   ping() {
     return this.real.ping();
   }

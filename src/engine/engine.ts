@@ -157,7 +157,11 @@ export interface Engine {
   pushImage(ref: string, onProgress?: (msg: Record<string, unknown>) => void): Promise<void>;
   tagImage(ref: string, repo: string, tag: string): Promise<void>;
   listImages(filters?: Record<string, string[]>): Promise<Array<{ Id: string; RepoTags: string[]; Size: number; Created: number; Labels: Labels }>>;
-  buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void): Promise<void>;
+  /**
+   * Builds with the classic builder. `o.baseImages`: the images the Dockerfile starts FROM, whose
+   * registries' credentials go along (the engine pulls them with those).
+   */
+  buildImage(context: Readable, options: Record<string, unknown>, onProgress: (msg: Record<string, unknown>) => void, o?: { baseImages?: string[] }): Promise<void>;
 
   /**
    * Engine events (filters as the API takes them); `onEvent` runs for each, `onEnd` if the stream
@@ -173,9 +177,10 @@ export interface Engine {
   swarmState(): Promise<string>;
   /** Swarm objects (services, tasks, configs, secrets), filtered as the API takes it */
   listSwarm(kind: SwarmKind, filters: Record<string, string[]>): Promise<Array<Record<string, any>>>;
-  createSwarm(kind: Exclude<SwarmKind, 'tasks'>, body: Record<string, unknown>): Promise<string>;
+  /** `o.registryAuth`: send the credentials for a service's image, so that the nodes can pull it (`--with-registry-auth`) */
+  createSwarm(kind: Exclude<SwarmKind, 'tasks'>, body: Record<string, unknown>, o?: { registryAuth?: boolean }): Promise<string>;
   /** update a service at its version (the version guards against concurrent updates) */
-  updateService(id: string, version: number, body: Record<string, unknown>): Promise<void>;
+  updateService(id: string, version: number, body: Record<string, unknown>, o?: { registryAuth?: boolean }): Promise<void>;
   /** removes a service, config or secret; gone already is fine */
   removeSwarm(kind: Exclude<SwarmKind, 'tasks'>, id: string): Promise<void>;
 }
