@@ -6,7 +6,7 @@ import { loadBakeFiles, resolveBake } from '../build/bake.js';
 import type { BakeTarget } from '../build/bake.js';
 import type { Project, Service } from '../model/project.js';
 import type { GlobalOptions } from './common.js';
-import { collectOption } from './common.js';
+import { collectOption, engineFor } from './common.js';
 import { buildServices } from './build.js';
 
 /** Bake targets as services of a synthetic project, so that they build through the same graph. */
@@ -65,8 +65,8 @@ export function registerBake(program: Command, globals: () => GlobalOptions): vo
         process.stdout.write(`${JSON.stringify(printed, null, 2)}\n`);
         return;
       }
-      const { DockerEngine } = await import('../engine/docker.js');
-      const engine = new DockerEngine();
+      // the engine --context / --host / the environment name; with --dry-run, one that only reads
+      const engine = await engineFor(globals());
       await engine.ping();
       const project = asProject(resolved.target, cwd);
       const t0 = Date.now();

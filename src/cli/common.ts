@@ -1,6 +1,7 @@
 /** Options every command shares (the docker compose global flags) and error output. */
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
+import { selectEngine } from '../engine/context.js';
 import type { LoadOptions } from '../load/index.js';
 
 export interface GlobalOptions {
@@ -14,6 +15,10 @@ export interface GlobalOptions {
   parallel?: number;
   compatibility?: boolean;
   dryRun?: boolean;
+  /** the docker context to use (--context / -c) */
+  context?: string;
+  /** the engine's address (--host / -H) */
+  host?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -28,7 +33,11 @@ export function addGlobalOptions(cmd: Command, shortFile = true, shortProject = 
   const has = (long: string) => cmd.options.some((o) => o.long === long);
   const add = (flags: string, what: string, parse?: (v: string, prev?: never) => unknown) => {
     const long = flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!;
-    if (!has(long)) (parse ? cmd.option(flags, what, parse as never) : cmd.option(flags, what));
+    // a short flag the command has for itself (commit -c) leaves the long one only
+    const short = /^(-[A-Za-z]), /.exec(flags)?.[1];
+    const own = short !== undefined && cmd.options.some((o) => o.short === short);
+    const spec = own ? flags.slice(flags.indexOf(', ') + 2) : flags;
+    if (!has(long)) (parse ? cmd.option(spec, what, parse as never) : cmd.option(spec, what));
   };
   add(shortFile ? '-f, --file <file>' : '--file <file>', 'Compose file (repeatable; "-" reads stdin)', collect as never);
   add(shortProject ? '-p, --project-name <name>' : '--project-name <name>', 'project name');
@@ -39,6 +48,8 @@ export function addGlobalOptions(cmd: Command, shortFile = true, shortProject = 
   add('--progress <type>', 'progress output: auto, tty, plain, json, quiet');
   add('--compatibility', 'container names as docker-compose v1 made them (project_service_1)');
   add('--dry-run', 'show what would change; change nothing');
+  add('-c, --context <name>', 'the docker context to use (default: DOCKER_HOST, DOCKER_CONTEXT, `docker context use`)');
+  add('-H, --host <address>', 'the engine to use: unix://, tcp:// or ssh:// (as DOCKER_HOST)');
   // build has its own --parallel (builds at once); elsewhere it bounds engine operations
   if (cmd.name() !== 'build') add('--parallel <n>', 'engine operations at once (-1: no limit)', parseParallel as never);
   return cmd;
@@ -60,6 +71,8 @@ export function applyGlobalSettings(g: GlobalOptions): void {
     setProgress(g.progress as 'auto');
   }
   if (g.parallel !== undefined) process.env.DOCKYARD_PARALLEL = String(g.parallel === -1 ? 1_000_000 : g.parallel);
+  // every engine made from here on talks to the engine these name (or, without them, as the docker CLI chooses)
+  selectEngine({ context: g.context, host: g.host });
 }
 
 export function loadOptionsFrom(g: GlobalOptions, extra: Partial<LoadOptions> = {}): LoadOptions {

@@ -50,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
       parallel: active.name() === 'build' ? top.parallel : own.parallel ?? top.parallel,
       compatibility: own.compatibility || top.compatibility,
       dryRun: own.dryRun || top.dryRun,
+      context: own.context ?? top.context,
+      host: own.host ?? top.host,
     } satisfies GlobalOptions;
   };
   program.hook('preAction', () => applyGlobalSettings(globals()));

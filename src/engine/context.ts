@@ -38,6 +38,8 @@ export interface EngineEndpoint {
   host: string;
   /** for tcp:// with TLS */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; verify: boolean; from: string };
+  /** `from`, in words (`the current context in /root/.docker/config.json`) */
+  why?: string;
 }
 
 /** sha256 of a context's name: its folder in the store (as the CLI's contextdirOf). */
@@ -119,7 +121,7 @@ export function readContext(name: string, from: EngineEndpoint['from'], env: Nod
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
     const known = listContexts(env);
-    throw new DockyardError('MISSING_REFERENCE', missing ? `no context "${name}" (${describeFrom(from)}) in ${contextStoreDir(env)}` : `the context "${name}" (${describeFrom(from)}) cannot be read: ${file} is not valid JSON`, {
+    throw new DockyardError('MISSING_REFERENCE', missing ? `no context "${name}" (${describeFrom(from, env)}) in ${contextStoreDir(env)}` : `the context "${name}" (${describeFrom(from, env)}) cannot be read: ${file} is not valid JSON`, {
       hint: `contexts there: ${known.join(', ')}; create one with \`docker context create ${name} --docker host=...\`, or choose another (--context, DOCKER_CONTEXT, \`docker context use\`)`,
     });
   }
@@ -132,7 +134,7 @@ export function readContext(name: string, from: EngineEndpoint['from'], env: Nod
   const cert = readIf(join(tlsDir, 'cert.pem'));
   const key = readIf(join(tlsDir, 'key.pem'));
   const host = normalizeHost(docker.Host, !!(ca || cert || docker.SkipTLSVerify));
-  const ep: EngineEndpoint = { context: name, from, host };
+  const ep: EngineEndpoint = { context: name, from, host, why: describeFrom(from, env) };
   // as the CLI: TLS for a tcp endpoint with TLS material or SkipTLSVerify
   if (host.startsWith('tcp://') && (ca || cert || key || docker.SkipTLSVerify)) ep.tls = { ca, cert, key, verify: !docker.SkipTLSVerify, from: `the context's TLS files (${tlsDir})` };
   return ep;
@@ -154,10 +156,10 @@ export function resolveEndpoint(sel: EngineSelection = {}, env: NodeJS.ProcessEn
   return defaultEndpoint(undefined, 'default', env);
 }
 
-function describeFrom(from: EngineEndpoint['from']): string {
+function describeFrom(from: EngineEndpoint['from'], env: NodeJS.ProcessEnv = process.env): string {
   switch (from) {
     case 'currentContext':
-      return `the current context in ${configPath()}`;
+      return `the current context in ${configPath(env)}`;
     case 'default':
       return 'the default';
     case 'the library':
@@ -170,7 +172,7 @@ function describeFrom(from: EngineEndpoint['from']): string {
 /** `unix:///var/run/docker.sock (context "default")`, `tcp://10.0.0.5:2376 (context "prod", from DOCKER_CONTEXT, TLS)` */
 export function describeEndpoint(ep: EngineEndpoint): string {
   const parts = [`context "${ep.context}"`];
-  if (ep.from !== 'default') parts.push(describeFrom(ep.from));
+  if (ep.from !== 'default') parts.push(ep.why ?? describeFrom(ep.from));
   if (ep.tls) parts.push(ep.tls.verify ? 'TLS' : 'TLS without verification');
   return `${ep.host} (${parts.join(', ')})`;
 }
@@ -238,4 +240,13 @@ export async function engineFromContext(name?: string, o: { credentials?: Creden
 export async function resolveEngine(engine?: Engine | string, o: { credentials?: CredentialStore } = {}): Promise<Engine> {
   if (engine && typeof engine !== 'string') return engine;
   return engineFromContext(engine, o);
+}
+
+/**
+ * The engine in use, for `dockyard version` and the like: its address, the context and what chose
+ * it, in words and as fields. Nothing is contacted.
+ */
+export function engineSummary(env: NodeJS.ProcessEnv = process.env): { host: string; context: string; from: EngineEndpoint['from']; tls: boolean; description: string } {
+  const ep = currentEndpoint(env);
+  return { host: ep.host, context: ep.context, from: ep.from, tls: !!ep.tls, description: describeEndpoint(ep) };
 }
