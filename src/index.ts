@@ -28,11 +28,11 @@ export type {
   EventStream,
 } from './api/project.js';
 export type { ProgressEvent, Timeline, TimelineEntry } from './converge/events.js';
-export { formatPlan, planUp } from './converge/plan.js';
-export type { Plan, ServicePlan, Step } from './converge/plan.js';
+export { formatPlan, formatResources, planUp } from './converge/plan.js';
+export type { ImageStep, Observed, Plan, PlanOptions, ResourceStep, ServicePlan, Step } from './converge/plan.js';
 export type { Engine } from './engine/engine.js';
 export { acquireEnvironment, releaseEnvironment, renewEnvironment, listEnvironments, gcEnvironments, healthReport, Lease, LEASE } from './envs/lease.js';
-export type { AcquireOptions, LeasedService, LeaseInfo, ServiceHealth } from './envs/lease.js';
+export type { AcquireOptions, LeasedService, LeaseHolder, LeaseInfo, OwnerState, ServiceHealth } from './envs/lease.js';
 export type { WatchAction, WatchOptions } from './watch/watch.js';
 export { convertToKubernetes } from './deploy/k8s.js';
 export type { K8sResult } from './deploy/k8s.js';

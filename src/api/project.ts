@@ -255,6 +255,14 @@ export class ProjectHandle {
     };
   }
 
+  /** which of these services' images are out of date with their sources (the builder's own check, building nothing) */
+  private readonly stale = async (services: Service[]): Promise<Set<string>> => {
+    if (!services.length) return new Set();
+    const { buildServices } = await import('../build/builder.js');
+    const r = await buildServices(this.engine, this.model, services.map((s) => s.name), { dryRun: true });
+    return new Set([...r].filter(([, v]) => v === 'would-build').map(([k]) => k));
+  };
+
   private upOptions(o: UpOptions) {
     return {
       services: o.services,
@@ -273,6 +281,7 @@ export class ProjectHandle {
       recreateDeps: o.recreateDeps,
       build: o.build === true ? ('always' as const) : o.build === false ? ('never' as const) : ('missing' as const),
       builder: this.builder(o.onEvent),
+      stale: this.stale,
       signal: o.signal,
     };
   }
@@ -282,13 +291,9 @@ export class ProjectHandle {
     return this.converger(o.onEvent).up(this.upOptions(o));
   }
 
-  /** What `up` would do, and why, touching nothing. */
-  async plan(o: UpOptions = {}): Promise<{ plan: Plan; resources: string[] }> {
-    return this.converger(o.onEvent).planUp(this.upOptions(o), async (svcs) => {
-      const { buildServices } = await import('../build/builder.js');
-      const r = await buildServices(this.engine, this.model, svcs.map((s) => s.name), { dryRun: true });
-      return new Set([...r].filter(([, v]) => v === 'would-build').map(([k]) => k));
-    });
+  /** What `up` would do, and why, touching nothing: the plan `up` carries out. */
+  async plan(o: UpOptions = {}): Promise<Plan> {
+    return this.converger(o.onEvent).planUp(this.upOptions(o));
   }
 
   /** Stops and removes the containers and networks (volumes too with `volumes`). */
@@ -394,6 +399,7 @@ export class ProjectHandle {
       stdout: out.stream,
       stderr: err.stream,
       build: this.builder(onEvent),
+      stale: this.stale,
     });
     return { exitCode: r.exitCode, stdout: out.text(), stderr: err.text(), container: r.container };
   }
@@ -503,7 +509,7 @@ export class ProjectHandle {
 
   /** Sets the number of containers of services (`scale web=3 worker=0`), their dependencies started unless noDeps. */
   async scale(replicas: Record<string, number>, o: { noDeps?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
-    await this.converger(o.onEvent).up({ services: Object.keys(replicas), scale: replicas, noDeps: o.noDeps, noRecreate: true, builder: this.builder(o.onEvent) });
+    await this.converger(o.onEvent).up({ services: Object.keys(replicas), scale: replicas, noDeps: o.noDeps, noRecreate: true, builder: this.builder(o.onEvent), stale: this.stale });
   }
 
   /**

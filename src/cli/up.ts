@@ -8,7 +8,7 @@ import { collectOption, context, parseIntOption, parseTimeoutMs } from './common
 import { logPrinter } from './logs.js';
 import { runWatch } from './watch.js';
 import { setColor, timelineGantt, timelineSummary, timelineSvg } from './render.js';
-import { formatPlan } from '../converge/plan.js';
+import { formatPlan, formatResources } from '../converge/plan.js';
 
 interface UpFlags {
   detach?: boolean;
@@ -127,8 +127,8 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       const build = o.build ? true : o.noBuild === true || o.build === false ? false : undefined;
       // --dry-run (a global flag): up prints its plan, with the reasons, and changes nothing
       if (globals().dryRun) {
-        const { plan, resources } = await handle.plan({ services: names, scale, forceRecreate: o.forceRecreate, recreateDeps: o.alwaysRecreateDeps, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build, pull });
-        const lines = [...resources, ...formatPlan(plan)];
+        const plan = await handle.plan({ services: names, scale, forceRecreate: o.forceRecreate, recreateDeps: o.alwaysRecreateDeps, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build, pull });
+        const lines = [...formatResources(plan), ...formatPlan(plan)];
         process.stdout.write(lines.map((l) => `${l}\n`).join(''));
         process.stderr.write(`dry run: nothing was changed (${plan.services.reduce((n, sp) => n + sp.steps.filter((st) => st.action !== 'keep').length, 0)} container change(s) planned)\n`);
         return;

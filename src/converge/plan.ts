@@ -1,13 +1,15 @@
 /**
- * The plan of `up`, computed without an engine: for every service (in dependency order) and
- * every container number, what to do and why, from the Project and the containers observed.
- * The executor (runner.ts) carries it out; `up --dry-run` prints it.
+ * The plan of `up`, computed without an engine from the Project and what was observed (observe.ts):
+ * networks, volumes, images, and for every service (in dependency order) and container number,
+ * what to do and why. The executor (up.ts) carries it out; `up --dry-run` prints it.
  */
+import { DockyardError } from '../errors.js';
 import { serviceGraph } from '../load/index.js';
-import { containerName } from '../model/names.js';
+import { formatDuration } from '../load/units.js';
+import { containerName, imageName, LABEL } from '../model/names.js';
 import type { Project, Service } from '../model/project.js';
 import { changedKeys, serviceConfigHash } from '../model/serialize.js';
-import { replicas } from './spec.js';
+import { networkBody, replicas, volumeBody } from './spec.js';
 import type { ProjectContainer } from './state.js';
 
 export type Step =
@@ -31,10 +33,73 @@ export interface ServicePlan {
 
 export interface Plan {
   project: string;
+  networks: ResourceStep[];
+  volumes: ResourceStep[];
+  /** one per service converged */
+  images: ImageStep[];
   /** in dependency order (dependencies first) */
   services: ServicePlan[];
   /** containers of services the project no longer defines */
   orphans: { container: ProjectContainer; action: 'remove' | 'keep' }[];
+  /** what the plan noticed but does not change (a network of another project, an outdated one) */
+  warnings: string[];
+}
+
+/** A network or volume the services use: created, used as it is, or (external and missing) a failure. */
+export interface ResourceStep {
+  kind: 'network' | 'volume';
+  /** the key in the project (networks.NAME, volumes.NAME) and the engine's name */
+  key: string;
+  name: string;
+  action: 'create' | 'keep' | 'fail';
+  /** why it fails (an external one that does not exist) */
+  reason?: string;
+  /** what the engine is asked to create */
+  body?: Record<string, unknown>;
+}
+
+/** What a service's image needs: built, pulled, used as it is, or a failure before anything starts. */
+export interface ImageStep {
+  service: string;
+  ref: string;
+  action: 'build' | 'pull' | 'use' | 'fail';
+  reason: string;
+  /** the image there is now (kept when a refresh pull fails) */
+  imageId?: string;
+  /** a pull that may fail and keep the image there is (pull_policy daily, weekly, every_N) */
+  refresh?: boolean;
+}
+
+/** What the engine holds that the plan depends on: observed once, before planning. */
+export interface Observed {
+  /** the project's containers (not one-off ones) */
+  containers: ProjectContainer[];
+  /** by engine name: the networks that exist, with their labels */
+  networks: Record<string, { labels: Record<string, string> } | undefined>;
+  /** by engine name: whether the volume exists */
+  volumes: Record<string, boolean>;
+  /** by image reference: the image there is, with when it was last pulled or tagged */
+  images: Record<string, { id: string; pulledAt: number } | undefined>;
+  /** the services with a build whose image is out of date with its sources */
+  staleBuilds: ReadonlySet<string>;
+  /** the clock, for pull policies with a refresh period */
+  now: number;
+}
+
+export interface PlanOptions {
+  /** the services named (with their dependencies unless noDeps); default all */
+  services?: string[];
+  noDeps?: boolean;
+  scale?: Record<string, number>;
+  forceRecreate?: boolean;
+  /** recreate the dependencies of the services named, even if unchanged (up --always-recreate-deps) */
+  recreateDeps?: boolean;
+  noRecreate?: boolean;
+  removeOrphans?: boolean;
+  /** build images that are missing or stale ('missing'), always, or never */
+  build?: 'missing' | 'always' | 'never';
+  /** up --pull, over each service's pull_policy */
+  pull?: 'always' | 'missing' | 'never' | 'build';
 }
 
 export interface PlanInput {
@@ -73,7 +138,8 @@ const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 export const WILL_BUILD = '(will be built)';
 export const WILL_PULL = '(will be pulled)';
 
-export function planUp(project: Project, input: PlanInput): Plan {
+/** The containers' part of the plan, for image ids known (or marked WILL_BUILD / WILL_PULL). */
+export function planContainers(project: Project, input: PlanInput): Pick<Plan, 'services' | 'orphans'> {
   const enabled = new Map(input.services.map((s) => [s.name, s]));
   const byService = new Map<string, ProjectContainer[]>();
   for (const c of input.existing) (byService.get(c.service) ?? byService.set(c.service, []).get(c.service)!).push(c);
@@ -109,11 +175,164 @@ export function planUp(project: Project, input: PlanInput): Plan {
   }
   const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
   const orphans = input.existing.filter((c) => !known.has(c.service)).map((container) => ({ container, action: input.removeOrphans ? ('remove' as const) : ('keep' as const) }));
-  return { project: project.name, services, orphans };
+  return { services, orphans };
+}
+
+/** The services to converge: those named, with their dependencies unless noDeps; all by default. */
+export function targetServices(project: Project, names?: string[], noDeps?: boolean): Service[] {
+  const all = project.services;
+  for (const n of names ?? []) {
+    if (!all[n]) {
+      const disabled = project.disabledServices[n];
+      throw new DockyardError('USAGE', `no such service: ${n}`, {
+        hint: disabled ? `it is disabled by profiles: add --profile ${disabled.profiles?.[0]}` : `services: ${Object.keys(all).join(', ')}`,
+      });
+    }
+  }
+  if (!names?.length) return Object.values(all);
+  const set = noDeps ? new Set(names) : serviceGraph(project).closure(names);
+  return Object.values(all).filter((s) => set.has(s.name));
+}
+
+/** A pull policy (up --pull, or the service's pull_policy): always, never, missing, build, or a refresh period. */
+export function pullPolicy(p: string | undefined): { kind: 'always' | 'never' | 'missing' | 'build' } | { kind: 'every'; ms: number } {
+  switch (p) {
+    case undefined:
+    case 'missing':
+    case 'if_not_present':
+      return { kind: 'missing' };
+    case 'always':
+    case 'never':
+    case 'build':
+      return { kind: p };
+    case 'refresh':
+      return { kind: 'always' };
+    case 'daily':
+      return { kind: 'every', ms: 86_400_000 };
+    case 'weekly':
+      return { kind: 'every', ms: 7 * 86_400_000 };
+  }
+  const m = /^every_(\d+)([smhdw])$/.exec(p);
+  if (m) return { kind: 'every', ms: Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[m[2] as 's']! };
+  return { kind: 'missing' };
+}
+
+/** What one service's image needs, by --build, --pull / pull_policy, and what the engine has. */
+export function planImage(project: Project, s: Service, seen: Observed, o: Pick<PlanOptions, 'build' | 'pull'>): ImageStep {
+  const ref = imageName(project.name, s);
+  const policy = pullPolicy(o.pull ?? s.pull_policy);
+  const img = seen.images[ref];
+  const step = (action: ImageStep['action'], reason: string, extra: Partial<ImageStep> = {}): ImageStep => ({ service: s.name, ref, action, reason, ...(img ? { imageId: img.id } : {}), ...extra });
+  // a service with a build is built when its image is missing or stale (its sources changed);
+  // pull_policy: build and --build build it every time; pull_policy: always pulls it instead
+  if (s.build && o.build !== 'never' && policy.kind !== 'always') {
+    if (o.build === 'always') return step('build', '--build');
+    if (policy.kind === 'build') return step('build', 'pull_policy: build');
+    if (!img) return step('build', 'not built yet');
+    if (seen.staleBuilds.has(s.name)) return step('build', 'its sources changed');
+    return step('use', 'up to date with its sources');
+  }
+  const stale = img && policy.kind === 'every' && seen.now - img.pulledAt > policy.ms;
+  if (img && policy.kind !== 'always' && !stale) return step('use', 'present');
+  if (!img && s.build && o.build === 'never') return step('fail', `image ${ref} for service "${s.name}" is not built`);
+  if (!img && policy.kind === 'never') return step('fail', `image ${ref} for service "${s.name}" is not present, and its pull policy is never`);
+  if (stale) return step('pull', `last pulled more than ${formatDuration((policy.kind === "every" ? policy.ms : 0) * 1e6)} ago`, { refresh: true });
+  return step('pull', img ? (o.pull === 'always' ? '--pull always' : 'pull_policy: always') : 'not present');
+}
+
+/** The networks and volumes the services use: create the missing ones; an external one must exist. */
+export function planResources(project: Project, services: Service[], seen: Pick<Observed, 'networks' | 'volumes'>): Pick<Plan, 'networks' | 'volumes' | 'warnings'> {
+  const warnings: string[] = [];
+  const netKeys = [...new Set(services.flatMap((s) => Object.keys(s.networks ?? {})))].filter((k) => project.networks[k]).sort();
+  const networks = netKeys.map((key): ResourceStep => {
+    const net = project.networks[key]!;
+    const existing = seen.networks[net.name];
+    if (net.external) return existing ? { kind: 'network', key, name: net.name, action: 'keep' } : { kind: 'network', key, name: net.name, action: 'fail', reason: `external network "${net.name}" does not exist` };
+    const body = networkBody(project, key);
+    if (!existing) return { kind: 'network', key, name: net.name, action: 'create', body };
+    const owner = existing.labels[LABEL.project];
+    if (owner && owner !== project.name) warnings.push(`network ${net.name} belongs to project ${owner}; using it anyway`);
+    else if (existing.labels[LABEL.networkHash] && existing.labels[LABEL.networkHash] !== (body.Labels as Record<string, string>)[LABEL.networkHash]) {
+      warnings.push(`network ${net.name} was created from an earlier definition of "${key}" (driver, options, IPAM, internal or labels changed) and is used as it is: \`dockyard down\` then \`up\` recreates it`);
+    }
+    return { kind: 'network', key, name: net.name, action: 'keep' };
+  });
+  const volKeys = [...new Set(services.flatMap((s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && project.volumes[v.source]).map((v) => v.source!)))].sort();
+  const volumes = volKeys.map((key): ResourceStep => {
+    const vol = project.volumes[key]!;
+    if (seen.volumes[vol.name]) return { kind: 'volume', key, name: vol.name, action: 'keep' };
+    if (vol.external) return { kind: 'volume', key, name: vol.name, action: 'fail', reason: `external volume "${vol.name}" does not exist` };
+    return { kind: 'volume', key, name: vol.name, action: 'create', body: volumeBody(project, key) };
+  });
+  return { networks, volumes, warnings };
+}
+
+/** up --always-recreate-deps: the dependencies of the services named (not those services). */
+function recreatedDeps(project: Project, o: PlanOptions): string[] | undefined {
+  if (!o.recreateDeps || !o.services?.length) return undefined;
+  const named = new Set(o.services);
+  return targetServices(project, o.services).map((s) => s.name).filter((n) => !named.has(n));
+}
+
+/**
+ * The whole plan of `up`, computed without an engine from the project and what was observed:
+ * networks and volumes, images (built, pulled or used, by --build, --pull and pull_policy), and
+ * the containers to create, recreate, start, keep or remove, each with its reason. `up` carries
+ * out exactly this; `up --dry-run` prints it.
+ */
+export function planUp(project: Project, seen: Observed, o: PlanOptions = {}): Plan {
+  const services = targetServices(project, o.services, o.noDeps);
+  const images = services.map((s) => planImage(project, s, seen, o));
+  const imageIds = new Map(images.map((i) => [i.service, imageIdAfter(i)] as const).filter((e): e is [string, string] => e[1] !== undefined));
+  const containers = planContainers(project, { services, existing: seen.containers, imageIds, scale: o.scale, forceRecreate: o.forceRecreate, forceRecreateServices: recreatedDeps(project, o), noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
+  return { project: project.name, ...planResources(project, services, seen), images, ...containers };
+}
+
+/** The image id a service runs once its image step is done: known, or to be known (WILL_BUILD, WILL_PULL). */
+function imageIdAfter(i: ImageStep): string | undefined {
+  if (i.action === 'build') return WILL_BUILD;
+  if (i.action === 'pull') return WILL_PULL;
+  return i.imageId;
+}
+
+/**
+ * The containers' part again once the images are built and pulled, with their real ids: a pull
+ * that brought the image there was already, or a build that made the same image, recreates
+ * nothing. Every other step stays as planned.
+ */
+export function settleImages(project: Project, plan: Plan, seen: Observed, o: PlanOptions, ids: ReadonlyMap<string, string>): Plan {
+  const services = targetServices(project, o.services, o.noDeps);
+  const containers = planContainers(project, { services, existing: seen.containers, imageIds: ids, scale: o.scale, forceRecreate: o.forceRecreate, forceRecreateServices: recreatedDeps(project, o), noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
+  return { ...plan, ...containers };
+}
+
+/** Plan steps that cannot be carried out, as the error `up` stops with before changing anything. */
+export function planFailure(plan: Pick<Plan, 'networks' | 'volumes' | 'images'>): DockyardError | undefined {
+  for (const r of [...plan.networks, ...plan.volumes]) {
+    if (r.action === 'fail') return new DockyardError('MISSING_REFERENCE', r.reason!, { hint: `create it first: docker ${r.kind} create ${r.name}` });
+  }
+  const img = plan.images.find((i) => i.action === 'fail');
+  if (img) return new DockyardError('SERVICE_FAILED', img.reason, { hint: img.reason.endsWith('not built') ? 'build it (dockyard build) or drop --no-build' : 'build or load it locally, or pull it (dockyard pull)' });
+  return undefined;
+}
+
+/** The resources' part of the plan as lines for people: what is created, built, pulled or missing. */
+export function formatResources(plan: Plan): string[] {
+  const lines: string[] = [];
+  for (const r of [...plan.networks, ...plan.volumes]) {
+    if (r.action === 'create') lines.push(`${r.kind} ${r.name}: create`);
+    else if (r.action === 'fail') lines.push(`${r.kind} ${r.name}: missing (external: up would fail)`);
+  }
+  for (const i of plan.images) {
+    if (i.action === 'build') lines.push(`image ${i.ref}: build (${i.reason})`);
+    else if (i.action === 'pull') lines.push(`image ${i.ref}: pull (${i.reason})`);
+    else if (i.action === 'fail') lines.push(`image ${i.ref}: ${i.reason} (up would fail)`);
+  }
+  return lines.sort();
 }
 
 /** The plan as lines for people (`up --dry-run`): service, container, what and why. */
-export function formatPlan(plan: Plan): string[] {
+export function formatPlan(plan: Pick<Plan, 'services' | 'orphans'>): string[] {
   const rows: Array<[string, string, string]> = [];
   for (const sp of plan.services) {
     for (const st of sp.steps) {

@@ -51,6 +51,8 @@ export interface OneOffOptions {
   stderr?: Writable;
   /** builds images that are missing or stale */
   build?: (services: Service[]) => Promise<void>;
+  /** which of these services' images are out of date with their sources (for the dependencies `run` brings up) */
+  stale?: (services: Service[]) => Promise<Set<string>>;
   /** called once attached, before stdin is connected (a terminal goes into raw mode here) */
   onAttach?: () => void;
   /**
@@ -73,7 +75,7 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
   const { project, engine } = conv;
   const [s] = conv.targets([service], true);
   const deps = Object.keys(s!.depends_on ?? {}).filter((d) => project.services[d]);
-  if (!o.noDeps && deps.length) await conv.up({ services: deps, wait: false, builder: o.build ? (svcs) => o.build!(svcs) : undefined });
+  if (!o.noDeps && deps.length) await conv.up({ services: deps, wait: false, builder: o.build ? (svcs) => o.build!(svcs) : undefined, stale: o.stale });
   else await conv.ensureEngine();
   // its own networks and volumes (a dependency may not use them, or none was started)
   await conv.ensureResources([s!]);

@@ -4,14 +4,16 @@
  * call their own modules: up.ts, down.ts, lifecycle.ts (and run.ts, attach.ts, logs.ts).
  */
 import { DockyardError, isConflict } from '../errors.js';
-import type { ContainerInspect, Engine, ImageInspect } from '../engine/engine.js';
+import type { ContainerInspect, Engine } from '../engine/engine.js';
 import { serviceGraph } from '../load/index.js';
-import { imageName, LABEL } from '../model/names.js';
+import { LABEL } from '../model/names.js';
 import type { Project, Service } from '../model/project.js';
 import type { Emit, Timeline } from './events.js';
-import { containerSpec, networkBody, volumeBody } from './spec.js';
+import { containerSpec } from './spec.js';
 import type { ContainerOptions } from './spec.js';
-import type { Plan } from './plan.js';
+import { planFailure, planResources, targetServices } from './plan.js';
+import type { Plan, PlanOptions, ResourceStep } from './plan.js';
+import { observeResources } from './observe.js';
 import { planUpOnly, up } from './up.js';
 import { down } from './down.js';
 import { kill, restart, rm, start, stop } from './lifecycle.js';
@@ -20,32 +22,22 @@ import type { ProjectContainer } from './state.js';
 import { conditionFor, EventHub } from './waits.js';
 import { tarFiles } from './tar.js';
 
-export interface UpOptions {
-  /** services to bring up (with their dependencies unless noDeps); default all */
-  services?: string[];
-  scale?: Record<string, number>;
-  forceRecreate?: boolean;
-  noRecreate?: boolean;
+/** `up`'s options: what to plan (plan.ts), and how to carry it out. */
+export interface UpOptions extends PlanOptions {
   noStart?: boolean;
-  noDeps?: boolean;
-  removeOrphans?: boolean;
   /** wait for running/healthy/completed after starting */
   wait?: boolean;
   waitTimeoutMs?: number;
   /** seconds to wait when stopping containers being replaced */
   timeout?: number;
-  /** build images that are missing ('missing'), always ('always') or never ('never') */
-  build?: 'missing' | 'always' | 'never';
-  /** pull images: always, missing (when not present), never, build (build what has a build section); default: each service's pull_policy */
-  pull?: 'always' | 'missing' | 'never' | 'build';
   /** no pull progress */
   quietPull?: boolean;
   /** recreated containers get new anonymous volumes instead of their predecessors' */
   renewAnonVolumes?: boolean;
-  /** recreate the dependencies of the services named, even if unchanged */
-  recreateDeps?: boolean;
-  /** builds images (skipping up-to-date ones unless force); called with every service that has a build */
+  /** builds images (forced: the plan decided they need building) */
   builder?: (services: Service[], force: boolean) => Promise<void>;
+  /** which of these services' images are out of date with their sources (the builder's check) */
+  stale?: (services: Service[]) => Promise<Set<string>>;
   signal?: AbortSignal;
 }
 
@@ -55,35 +47,6 @@ export interface UpResult {
 }
 
 const LOG_TAIL = 10;
-
-/** A pull policy (up --pull, or the service's pull_policy): always, never, missing, build, or a refresh period. */
-export function pullPolicy(p: string | undefined): { kind: 'always' | 'never' | 'missing' | 'build' } | { kind: 'every'; ms: number } {
-  switch (p) {
-    case undefined:
-    case 'missing':
-    case 'if_not_present':
-      return { kind: 'missing' };
-    case 'always':
-    case 'never':
-    case 'build':
-      return { kind: p };
-    case 'refresh':
-      return { kind: 'always' };
-    case 'daily':
-      return { kind: 'every', ms: 86_400_000 };
-    case 'weekly':
-      return { kind: 'every', ms: 7 * 86_400_000 };
-  }
-  const m = /^every_(\d+)([smhdw])$/.exec(p);
-  if (m) return { kind: 'every', ms: Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[m[2] as 's']! };
-  return { kind: 'missing' };
-}
-
-/** When an image was last pulled or tagged here (else built). */
-function imageTime(img: ImageInspect): number {
-  const t = Date.parse(img.Metadata?.LastTagTime ?? '');
-  return Number.isNaN(t) || t <= 0 ? Date.parse(img.Created ?? '') || 0 : t;
-}
 
 export class Converger {
   readonly limit = new Limit(parallelLimit());
@@ -130,161 +93,28 @@ export class Converger {
     await this.engine.ping();
   }
 
-  /**
-   * Checks the networks the services use (external ones must exist) and returns the creation of
-   * the missing ones, to be started by the caller: creating a network takes the engine ~100 ms,
-   * which `up` overlaps with creating the containers (only starting them needs the network).
-   */
-  async planNetworks(services: Service[]): Promise<() => Promise<void>> {
-    const used = new Set<string>();
-    for (const s of services) for (const n of Object.keys(s.networks ?? {})) used.add(n);
-    const missing: Array<{ name: string; body: Record<string, unknown> }> = [];
-    await Promise.all(
-      [...used].map(async (key) => {
-        const net = this.project.networks[key];
-        if (!net) return;
-        const existing = await this.engine.inspectNetwork(net.name);
-        if (net.external) {
-          if (!existing) throw new DockyardError('MISSING_REFERENCE', `external network "${net.name}" does not exist`, { hint: `create it first: docker network create ${net.name}` });
-          return;
-        }
-        const body = networkBody(this.project, key);
-        if (existing) {
-          if (existing.Labels[LABEL.project] && existing.Labels[LABEL.project] !== this.project.name) {
-            this.emit({ type: 'warning', message: `network ${net.name} belongs to project ${existing.Labels[LABEL.project]}; using it anyway` });
-          } else if (existing.Labels[LABEL.networkHash] && existing.Labels[LABEL.networkHash] !== (body.Labels as Record<string, string>)[LABEL.networkHash]) {
-            this.emit({ type: 'warning', message: `network ${net.name} was created from an earlier definition of "${key}" (driver, options, IPAM, internal or labels changed) and is used as it is: \`dockyard down\` then \`up\` recreates it` });
-          }
-          return;
-        }
-        missing.push({ name: net.name, body });
-      }),
-    );
-    return async () => {
-      await Promise.all(
-        missing.map(async ({ name, body }) => {
-          this.emit({ type: 'resource', kind: 'network', name, action: 'creating' });
-          try {
-            await this.engine.createNetwork(body);
-          } catch (e) {
-            // created concurrently by another run: fine
-            if (!(await this.engine.inspectNetwork(name))) throw e;
-          }
-          this.emit({ type: 'resource', kind: 'network', name, action: 'created' });
-        }),
-      );
-    };
-  }
-
-  /** The networks and volumes these services need, created where missing (for `run`). */
+  /** The networks and volumes these services need, created where missing (for `run`); planned as `up` plans them. */
   async ensureResources(services: Service[]): Promise<void> {
-    const createNetworks = await this.planNetworks(services);
-    await Promise.all([createNetworks(), this.ensureVolumes(services)]);
+    const plan = planResources(this.project, services, await observeResources(this.engine, this.project, services));
+    const failed = planFailure({ ...plan, images: [] });
+    if (failed) throw failed;
+    await Promise.all([...plan.networks, ...plan.volumes].filter((r) => r.action === 'create').map((r) => this.createResource(r)));
   }
 
-  async ensureVolumes(services: Service[]): Promise<void> {
-    const used = new Set<string>();
-    for (const s of services) for (const v of s.volumes ?? []) if (v.type === 'volume' && v.source && this.project.volumes[v.source]) used.add(v.source);
-    await Promise.all(
-      [...used].map(async (key) => {
-        const vol = this.project.volumes[key]!;
-        const existing = await this.engine.inspectVolume(vol.name);
-        if (vol.external) {
-          if (!existing) throw new DockyardError('MISSING_REFERENCE', `external volume "${vol.name}" does not exist`, { hint: `create it first: docker volume create ${vol.name}` });
-          return;
-        }
-        if (existing) return;
-        this.emit({ type: 'resource', kind: 'volume', name: vol.name, action: 'creating' });
-        await this.engine.createVolume(volumeBody(this.project, key));
-        this.emit({ type: 'resource', kind: 'volume', name: vol.name, action: 'created' });
-      }),
-    );
-  }
-
-  /**
-   * The image id each service runs; builds or pulls what is missing, but only once `checked`
-   * (the cheap checks) holds.
-   */
-  async ensureImages(services: Service[], o: UpOptions, checked: Promise<unknown> = Promise.resolve()): Promise<Map<string, string>> {
-    const ids = new Map<string, string>();
-    const toBuild: Service[] = [];
-    const forced = new Set<string>();
-    await Promise.all(
-      services.map(async (s) => {
-        const ref = imageName(this.project.name, s);
-        const policy = pullPolicy(o.pull ?? s.pull_policy);
-        // a service with a build is built when its image is missing or stale (the builder
-        // compares the context's source hash with the image's label and skips current ones);
-        // pull_policy: build builds it every time
-        if (s.build && o.build !== 'never' && policy.kind !== 'always') {
-          toBuild.push(s);
-          if (policy.kind === 'build') forced.add(s.name);
-          return;
-        }
-        const img = await this.engine.inspectImage(ref);
-        const stale = img && policy.kind === 'every' && Date.now() - imageTime(img) > policy.ms;
-        if (img && policy.kind !== 'always' && !stale) {
-          ids.set(s.name, img.Id);
-          return;
-        }
-        if (!img && s.build && o.build === 'never') {
-          throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not built`, { hint: 'build it (dockyard build) or drop --no-build' });
-        }
-        if (!img && policy.kind === 'never') {
-          throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not present, and its pull policy is never`, { hint: 'build or load it locally, or pull it (dockyard pull)' });
-        }
-        await checked;
-        if (!o.quietPull) this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulling' });
-        try {
-          await this.engine.pullImage(ref);
-        } catch (e) {
-          const why = (e as Error).message.replace(/^pull [^:]+: /, '');
-          if (img && policy.kind === 'every') {
-            // a refresh that fails keeps the image there is
-            this.emit({ type: 'warning', message: `could not refresh ${ref} (${why}); using the image there is` });
-            ids.set(s.name, img.Id);
-            return;
-          }
-          throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" ${img ? 'could not be pulled (pull policy always)' : 'is not present and cannot be pulled'}: ${why}`, {
-            hint: s.build ? 'build it with dockyard build' : 'build or load it locally (docker build / docker load), or give the service a build: section',
-          });
-        }
-        const pulled = await this.engine.inspectImage(ref);
-        if (!pulled) throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is missing after pull`);
-        if (!o.quietPull) this.emit({ type: 'resource', kind: 'image', name: ref, action: 'pulled' });
-        ids.set(s.name, pulled.Id);
-      }),
-    );
-    if (toBuild.length) {
-      if (!o.builder) throw new DockyardError('SERVICE_FAILED', `image for service "${toBuild[0]!.name}" must be built`, { hint: 'run dockyard build first' });
-      await checked;
-      const always = o.build === 'always' ? toBuild : toBuild.filter((s) => forced.has(s.name));
-      const rest = toBuild.filter((s) => !always.includes(s));
-      if (always.length) await o.builder(always, true);
-      if (rest.length) await o.builder(rest, false);
-      for (const s of toBuild) {
-        const img = await this.engine.inspectImage(imageName(this.project.name, s));
-        if (!img) throw new DockyardError('SERVICE_FAILED', `image for service "${s.name}" is missing after build`);
-        ids.set(s.name, img.Id);
-      }
+  /** Creates a network or volume of the plan (one created meanwhile by another run is fine). */
+  async createResource(r: ResourceStep): Promise<void> {
+    this.emit({ type: 'resource', kind: r.kind, name: r.name, action: 'creating' });
+    try {
+      await (r.kind === 'network' ? this.engine.createNetwork(r.body!) : this.engine.createVolume(r.body!));
+    } catch (e) {
+      if (!(await (r.kind === 'network' ? this.engine.inspectNetwork(r.name) : this.engine.inspectVolume(r.name)))) throw e;
     }
-    return ids;
+    this.emit({ type: 'resource', kind: r.kind, name: r.name, action: 'created' });
   }
 
   /** Target services: those asked for, with their dependencies unless noDeps. */
   targets(names?: string[], noDeps?: boolean): Service[] {
-    const all = this.project.services;
-    for (const n of names ?? []) {
-      if (!all[n]) {
-        const disabled = this.project.disabledServices[n];
-        throw new DockyardError('USAGE', `no such service: ${n}`, {
-          hint: disabled ? `it is disabled by profiles: add --profile ${disabled.profiles?.[0]}` : `services: ${Object.keys(all).join(', ')}`,
-        });
-      }
-    }
-    if (!names?.length) return Object.values(all);
-    const set = noDeps ? new Set(names) : serviceGraph(this.project).closure(names);
-    return Object.values(all).filter((s) => set.has(s.name));
+    return targetServices(this.project, names, noDeps);
   }
 
   /** Creates one container: remove a leftover with our name, create, connect networks, copy files. */
@@ -425,8 +255,8 @@ export class Converger {
   // --- the verbs, one module each (up.ts, down.ts, lifecycle.ts) over this executor ----------
 
   /** What `up` would do, touching nothing (`up --dry-run`). */
-  planUp(o: UpOptions = {}, wouldBuild?: (services: Service[]) => Promise<Set<string>>): Promise<{ plan: Plan; resources: string[] }> {
-    return planUpOnly(this, o, wouldBuild);
+  planUp(o: UpOptions = {}): Promise<Plan> {
+    return planUpOnly(this, o);
   }
 
   up(o: UpOptions = {}): Promise<UpResult> {

@@ -8,52 +8,72 @@ import { serviceGraph } from '../load/index.js';
 import { containerName, imageName } from '../model/names.js';
 import type { Service } from '../model/project.js';
 import type { TimelineEntry, Timeline } from './events.js';
-import { planUp, WILL_BUILD, WILL_PULL } from './plan.js';
-import type { Plan, ServicePlan } from './plan.js';
+import { planFailure, planUp, settleImages } from './plan.js';
+import type { ImageStep, Plan, ResourceStep, ServicePlan } from './plan.js';
+import { observe } from './observe.js';
 import type { Converger, UpOptions, UpResult } from './runner.js';
-import { projectContainers } from './state.js';
 import type { ProjectContainer } from './state.js';
 import { conditionFor, EventHub, isReady } from './waits.js';
 
-/**
- * What `up` would do, touching nothing (`up --dry-run`): the plan, and the networks, volumes
- * and images it would create, build or pull. `wouldBuild` tells which images are stale.
- */
-export async function planUpOnly(cv: Converger, o: UpOptions = {}, wouldBuild?: (services: Service[]) => Promise<Set<string>>): Promise<{ plan: Plan; resources: string[] }> {
+/** What `up` would do, touching nothing (`up --dry-run`): the plan that `up` carries out. */
+export async function planUpOnly(cv: Converger, o: UpOptions = {}): Promise<Plan> {
   const services = cv.targets(o.services, o.noDeps);
   await cv.ensureEngine();
-  const resources: string[] = [];
-  const nets = new Set(services.flatMap((s) => Object.keys(s.networks ?? {})));
-  const vols = new Set(services.flatMap((s) => (s.volumes ?? []).filter((v) => v.type === 'volume' && v.source && cv.project.volumes[v.source]).map((v) => v.source!)));
-  const stale = o.build === 'never' ? new Set<string>() : await (wouldBuild?.(services.filter((s) => s.build)) ?? Promise.resolve(new Set<string>()));
-  const imageIds = new Map<string, string>();
-  const [existing] = await Promise.all([
-    projectContainers(cv.engine, cv.project.name, { oneoff: false }),
-    ...[...nets].map(async (k) => {
-      const n = cv.project.networks[k];
-      if (n && !(await cv.engine.inspectNetwork(n.name))) resources.push(n.external ? `network ${n.name}: missing (external: up would fail)` : `network ${n.name}: create`);
-    }),
-    ...[...vols].map(async (k) => {
-      const v = cv.project.volumes[k]!;
-      if (!(await cv.engine.inspectVolume(v.name))) resources.push(v.external ? `volume ${v.name}: missing (external: up would fail)` : `volume ${v.name}: create`);
-    }),
-    ...services.map(async (s) => {
-      const ref = imageName(cv.project.name, s);
-      const img = await cv.engine.inspectImage(ref);
-      if (s.build && o.build !== 'never' && (stale.has(s.name) || !img || o.build === 'always')) {
-        imageIds.set(s.name, WILL_BUILD);
-        resources.push(`image ${ref}: build`);
-      } else if (img) imageIds.set(s.name, img.Id);
-      else {
-        imageIds.set(s.name, WILL_PULL);
-        resources.push(`image ${ref}: pull`);
-      }
-    }),
-  ]);
-  const plan = planUp(cv.project, { services, existing, imageIds, scale: o.scale, forceRecreate: o.forceRecreate, forceRecreateServices: recreatedDeps(cv, o), noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
-  return { plan, resources: resources.sort() };
+  return planUp(cv.project, await observe(cv.engine, cv.project, services, o.stale), o);
 }
 
+/**
+ * The resources' steps of a plan: volumes created now; images built and pulled (the builds all
+ * at once, the dependency order is the builder's); networks returned as a creation to start,
+ * which `up` overlaps with creating the containers (only starting them needs the network).
+ * Resolves with the image id each service runs.
+ */
+async function carryOutResources(cv: Converger, plan: Plan, o: UpOptions): Promise<{ ids: Map<string, string>; createNetworks: () => Promise<void> }> {
+  const creates = (r: ResourceStep) => r.action === 'create';
+  const volumes = plan.volumes.filter(creates).map((r) => cv.createResource(r));
+  const ids = new Map<string, string>();
+  const pulls = plan.images.filter((i) => i.action === 'pull').map(async (i) => ids.set(i.service, await pullImage(cv, i, o)));
+  for (const i of plan.images.filter((x) => x.action === 'use')) {
+    ids.set(i.service, i.imageId!);
+    // a built image the plan found current: said as the builder says it
+    if (cv.project.services[i.service]?.build && o.build !== 'never') cv.emit({ type: 'resource', kind: 'image', name: i.ref, action: 'exists', detail: 'up to date' });
+  }
+  const builds = plan.images.filter((i) => i.action === 'build');
+  const built = (async () => {
+    if (!builds.length) return;
+    if (!o.builder) throw new DockyardError('SERVICE_FAILED', `image for service "${builds[0]!.service}" must be built`, { hint: 'run dockyard build first' });
+    await o.builder(builds.map((i) => cv.project.services[i.service]!), true);
+    for (const i of builds) {
+      const img = await cv.engine.inspectImage(i.ref);
+      if (!img) throw new DockyardError('SERVICE_FAILED', `image for service "${i.service}" is missing after build`);
+      ids.set(i.service, img.Id);
+    }
+  })();
+  await Promise.all([...volumes, ...pulls, built]);
+  return { ids, createNetworks: async () => void (await Promise.all(plan.networks.filter(creates).map((r) => cv.createResource(r)))) };
+}
+
+/** Pulls one image of the plan; a refresh that fails keeps the image there is. */
+async function pullImage(cv: Converger, i: ImageStep, o: UpOptions): Promise<string> {
+  const s = cv.project.services[i.service]!;
+  if (!o.quietPull) cv.emit({ type: 'resource', kind: 'image', name: i.ref, action: 'pulling' });
+  try {
+    await cv.engine.pullImage(i.ref);
+  } catch (e) {
+    const why = (e as Error).message.replace(/^pull [^:]+: /, '');
+    if (i.refresh && i.imageId) {
+      cv.emit({ type: 'warning', message: `could not refresh ${i.ref} (${why}); using the image there is` });
+      return i.imageId;
+    }
+    throw new DockyardError('SERVICE_FAILED', `image ${i.ref} for service "${i.service}" ${i.imageId ? 'could not be pulled (pull policy always)' : 'is not present and cannot be pulled'}: ${why}`, {
+      hint: s.build ? 'build it with dockyard build' : 'build or load it locally (docker build / docker load), or give the service a build: section',
+    });
+  }
+  const pulled = await cv.engine.inspectImage(i.ref);
+  if (!pulled) throw new DockyardError('SERVICE_FAILED', `image ${i.ref} for service "${i.service}" is missing after pull`);
+  if (!o.quietPull) cv.emit({ type: 'resource', kind: 'image', name: i.ref, action: 'pulled' });
+  return pulled.Id;
+}
 
 export async function up(cv: Converger, o: UpOptions = {}): Promise<UpResult> {
   const t0 = Date.now();
@@ -65,25 +85,23 @@ export async function up(cv: Converger, o: UpOptions = {}): Promise<UpResult> {
   const now = () => Date.now() - t0;
   const result: Record<string, string[]> = {};
   try {
-    // independent preparations run together (an unreachable engine fails the first of them):
-    // events, network checks, volumes, images (pulled or built only once the network checks
-    // passed: a missing external network fails the run first), the listing
-    const networkCheck = cv.planNetworks(services);
-    const [, , createNetworks, , images, existing] = await Promise.all([
-      cv.ensureEngine(),
-      hub.open(project.name),
-      networkCheck,
-      cv.ensureVolumes(services),
-      cv.ensureImages(services, o, networkCheck),
-      projectContainers(cv.engine, project.name, { oneoff: false }),
-    ]);
+    // observe (the event stream opens meanwhile; an unreachable engine fails the first call),
+    // plan, stop on what cannot be done before changing anything, then carry the plan out
+    const [, , seen] = await Promise.all([cv.ensureEngine(), hub.open(project.name), observe(cv.engine, project, services, o.stale)]);
+    const planned = planUp(project, seen, o);
+    const failure = planFailure(planned);
+    if (failure) throw failure;
+    for (const w of planned.warnings) cv.emit({ type: 'warning', message: w });
+    const { ids: images, createNetworks } = await carryOutResources(cv, planned, o);
+    const existing = seen.containers;
     // networks are created while the first containers are created; nothing starts before
     let networksDone = false;
     const networks = createNetworks().finally(() => (networksDone = true));
     networks.catch(() => undefined); // observed below
     // with --no-start, creating is the whole job: nothing is created unless the networks are
     if (o.noStart) await networks;
-    const plan = planUp(project, { services, existing, imageIds: images, scale: o.scale, forceRecreate: o.forceRecreate, forceRecreateServices: recreatedDeps(cv, o), noRecreate: o.noRecreate, removeOrphans: o.removeOrphans });
+    // the images' real ids: a pull or build that changed nothing recreates nothing
+    const plan = settleImages(project, planned, seen, o, images);
     const stepsOf = new Map(plan.services.map((sp) => [sp.service, sp]));
     const orphans = plan.orphans.map((x) => x.container);
     if (orphans.length) {
@@ -377,11 +395,4 @@ export function buildTimeline(startedAt: number, entries: TimelineEntry[]): Time
   }
   const totalMs = entries.length ? Math.max(...entries.map(end)) : 0;
   return { startedAt, totalMs, entries, criticalPath: { services: chain, ms: last ? end(last) : 0 } };
-}
-
-/** up --always-recreate-deps: the dependencies of the services named (not those services). */
-function recreatedDeps(cv: Converger, o: UpOptions): string[] | undefined {
-  if (!o.recreateDeps || !o.services?.length) return undefined;
-  const named = new Set(o.services);
-  return cv.targets(o.services).map((s) => s.name).filter((n) => !named.has(n));
 }

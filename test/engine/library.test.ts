@@ -144,8 +144,9 @@ describe('library (import from "dockyard")', () => {
   it('plan: what up would do, and why, touching nothing', async () => {
     const p = project({ 'compose.yaml': `services:\n  a:\n    image: ${IMG}\n    command: ["sleep", "600"]\n    init: true\n` });
     const h = await open(p);
-    const { plan, resources } = await h.plan();
-    expect(resources).toEqual([`network ${p.name}_default: create`]);
+    const plan = await h.plan();
+    expect(plan.networks).toEqual([expect.objectContaining({ kind: 'network', name: `${p.name}_default`, action: 'create' })]);
+    expect(plan.images).toEqual([expect.objectContaining({ service: 'a', action: 'use', reason: 'present' })]);
     expect(plan.services[0]!.steps).toEqual([{ action: 'create', number: 1, name: `${p.name}-a-1` }]);
     expect(p.containers()).toEqual([]);
   });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/load/index.js';
 import { serviceConfigDigest, serviceConfigHash } from '../../src/model/serialize.js';
-import { formatPlan, planUp, WILL_BUILD } from '../../src/converge/plan.js';
+import { formatPlan, planContainers as planUp, WILL_BUILD } from '../../src/converge/plan.js';
 import type { ProjectContainer } from '../../src/converge/state.js';
 import type { Project } from '../../src/model/project.js';
 import { cleanupTrees, tree } from '../helpers/fs.js';
@@ -112,7 +112,7 @@ const rows: Row[] = [
   },
 ];
 
-describe('planUp', () => {
+describe('planContainers (the containers part of the plan)', () => {
   for (const r of rows) {
     it(r.name, () => {
       const p = project(r.yaml);
