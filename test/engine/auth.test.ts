@@ -136,6 +136,27 @@ describe('registries that ask for credentials', () => {
     expect(token.tokenLog().slice(before).filter((l) => l.startsWith('bob '))).not.toEqual([]);
   }, 240_000);
 
+  it('deploy pins a private image to the digest its registry has, asking with the credentials (none: a warning that says what to run)', async () => {
+    const env = dockerConfig('deploy', { auths: { [token.host]: { auth: b64(`bob:${BOB}`) } } });
+    const { p, image } = privateProject(token.host);
+    p.ok(['build', '--push', 'app'], { env });
+    p.writeFile('compose.yaml', `services:\n  use:\n    image: ${image}:1\n    init: true\n    command: ["sleep", "600"]\n`);
+    const digest = JSON.parse(docker('image', 'inspect', '--format', '{{json .RepoDigests}}', `${image}:1`))[0].split('@')[1] as string;
+    try {
+      const r = p.ok(['deploy', '--detach'], { env });
+      noSecrets(r);
+      expect(r.stderr).not.toMatch(/no registry gave a digest/);
+      expect(docker('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', `${p.name}_use`)).toBe(`${image}:1@${digest}`);
+      await tick();
+      const anon = p.ok(['deploy', '--detach'], { env: dockerConfig('deploy-none', {}) });
+      expect(anon.stderr).toMatch(new RegExp(`warning: no registry gave a digest for ${image.replace(/\./g, '\\.')}:1 \\(.*asks for credentials, and none are configured for it.*docker login ${token.host.replace(/\./g, '\\.')}`));
+    } finally {
+      spawnSync('docker', ['service', 'rm', `${p.name}_use`], { stdio: 'ignore' });
+      // the network goes once the tasks' containers have
+      for (let i = 0; i < 40 && spawnSync('docker', ['network', 'rm', `${p.name}_default`], { stdio: 'ignore' }).status !== 0 && docker('network', 'ls', '-q', '--filter', `name=${p.name}_default`); i++) await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 240_000);
+
   it('a wrong password: every command says which registry refused whose credentials and what to run, exit 4, no secret anywhere', async () => {
     // the image is in both registries first (with the right credentials)
     const good = dockerConfig('good', { auths: { [basic.host]: { auth: b64(`alice:${ALICE}`) }, [token.host]: { auth: b64(`bob:${BOB}`) } } });
