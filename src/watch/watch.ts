@@ -6,13 +6,23 @@
  * way goes in the next one. Containers are looked up at every action, so watch survives their
  * recreation, restart or scaling; with `initial_sync`, every (re)start of a container gets the
  * rule's files again.
+ *
+ * What is sent is what is under the rule's path and nothing else: a symlink goes as a symlink with
+ * its own target text (the watcher does not follow links, nothing is read through one), a file is
+ * opened without following a link. What could not be done is never silent: a file that could not
+ * be read (or is not a regular file), a transfer the engine refused are named on the action's
+ * line (`error`); files not sent are not recorded as sent, and they go again with the rule's next
+ * change.
  */
-import { createReadStream, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { constants, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { open, readlink } from 'node:fs/promises';
+import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import dockerignore from '@balena/dockerignore';
 import { pack } from 'tar-stream';
+import type { Header, Pack } from 'tar-stream';
 import type { ProjectHandle } from '../api/project.js';
 import { slashRelative } from '../build/context.js';
 import type { Engine } from '../engine/engine.js';
@@ -20,15 +30,17 @@ import { DockyardError } from '../errors.js';
 import { LABEL } from '../model/names.js';
 import type { Service, WatchRule } from '../model/project.js';
 import { projectContainers } from '../converge/state.js';
+import type { ProjectContainer } from '../converge/state.js';
 
 export interface WatchAction {
   service: string;
   action: WatchRule['action'] | 'initial sync';
-  /** files sent (or removed) */
+  /** files sent (or removed) to every container */
   files: number;
   /** from the first file event of the batch to done */
   ms: number;
   containers: string[];
+  /** what failed: files not sent (and why), the engine's refusal, an exec's exit code; what was not sent goes again with the next change */
   error?: string;
 }
 
@@ -107,54 +119,131 @@ function signature(abs: string, st = statSafe(abs)): string | undefined {
   return st && `${st.mtimeMs}:${st.size}:${st.ino}`;
 }
 
+/**
+ * Whether `abs` is reached from the rule's path without going through a symlink (or anything else
+ * that is not a folder): a path through a link would read, or remove, what is outside the watched
+ * path. A folder on the way that is gone is fine: what was below it is gone too (a deletion).
+ */
+function direct(root: string, abs: string): boolean {
+  const rel = relative(root, abs);
+  if (rel.startsWith('..') || isAbsolute(rel)) return false;
+  let p = root;
+  for (const part of rel.split(sep).slice(0, -1)) {
+    p = join(p, part);
+    const st = statSafe(p);
+    if (!st) return true;
+    if (!st.isDirectory()) return false;
+  }
+  return true;
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Why a file could not be read: the system's code and words, without the path (the line names it). */
+function why(e: unknown): string {
+  return (e as NodeJS.ErrnoException)?.code ? message(e).replace(/, \w+ '.*'$/s, '') : message(e);
+}
+
+/** What a file that is neither a folder, a symlink nor a regular file is. */
+function kind(st: Stats): string {
+  return st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'a special file';
+}
+
+const AGAIN = '(tried again with the next change)';
+
 interface Queue {
   rule: Rule;
   /** paths with events since the last transfer */
   pending: Set<string>;
   /** new folders to walk again */
   rescan: Set<string>;
+  /** paths not sent by their transfer (unreadable, refused): they go with the next change */
+  retry: Set<string>;
   /** file -> its signature when last sent */
   sent: Map<string, string | undefined>;
   since: number;
   busy: boolean;
 }
 
-/** Every file under `abs` (itself if a file) that the rule lets through. */
-function walk(abs: string, rule: Rule, out: string[] = []): string[] {
+/** Every file under `abs` (itself if a file) that the rule lets through; a folder that cannot be listed goes in `failed`. */
+function walk(abs: string, rule: Rule, out: string[] = [], failed?: Map<string, string>): string[] {
   const st = statSafe(abs);
   if (!st || !rule.matches(abs)) return out;
   out.push(abs);
-  if (st.isDirectory()) for (const c of readdirSync(abs)) walk(join(abs, c), rule, out);
+  if (st.isDirectory()) {
+    let names: string[];
+    try {
+      names = readdirSync(abs);
+    } catch (e) {
+      failed?.set(abs, why(e));
+      return out;
+    }
+    for (const c of names) walk(join(abs, c), rule, out, failed);
+  }
   return out;
 }
 
-/** The files as one tar stream, placed under the rule's target, owned by uid:gid. */
-function tarOf(files: string[], rule: Rule, owner: { uid: number; gid: number }): Readable {
+/** A failure once a file's entry has begun: the archive cannot go on, the transfer fails. */
+class Midway extends Error {
+  constructor(readonly reason: unknown) {
+    super('midway');
+  }
+}
+
+/**
+ * A regular file's entry. It is opened without following a link and without waiting for a FIFO's
+ * writer, and must still be a regular file: one replaced meanwhile fails here, before its entry
+ * begins. Small files are read whole, so a file written meanwhile has an entry of the size read;
+ * large ones stream up to the size seen (one that shrank meanwhile fails the transfer).
+ */
+async function fileEntry(p: Pack, abs: string, header: Partial<Header> & { name: string }): Promise<void> {
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${st.isDirectory() ? 'a folder' : kind(st)} now, not a regular file`);
+    if (st.size <= STREAM_ABOVE) {
+      const data = await fh.readFile();
+      p.entry({ ...header, size: data.length }, data);
+      return;
+    }
+    await new Promise<void>((res, rej) => {
+      const entry = p.entry({ ...header, size: st.size }, (err) => (err ? rej(err) : res()));
+      fh.createReadStream({ start: 0, end: st.size - 1, autoClose: false }).on('error', rej).pipe(entry);
+    }).catch((e: unknown) => {
+      throw new Midway(e);
+    });
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The files as one tar stream, placed under the rule's target, owned by uid:gid. A symlink is an
+ * entry of its own target text. A file that cannot be read as it was listed (unreadable, not or no
+ * longer a regular file, now below a link) is left out and put in `failed` with the reason.
+ */
+function tarOf(files: string[], rule: Rule, owner: { uid: number; gid: number }, failed: Map<string, string>): Readable {
   const p = pack();
   (async () => {
     const st0 = statSafe(rule.path);
     for (const abs of files) {
+      if (failed.has(abs)) continue;
       const st = statSafe(abs);
+      // gone since it was listed: its deletion event follows
       if (!st) continue;
       // a rule on a single file maps it to the target itself
       const rel = st0?.isFile() ? '' : slashRelative(rule.path, abs);
       const name = posix.join(rule.target!, rel).replace(/^\//, '');
       const header = { name, mode: st.mode & 0o7777, mtime: st.mtime, uid: owner.uid, gid: owner.gid };
-      if (st.isDirectory()) p.entry({ ...header, type: 'directory' });
-      else if (st.isSymbolicLink()) p.entry({ ...header, type: 'symlink', linkname: '' });
-      else if (st.isFile()) {
-        // a file being written meanwhile: its entry must have the size of what is read. Small
-        // files are read whole first; large ones stream, up to the size seen (a file that
-        // shrank meanwhile fails this transfer; its next event sends it again)
-        if (st.size <= STREAM_ABOVE) {
-          const data = await readFile(abs).catch(() => undefined);
-          if (data) p.entry({ ...header, size: data.length }, data);
-        } else {
-          await new Promise<void>((res, rej) => {
-            const entry = p.entry({ ...header, size: st.size }, (err) => (err ? rej(err) : res()));
-            createReadStream(abs, { end: st.size - 1 }).on('error', rej).pipe(entry);
-          });
-        }
+      try {
+        if (!direct(rule.path, abs)) throw new Error('a folder above it is a symlink now');
+        if (st.isDirectory()) p.entry({ ...header, type: 'directory' });
+        else if (st.isSymbolicLink()) p.entry({ ...header, type: 'symlink', linkname: await readlink(abs) });
+        else if (st.isFile()) await fileEntry(p, abs, header);
+        else throw new Error(`${kind(st)}, not a regular file`);
+      } catch (e) {
+        if (e instanceof Midway) throw e.reason;
+        failed.set(abs, why(e));
       }
     }
     p.finalize();
@@ -171,7 +260,6 @@ async function ownerOf(engine: Engine, id: string): Promise<{ uid: number; gid: 
   if (/^\d+$/.test(u!) && (g === undefined || /^\d+$/.test(g))) return { uid: Number(u), gid: Number(g ?? u) };
   const ask = async (args: string[]) => {
     const chunks: Buffer[] = [];
-    const { PassThrough } = await import('node:stream');
     const out = new PassThrough();
     out.on('data', (c: Buffer) => chunks.push(c));
     await engine.exec(id, { cmd: ['id', ...args], stdout: out, stderr: new PassThrough() });
@@ -194,14 +282,22 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
   const owners = new Map<string, Promise<{ uid: number; gid: number }>>();
   const owner = (id: string) => owners.get(id) ?? owners.set(id, ownerOf(engine, id)).get(id)!;
   const running = async (service: string) => (await projectContainers(engine, model.name, { oneoff: false, services: [service] })).filter((c) => c.state === 'running');
+  const shown = (abs: string) => slashRelative(model.workingDir, abs) || '.';
+  const notSent = (failed: Map<string, string>) => {
+    const l = [...failed].map(([f, r]) => `${shown(f)} (${r})`);
+    return `not sent: ${l.slice(0, 3).join(', ')}${l.length > 3 ? ` and ${l.length - 3} more` : ''} ${AGAIN}`;
+  };
+  /** the engine's refusals, one per container (named when there are several) */
+  const refusals = (cs: ProjectContainer[], results: PromiseSettledResult<unknown>[]) =>
+    results.flatMap((r, i) => (r.status === 'rejected' ? [`${cs.length > 1 ? `${cs[i]!.name}: ` : ''}${message(r.reason)}`] : []));
+  const filesIn = (files: string[], failed: Map<string, string>) => files.filter((f) => !failed.has(f) && !statSafe(f)?.isDirectory()).length;
 
-  /** Sends files (and removes the deleted ones) to one container. */
-  const syncTo = async (id: string, rule: Rule, files: string[], deleted: string[]) => {
-    if (files.length) await engine.putArchive(id, '/', tarOf(files, rule, await owner(id)));
+  /** Sends files (and removes the deleted ones) to one container; what it could not read goes in `failed`. */
+  const syncTo = async (id: string, rule: Rule, files: string[], deleted: string[], failed: Map<string, string>) => {
+    if (files.length) await engine.putArchive(id, '/', tarOf(files, rule, await owner(id), failed));
     if (deleted.length) {
       const st0 = statSafe(rule.path);
       const paths = deleted.map((abs) => (st0?.isFile() || abs === rule.path ? rule.target! : posix.join(rule.target!, slashRelative(rule.path, abs))));
-      const { PassThrough } = await import('node:stream');
       await engine.exec(id, { cmd: ['rm', '-rf', '--', ...paths], stdout: new PassThrough(), stderr: new PassThrough() });
     }
   };
@@ -215,15 +311,19 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
     const rule = q.rule;
     const s = rule.service;
     const a = rule.rule.action;
+    const failed = new Map<string, string>();
     const present: string[] = [];
     const deleted: string[] = [];
     for (const abs of new Set(changed)) {
-      if (statSafe(abs)) walk(abs, rule, present);
+      // through a symlink: not under the watched path (the watcher does not follow links; a folder may have become one since)
+      if (!direct(rule.path, abs)) continue;
+      if (statSafe(abs)) walk(abs, rule, present, failed);
       else if (rule.matches(abs)) deleted.push(abs);
     }
     const asSent = new Set(present);
     for (const dir of rescan) {
-      for (const f of walk(dir, rule)) {
+      if (!direct(rule.path, dir)) continue;
+      for (const f of walk(dir, rule, [], failed)) {
         if (asSent.has(f)) continue;
         const st = statSafe(f);
         if (st?.isDirectory() || q.sent.get(f) !== signature(f, st)) present.push(f);
@@ -231,8 +331,11 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
     }
     const files = [...new Set(present)];
     const count = files.filter((f) => !statSafe(f)?.isDirectory()).length + deleted.length;
-    if (!count && a !== 'rebuild' && a !== 'restart') return;
+    const sync = a !== 'rebuild' && a !== 'restart';
+    if (sync && !count && !failed.size) return;
     let names: string[] = [];
+    let sent = count;
+    const problems: string[] = [];
     try {
       if (a === 'rebuild') {
         await handle.build([s.name]);
@@ -242,33 +345,47 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
         await handle.restart([s.name]);
         names = (await running(s.name)).map((c) => c.name);
       } else {
+        sent = 0;
         const cs = await running(s.name);
         names = cs.map((c) => c.name);
-        await Promise.all(cs.map((c) => syncTo(c.id, rule, files, deleted)));
-        for (const f of files) q.sent.set(f, signature(f));
-        for (const f of deleted) q.sent.delete(f);
-        if (a === 'sync+restart') await handle.restart([s.name]);
-        if (a === 'sync+exec') {
-          const x = rule.rule.exec!;
-          await Promise.all(cs.map((c) => handle.exec(s.name, x.command!, { index: c.number, user: x.user, workdir: x.working_dir, env: Object.fromEntries(Object.entries(x.environment ?? {}).filter((e): e is [string, string] => e[1] !== null)) })));
+        const refused = refusals(cs, await Promise.allSettled(cs.map((c) => syncTo(c.id, rule, files, deleted, failed))));
+        for (const f of failed.keys()) q.retry.add(f);
+        if (refused.length) {
+          // the whole batch goes again with the next change
+          for (const f of [...changed, ...rescan]) q.retry.add(f);
+          problems.push(`${refused.join('; ')} ${AGAIN}`);
+        } else if (cs.length) {
+          for (const f of files) if (!failed.has(f)) q.sent.set(f, signature(f));
+          for (const f of deleted) q.sent.delete(f);
+          sent = filesIn(files, failed) + deleted.length;
+        }
+        if (failed.size) problems.push(notSent(failed));
+        if (!refused.length) {
+          if (a === 'sync+restart') await handle.restart([s.name]);
+          if (a === 'sync+exec') {
+            const x = rule.rule.exec!;
+            await Promise.all(cs.map((c) => handle.exec(s.name, x.command!, { index: c.number, user: x.user, workdir: x.working_dir, env: Object.fromEntries(Object.entries(x.environment ?? {}).filter((e): e is [string, string] => e[1] !== null)) })));
+          }
         }
       }
-      o.onAction?.({ service: s.name, action: a, files: count, ms: Date.now() - since, containers: names });
     } catch (e) {
-      o.onAction?.({ service: s.name, action: a, files: count, ms: Date.now() - since, containers: names, error: e instanceof Error ? e.message : String(e) });
+      problems.push(message(e));
     }
+    o.onAction?.({ service: s.name, action: a, files: sent, ms: Date.now() - since, containers: names, ...(problems.length ? { error: problems.join('; ') } : {}) });
   };
 
-  // per rule: the first change goes out at once; what comes meanwhile waits for the next transfer
-  const queues: Queue[] = rules.map((rule) => ({ rule, pending: new Set<string>(), rescan: new Set<string>(), sent: new Map(), since: 0, busy: false }));
+  // per rule: the first change goes out at once; what comes meanwhile waits for the next transfer.
+  // What the last one could not send rides with the next change.
+  const queues: Queue[] = rules.map((rule) => ({ rule, pending: new Set<string>(), rescan: new Set<string>(), retry: new Set<string>(), sent: new Map(), since: 0, busy: false }));
   const flush = async (q: Queue) => {
     if (q.busy || (!q.pending.size && !q.rescan.size)) return;
     q.busy = true;
-    const batch = [...q.pending];
+    const batch = [...q.pending, ...q.retry];
     const rescan = [...q.rescan];
     const since = q.since;
     q.pending.clear();
     q.rescan.clear();
+    q.retry.clear();
     try {
       await act(q, batch, since, rescan);
     } finally {
@@ -279,7 +396,8 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
   const timers = new Set<NodeJS.Timeout>();
   const watchers = await Promise.all(
     queues.map(async (q) => {
-      const w = watch(q.rule.path, { ignoreInitial: true, ignored: (p: string) => p !== q.rule.path && !q.rule.matches(p) && !!statSafe(p), persistent: true });
+      // links are not followed: a symlink is sent as one, and nothing is read through it
+      const w = watch(q.rule.path, { ignoreInitial: true, ignored: (p: string) => p !== q.rule.path && !q.rule.matches(p) && !!statSafe(p), persistent: true, followSymlinks: false, ignorePermissionErrors: true });
       w.on('all', (event: string, p: string) => {
         if (!q.pending.size) q.since = Date.now();
         q.pending.add(resolve(p));
@@ -297,6 +415,8 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
           }
         }
       });
+      // (without a listener, an error event would throw out of the watcher)
+      w.on('error', (err: unknown) => o.onAction?.({ service: q.rule.service.name, action: q.rule.rule.action, files: 0, ms: 0, containers: [], error: `watching ${shown(q.rule.path)}: ${why(err)}` }));
       await new Promise<void>((r) => w.on('ready', () => r()));
       return w;
     }),
@@ -306,11 +426,13 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
   const initial = queues.filter((q) => q.rule.rule.initial_sync && q.rule.target);
   const sendAll = async (q: Queue, only?: string) => {
     const t0 = Date.now();
-    const files = walk(q.rule.path, q.rule);
+    const failed = new Map<string, string>();
+    const files = walk(q.rule.path, q.rule, [], failed);
     const cs = (await running(q.rule.service.name)).filter((c) => !only || c.id === only);
-    await Promise.all(cs.map((c) => syncTo(c.id, q.rule, files, [])));
-    for (const f of files) q.sent.set(f, signature(f));
-    if (cs.length) o.onAction?.({ service: q.rule.service.name, action: 'initial sync', files: files.filter((f) => !statSafe(f)?.isDirectory()).length, ms: Date.now() - t0, containers: cs.map((c) => c.name) });
+    await Promise.all(cs.map((c) => syncTo(c.id, q.rule, files, [], failed)));
+    for (const f of failed.keys()) q.retry.add(f);
+    for (const f of files) if (!failed.has(f)) q.sent.set(f, signature(f));
+    if (cs.length) o.onAction?.({ service: q.rule.service.name, action: 'initial sync', files: filesIn(files, failed), ms: Date.now() - t0, containers: cs.map((c) => c.name), ...(failed.size ? { error: notSent(failed) } : {}) });
   };
   for (const q of initial) await sendAll(q);
   const sub = initial.length
