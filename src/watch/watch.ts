@@ -10,9 +10,9 @@
  * What is sent is what is under the rule's path and nothing else: a symlink goes as a symlink with
  * its own target text (the watcher does not follow links, nothing is read through one), a file is
  * opened without following a link. What could not be done is never silent: a file that could not
- * be read (or is not a regular file), a transfer the engine refused are named on the action's
- * line (`error`); files not sent are not recorded as sent, and they go again with the rule's next
- * change.
+ * be read (or is not a regular file), a transfer the engine refused, an exec that exited non-zero
+ * are named on the action's line (`error`); files not sent are not recorded as sent, and they go
+ * again with the rule's next change.
  */
 import { constants, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -147,6 +147,12 @@ function why(e: unknown): string {
 /** What a file that is neither a folder, a symlink nor a regular file is. */
 function kind(st: Stats): string {
   return st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'a special file';
+}
+
+/** The last line of a command's output, as `: line`, or nothing. */
+function lastLine(text: string): string {
+  const l = text.trim().split('\n').pop()?.trim();
+  return l ? `: ${l.length > 200 ? `${l.slice(0, 200)}…` : l}` : '';
 }
 
 const AGAIN = '(tried again with the next change)';
@@ -298,8 +304,22 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
     if (deleted.length) {
       const st0 = statSafe(rule.path);
       const paths = deleted.map((abs) => (st0?.isFile() || abs === rule.path ? rule.target! : posix.join(rule.target!, slashRelative(rule.path, abs))));
-      await engine.exec(id, { cmd: ['rm', '-rf', '--', ...paths], stdout: new PassThrough(), stderr: new PassThrough() });
+      const err: Buffer[] = [];
+      const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c));
+      const code = await engine.exec(id, { cmd: ['rm', '-rf', '--', ...paths], stdout: new PassThrough().resume(), stderr });
+      if (code !== 0) throw new Error(`removing ${paths.join(' ')} exited with code ${code}${lastLine(Buffer.concat(err).toString())}`);
     }
+  };
+
+  /** sync+exec: the rule's command in each container; one text for each that exited non-zero (or could not run). */
+  const execIn = async (rule: Rule, cs: ProjectContainer[]): Promise<string[]> => {
+    const x = rule.rule.exec!;
+    const env = Object.fromEntries(Object.entries(x.environment ?? {}).filter((e): e is [string, string] => e[1] !== null));
+    const results = await Promise.allSettled(cs.map((c) => handle.exec(rule.service.name, x.command!, { index: c.number, user: x.user, workdir: x.working_dir, env })));
+    return results.flatMap((r, i) => {
+      if (r.status === 'rejected') return [`exec in ${cs[i]!.name}: ${message(r.reason)}`];
+      return r.value.exitCode === 0 ? [] : [`exec in ${cs[i]!.name} exited with code ${r.value.exitCode}${lastLine(r.value.stderr || r.value.stdout)}`];
+    });
   };
 
   /**
@@ -362,10 +382,7 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
         if (failed.size) problems.push(notSent(failed));
         if (!refused.length) {
           if (a === 'sync+restart') await handle.restart([s.name]);
-          if (a === 'sync+exec') {
-            const x = rule.rule.exec!;
-            await Promise.all(cs.map((c) => handle.exec(s.name, x.command!, { index: c.number, user: x.user, workdir: x.working_dir, env: Object.fromEntries(Object.entries(x.environment ?? {}).filter((e): e is [string, string] => e[1] !== null)) })));
-          }
+          if (a === 'sync+exec') problems.push(...(await execIn(rule, cs)));
         }
       }
     } catch (e) {

@@ -178,4 +178,25 @@ describe('watch: safety (issue 24)', () => {
       await w.stop();
     }
   }, 120_000);
+
+  it('sync+exec whose command exits non-zero is reported as failed on the action line, with the exit code and its last error line; the next change runs it again', async () => {
+    const p = project({
+      'conf/c.conf': 'v=0\n',
+      'compose.yaml': appWith('        - {path: ./conf, action: sync+exec, target: /app/conf, exec: {command: ["sh", "-c", "cat /app/conf/c.conf >> /app/ran; echo bad config >&2; exit 3"]}}\n'),
+    });
+    const w = startCli(p, [], ['watch']);
+    const app = `${p.name}-app-1`;
+    try {
+      await w.until(/following 1 rule/, 1, 60_000);
+      const failed = /watch: app {2}sync\+exec 1 file {2}\d+ ms {2}failed: exec in \S+-app-1 exited with code 3: bad config/;
+      writeFileSync(join(p.dir, 'conf/c.conf'), 'v=1\n');
+      await w.until(failed);
+      expect(await cat(app, '/app/ran')).toBe('v=1\n');
+      writeFileSync(join(p.dir, 'conf/c.conf'), 'v=2\n');
+      await w.until(failed, 2);
+      expect(await cat(app, '/app/ran')).toBe('v=1\nv=2\n');
+    } finally {
+      await w.stop();
+    }
+  }, 120_000);
 });
