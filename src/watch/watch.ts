@@ -10,9 +10,10 @@
  * What is sent is what is under the rule's path and nothing else: a symlink goes as a symlink with
  * its own target text (the watcher does not follow links, nothing is read through one), a file is
  * opened without following a link. What could not be done is never silent: a file that could not
- * be read (or is not a regular file), a transfer the engine refused, an exec that exited non-zero
- * are named on the action's line (`error`); files not sent are not recorded as sent, and they go
- * again with the rule's next change.
+ * be read (or is not a regular file), a transfer the engine refused, an exec that exited non-zero,
+ * an initial sync that failed are named on the action's line (`error`); files not sent are not
+ * recorded as sent, and they (or the container's whole initial sync) go again with the rule's
+ * next change.
  */
 import { constants, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -165,6 +166,10 @@ interface Queue {
   rescan: Set<string>;
   /** paths not sent by their transfer (unreadable, refused): they go with the next change */
   retry: Set<string>;
+  /** containers just started ('*': every running one): their initial sync is due now */
+  starting: Set<string>;
+  /** containers whose initial sync failed ('*': every running one): it goes again with the next change */
+  owed: Set<string>;
   /** file -> its signature when last sent */
   sent: Map<string, string | undefined>;
   since: number;
@@ -286,7 +291,16 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
   const rules = compileRules(model.workingDir, targets);
   if (!rules.length) throw new DockyardError('USAGE', `no develop.watch rules in ${o.services?.length ? o.services.join(', ') : 'the project'}`, { hint: 'add develop: {watch: [{path: ./src, action: sync, target: /app/src}]} to a service' });
   const owners = new Map<string, Promise<{ uid: number; gid: number }>>();
-  const owner = (id: string) => owners.get(id) ?? owners.set(id, ownerOf(engine, id)).get(id)!;
+  const owner = (id: string) => {
+    let p = owners.get(id);
+    if (!p) {
+      p = ownerOf(engine, id);
+      owners.set(id, p);
+      // a failed look-up is asked again next time
+      p.catch(() => owners.get(id) === p && owners.delete(id));
+    }
+    return p;
+  };
   const running = async (service: string) => (await projectContainers(engine, model.name, { oneoff: false, services: [service] })).filter((c) => c.state === 'running');
   const shown = (abs: string) => slashRelative(model.workingDir, abs) || '.';
   const notSent = (failed: Map<string, string>) => {
@@ -391,23 +405,58 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
     o.onAction?.({ service: s.name, action: a, files: sent, ms: Date.now() - since, containers: names, ...(problems.length ? { error: problems.join('; ') } : {}) });
   };
 
+  /**
+   * initial_sync: the rule's files to the containers in `only` (every running one when undefined).
+   * A container the transfer failed into owes the whole sync again, with the rule's next change
+   * (and with its next start); files that could not be read go again with that change too.
+   */
+  const initialSync = async (q: Queue, only?: Set<string>): Promise<void> => {
+    const rule = q.rule;
+    const service = rule.service.name;
+    const t0 = Date.now();
+    const failed = new Map<string, string>();
+    let cs: ProjectContainer[] = [];
+    try {
+      cs = (await running(service)).filter((c) => !only || only.has(c.id));
+      if (!cs.length) return;
+      const files = walk(rule.path, rule, [], failed);
+      const results = await Promise.allSettled(cs.map((c) => syncTo(c.id, rule, files, [], failed)));
+      results.forEach((r, i) => r.status === 'rejected' && q.owed.add(cs[i]!.id));
+      const refused = refusals(cs, results);
+      for (const f of failed.keys()) q.retry.add(f);
+      if (refused.length < cs.length) for (const f of files) if (!failed.has(f)) q.sent.set(f, signature(f));
+      const problems = [...(refused.length ? [`${refused.join('; ')} ${AGAIN}`] : []), ...(failed.size ? [notSent(failed)] : [])];
+      o.onAction?.({ service, action: 'initial sync', files: refused.length ? 0 : filesIn(files, failed), ms: Date.now() - t0, containers: cs.map((c) => c.name), ...(problems.length ? { error: problems.join('; ') } : {}) });
+    } catch (e) {
+      for (const id of cs.length ? cs.map((c) => c.id) : [...(only ?? ['*'])]) q.owed.add(id);
+      o.onAction?.({ service, action: 'initial sync', files: 0, ms: Date.now() - t0, containers: cs.map((c) => c.name), error: `${message(e)} ${AGAIN}` });
+    }
+  };
+
   // per rule: the first change goes out at once; what comes meanwhile waits for the next transfer.
-  // What the last one could not send rides with the next change.
-  const queues: Queue[] = rules.map((rule) => ({ rule, pending: new Set<string>(), rescan: new Set<string>(), retry: new Set<string>(), sent: new Map(), since: 0, busy: false }));
+  // What the last one could not do (files not sent, initial syncs owed) rides with the next change.
+  const queues: Queue[] = rules.map((rule) => ({ rule, pending: new Set<string>(), rescan: new Set<string>(), retry: new Set<string>(), starting: new Set<string>(), owed: new Set<string>(), sent: new Map(), since: 0, busy: false }));
   const flush = async (q: Queue) => {
-    if (q.busy || (!q.pending.size && !q.rescan.size)) return;
+    const change = q.pending.size > 0 || q.rescan.size > 0;
+    if (q.busy || (!change && !q.starting.size)) return;
     q.busy = true;
-    const batch = [...q.pending, ...q.retry];
-    const rescan = [...q.rescan];
     const since = q.since;
+    const batch = change ? [...q.pending, ...q.retry] : [];
+    const rescan = [...q.rescan];
+    const due = new Set([...q.starting, ...(change ? q.owed : [])]);
     q.pending.clear();
     q.rescan.clear();
-    q.retry.clear();
+    q.starting.clear();
+    if (change) {
+      q.retry.clear();
+      q.owed.clear();
+    }
     try {
-      await act(q, batch, since, rescan);
+      if (due.size) await initialSync(q, due.has('*') ? undefined : due);
+      if (change) await act(q, batch, since, rescan);
     } finally {
       q.busy = false;
-      if (q.pending.size || q.rescan.size) void flush(q);
+      if (q.pending.size || q.rescan.size || q.starting.size) void flush(q);
     }
   };
   const timers = new Set<NodeJS.Timeout>();
@@ -441,29 +490,34 @@ export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}):
 
   // initial_sync: now, and whenever a container of the service starts again
   const initial = queues.filter((q) => q.rule.rule.initial_sync && q.rule.target);
-  const sendAll = async (q: Queue, only?: string) => {
-    const t0 = Date.now();
-    const failed = new Map<string, string>();
-    const files = walk(q.rule.path, q.rule, [], failed);
-    const cs = (await running(q.rule.service.name)).filter((c) => !only || c.id === only);
-    await Promise.all(cs.map((c) => syncTo(c.id, q.rule, files, [], failed)));
-    for (const f of failed.keys()) q.retry.add(f);
-    for (const f of files) if (!failed.has(f)) q.sent.set(f, signature(f));
-    if (cs.length) o.onAction?.({ service: q.rule.service.name, action: 'initial sync', files: filesIn(files, failed), ms: Date.now() - t0, containers: cs.map((c) => c.name), ...(failed.size ? { error: notSent(failed) } : {}) });
-  };
-  for (const q of initial) await sendAll(q);
-  const sub = initial.length
-    ? await engine.events({ type: ['container'], event: ['start'], label: [`${LABEL.project}=${model.name}`, `${LABEL.oneoff}=False`] }, (e) => {
-        const service = e.Actor.Attributes[LABEL.service];
-        owners.delete(e.Actor.ID);
-        for (const q of initial) if (q.rule.service.name === service) void sendAll(q, e.Actor.ID).catch(() => undefined);
-      }, (err) => err && failed?.(err))
-    : undefined;
+  let sub: Awaited<ReturnType<Engine['events']>> | undefined;
+  let ended: Error | undefined;
   let failed: ((e: Error) => void) | undefined;
-  o.onReady?.(rules.length);
   try {
+    // subscribed first: a container that starts during the first initial sync gets its own
+    sub = initial.length
+      ? await engine.events({ type: ['container'], event: ['start'], label: [`${LABEL.project}=${model.name}`, `${LABEL.oneoff}=False`] }, (e) => {
+          const service = e.Actor.Attributes[LABEL.service];
+          owners.delete(e.Actor.ID);
+          for (const q of initial) {
+            if (q.rule.service.name !== service) continue;
+            q.starting.add(e.Actor.ID);
+            void flush(q);
+          }
+        }, (err) => {
+          if (!err) return;
+          ended = err;
+          failed?.(err);
+        })
+      : undefined;
+    for (const q of initial) {
+      q.starting.add('*');
+      await flush(q);
+    }
+    o.onReady?.(rules.length);
     await new Promise<void>((res, rej) => {
       failed = rej;
+      if (ended) return rej(ended);
       if (o.signal?.aborted) return res();
       o.signal?.addEventListener('abort', () => res(), { once: true });
     });

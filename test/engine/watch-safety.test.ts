@@ -199,4 +199,46 @@ describe('watch: safety (issue 24)', () => {
       await w.stop();
     }
   }, 120_000);
+
+  it('a failed initial_sync into a restarted container is reported, and tried again with the next change', async () => {
+    const p = project({
+      'src/a.txt': 'a\n',
+      // a 64 KiB tmpfs volume: filled from inside, it refuses the initial sync (the keeper holds it
+      // mounted while app is stopped: the engine unmounts, and empties, a tmpfs volume no container uses)
+      'compose.yaml': `${appWith('        - {path: ./src, action: sync, target: /app/src, initial_sync: true}\n', '    volumes: ["tiny:/app/src"]\n')}  keeper:
+    image: ${IMG}
+    init: true
+    command: ["sleep", "600"]
+    volumes: ["tiny:/data"]
+volumes:
+  tiny:
+    driver_opts: {type: tmpfs, device: tmpfs, o: "size=64k"}
+`,
+    });
+    const w = await watching(p);
+    const app = `${p.name}-app-1`;
+    try {
+      await until(async () => (await cat(app, '/app/src/a.txt')) === 'a\n', 'the first initial sync');
+      await dockerAsync('exec', app, 'sh', '-c', 'dd if=/dev/zero of=/app/src/.fill bs=1024 count=128 2>/dev/null; true');
+      await w.h.stop(['app']);
+      writeFileSync(join(p.dir, 'src/b.txt'), 'b'.repeat(16_384));
+      await new Promise((r) => setTimeout(r, 300));
+      const before = w.actions.length;
+      await w.h.start(['app']);
+      await until(() => w.actions.slice(before).some((a) => a.action === 'initial sync' && !!a.error), 'the failed initial sync to be reported');
+      const failed = w.actions.slice(before).find((a) => a.action === 'initial sync' && a.error)!;
+      expect(failed.error).toMatch(/no space left on device/);
+      expect(failed.containers).toEqual([app]);
+      // (the extraction stopped where the room ran out: b.txt is missing or short)
+      expect((await cat(app, '/app/src/b.txt'))?.length ?? 0).toBeLessThan(16_384);
+      // room again; the next change (another file) takes the whole initial sync again
+      await dockerAsync('exec', app, 'rm', '/app/src/.fill');
+      const after = w.actions.length;
+      writeFileSync(join(p.dir, 'src/c.txt'), 'c\n');
+      await until(async () => (await cat(app, '/app/src/b.txt'))?.length === 16_384 && (await cat(app, '/app/src/c.txt')) === 'c\n', 'the retried initial sync');
+      expect(w.actions.slice(after).filter((a) => a.action === 'initial sync' && !a.error).map((a) => a.containers)).toEqual([[app]]);
+    } finally {
+      await w.stop();
+    }
+  }, 120_000);
 });
