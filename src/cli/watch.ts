@@ -5,10 +5,15 @@ import type { WatchAction } from '../watch/watch.js';
 import type { GlobalOptions } from './common.js';
 import { context } from './common.js';
 
-/** One line per action: service, action, file count, and the time from the file event to done. */
+/**
+ * One line per action: service, action, files sent, the time from the file event to done, and what
+ * failed (files not sent, the engine's refusal, an exec's exit code; the library retries them with
+ * the next change and says so).
+ */
 export function printAction(a: WatchAction): void {
   const what = a.action === 'rebuild' || a.action === 'restart' ? '' : ` ${a.files} file${a.files === 1 ? '' : 's'}`;
-  process.stderr.write(`watch: ${a.service}  ${a.action}${what}  ${a.ms} ms${a.error ? `  failed: ${a.error}` : ''}\n`);
+  const outcome = a.error ? `  failed: ${a.error}` : a.containers.length ? '' : '  (no container running)';
+  process.stderr.write(`watch: ${a.service}  ${a.action}${what}  ${a.ms} ms${outcome}\n`);
 }
 
 /** Runs watch until Ctrl-C (or the signal), printing each action. */
