@@ -140,6 +140,7 @@ describe('registries that ask for credentials', () => {
     const env = dockerConfig('deploy', { auths: { [token.host]: { auth: b64(`bob:${BOB}`) } } });
     const { p, image } = privateProject(token.host);
     p.ok(['build', '--push', 'app'], { env });
+    await tick();
     p.writeFile('compose.yaml', `services:\n  use:\n    image: ${image}:1\n    init: true\n    command: ["sleep", "600"]\n`);
     const digest = JSON.parse(docker('image', 'inspect', '--format', '{{json .RepoDigests}}', `${image}:1`))[0].split('@')[1] as string;
     try {
@@ -166,6 +167,7 @@ describe('registries that ask for credentials', () => {
       const { p, image } = privateProject(reg.host);
       p.ok(['build', '--push', 'app'], { env: good });
       docker('rmi', '-f', `${image}:1`);
+      await tick();
       const refused = new RegExp(`the registry ${reg.host.replace(/\./g, '\\.')} refused the credentials of user "${user}" \\(from auths in ${join(work, 'bad', 'config.json').replace(/\./g, '\\.')}\\).*; run \`docker login ${reg.host.replace(/\./g, '\\.')}\``);
       for (const args of [['pull', 'app'], ['up', '-d', 'use'], ['build', 'derived'], ['registry', 'prune', '--keep', '0', 'app']]) {
         const r = p.run(args, { env: bad });
@@ -176,15 +178,18 @@ describe('registries that ask for credentials', () => {
       }
       // push needs the image here
       p.ok(['pull', 'app'], { env: good });
+      await tick();
       const push = p.run(['push', 'app'], { env: bad });
       expect(push.code).toBe(4);
       expect(push.stderr).toMatch(refused);
       noSecrets(push);
       // without any credentials: says so, and what to run
+      await tick();
       const anon = p.run(['push', 'app'], { env: none });
       expect(anon.code).toBe(4);
       expect(anon.stderr).toMatch(new RegExp(`the registry ${reg.host.replace(/\./g, '\\.')} asks for credentials, and none are configured for it.*; run \`docker login ${reg.host.replace(/\./g, '\\.')}\``));
       // a dry run shows no secret either
+      await tick();
       const dry = p.run(['--dry-run', 'push', 'app'], { env: bad });
       expect(dry.code).toBe(0);
       expect(dry.stdout).toMatch(/DRY-RUN: would push image/);

@@ -63,6 +63,9 @@ async function startProxy(args: string[]): Promise<string> {
   });
 }
 
+/** Lets vitest's worker talk to its parent between commands (spawnSync blocks this process). */
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
 const connections = (log: string) => readFileSync(log, 'utf8').split('\n').filter((l) => l === 'connection').length;
 
 /** A DOCKER_CONFIG folder: config.json and contexts (name → host, TLS files) in the CLI's store layout. */
@@ -101,30 +104,31 @@ afterAll(() => {
 });
 
 describe('contexts', () => {
-  it('a context that points at the engine through another socket is used: --context, -c, DOCKER_CONTEXT, currentContext', () => {
+  it('a context that points at the engine through another socket is used: --context, -c, DOCKER_CONTEXT, currentContext', async () => {
     const cfg = dockerConfig('proxied', {}, { proxied: { host: `unix://${proxySock}` } });
     const current = dockerConfig('current', { currentContext: 'proxied' }, { proxied: { host: `unix://${proxySock}` } });
     const p = project(COMPOSE);
     const base = { DOCKER_CONFIG: cfg, DOCKER_HOST: '' };
     let seen = connections(proxyLog);
-    const through = (args: string[], env: Record<string, string>) => {
+    const through = async (args: string[], env: Record<string, string>) => {
+      await tick();
       const r = p.ok(args, { env });
       const now = connections(proxyLog);
       expect(now, `${args.join(' ')} went through the context's socket`).toBeGreaterThan(seen);
       seen = now;
       return r;
     };
-    through(['--context', 'proxied', 'up', '-d'], base);
+    await through(['--context', 'proxied', 'up', '-d'], base);
     expect(p.containers().map((c) => c.state)).toEqual(['running']);
-    expect(through(['-c', 'proxied', 'ps', '--format', 'json'], base).stdout).toContain(`${p.name}-a-1`);
-    through(['ps', '--context', 'proxied'], base);
-    through(['ps'], { ...base, DOCKER_CONTEXT: 'proxied' });
-    through(['ps'], { DOCKER_CONFIG: current, DOCKER_HOST: '' });
-    through(['down'], { DOCKER_CONFIG: current, DOCKER_HOST: '' });
+    expect((await through(['-c', 'proxied', 'ps', '--format', 'json'], base)).stdout).toContain(`${p.name}-a-1`);
+    await through(['ps', '--context', 'proxied'], base);
+    await through(['ps'], { ...base, DOCKER_CONTEXT: 'proxied' });
+    await through(['ps'], { DOCKER_CONFIG: current, DOCKER_HOST: '' });
+    await through(['down'], { DOCKER_CONFIG: current, DOCKER_HOST: '' });
     expect(p.containers()).toEqual([]);
   }, 120_000);
 
-  it('a context that points at nothing: exit 3, naming the engine and the context (and how it was chosen)', () => {
+  it('a context that points at nothing: exit 3, naming the engine and the context (and how it was chosen)', async () => {
     const cfg = dockerConfig('dead', {}, { dead: { host: `unix://${deadSock()}` } });
     const current = dockerConfig('dead-current', { currentContext: 'dead' }, { dead: { host: `unix://${deadSock()}` } });
     const p = project(COMPOSE);
@@ -133,44 +137,48 @@ describe('contexts', () => {
     expect(flag.code).toBe(3);
     expect(flag.stderr).toContain(`${at} (context "dead", from --context): ENOENT`);
     expect(flag.stderr).toMatch(/hint: is that engine running\? See `docker context inspect dead`/);
+    await tick();
     const env = p.run(['ps'], { env: { DOCKER_CONFIG: cfg, DOCKER_HOST: '', DOCKER_CONTEXT: 'dead' } });
     expect(env.code).toBe(3);
     expect(env.stderr).toContain(`${at} (context "dead", from DOCKER_CONTEXT)`);
+    await tick();
     const cur = p.run(['ps'], { env: { DOCKER_CONFIG: current, DOCKER_HOST: '' } });
     expect(cur.code).toBe(3);
     expect(cur.stderr).toContain(`${at} (context "dead", the current context in ${join(current, 'config.json')})`);
     // a context that does not exist: bad input, with the contexts there are
+    await tick();
     const none = p.run(['--context', 'nosuch', 'ps'], { env: { DOCKER_CONFIG: cfg, DOCKER_HOST: '' } });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no context "nosuch" \(from --context\) in .*\n {2}hint: contexts there: default, dead;/);
   }, 60_000);
 
-  it('precedence as the docker CLI: DOCKER_HOST over DOCKER_CONTEXT and currentContext, --context and --host over DOCKER_HOST', () => {
+  it('precedence as the docker CLI: DOCKER_HOST over DOCKER_CONTEXT and currentContext, --context and --host over DOCKER_HOST', async () => {
     const cfg = dockerConfig('both', { currentContext: 'dead' }, { dead: { host: `unix://${deadSock()}` }, proxied: { host: `unix://${proxySock}` } });
     const p = project(COMPOSE);
     const viaProxy = `unix://${proxySock}`;
     let seen = connections(proxyLog);
-    const check = (args: string[], env: Record<string, string>, code: number) => {
+    const check = async (args: string[], env: Record<string, string>, code: number) => {
+      await tick();
       const r = p.run([...args, 'ps'], { env: { DOCKER_CONFIG: cfg, ...env } });
       expect(r.code, `${args.join(' ')} ${JSON.stringify(env)}: ${r.stderr}`).toBe(code);
       return r;
     };
     // DOCKER_HOST wins over DOCKER_CONTEXT and the current context
-    check([], { DOCKER_HOST: viaProxy, DOCKER_CONTEXT: 'dead' }, 0);
+    await check([], { DOCKER_HOST: viaProxy, DOCKER_CONTEXT: 'dead' }, 0);
     expect(connections(proxyLog)).toBeGreaterThan(seen);
     seen = connections(proxyLog);
-    check([], { DOCKER_HOST: viaProxy }, 0);
+    await check([], { DOCKER_HOST: viaProxy }, 0);
     expect(connections(proxyLog)).toBeGreaterThan(seen);
     // --context wins over DOCKER_HOST
-    expect(check(['--context', 'dead'], { DOCKER_HOST: viaProxy }, 3).stderr).toContain('(context "dead", from --context)');
-    check(['--context', 'proxied'], { DOCKER_HOST: `unix://${deadSock()}` }, 0);
+    expect((await check(['--context', 'dead'], { DOCKER_HOST: viaProxy }, 3)).stderr).toContain('(context "dead", from --context)');
+    await check(['--context', 'proxied'], { DOCKER_HOST: `unix://${deadSock()}` }, 0);
     // --host wins over DOCKER_HOST and the contexts
-    check(['-H', viaProxy], { DOCKER_HOST: `unix://${deadSock()}`, DOCKER_CONTEXT: 'dead' }, 0);
-    expect(check(['-H', `unix://${deadSock()}`], { DOCKER_HOST: viaProxy }, 3).stderr).toContain('(context "default", from --host)');
+    await check(['-H', viaProxy], { DOCKER_HOST: `unix://${deadSock()}`, DOCKER_CONTEXT: 'dead' }, 0);
+    expect((await check(['-H', `unix://${deadSock()}`], { DOCKER_HOST: viaProxy }, 3)).stderr).toContain('(context "default", from --host)');
     // both: the CLI's refusal
-    expect(check(['-H', viaProxy, '--context', 'proxied'], {}, 2).stderr).toMatch(/cannot give both --host and --context/);
+    expect((await check(['-H', viaProxy, '--context', 'proxied'], {}, 2)).stderr).toMatch(/cannot give both --host and --context/);
     // without DOCKER_HOST, the current context decides
-    expect(check([], { DOCKER_HOST: '' }, 3).stderr).toContain('(context "dead", the current context in');
+    expect((await check([], { DOCKER_HOST: '' }, 3)).stderr).toContain('(context "dead", the current context in');
   }, 60_000);
 
   it('a tcp:// engine with TLS: DOCKER_HOST + DOCKER_TLS_VERIFY + DOCKER_CERT_PATH, and a context with its TLS material', async () => {
@@ -198,17 +206,21 @@ describe('contexts', () => {
     const p = project(COMPOSE);
     const viaEnv = { DOCKER_CONFIG: cfg, DOCKER_HOST: host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: pki };
     p.ok(['up', '-d'], { env: viaEnv });
+    await tick();
     expect(p.containers().map((c) => c.state)).toEqual(['running']);
     expect(p.ok(['exec', '-T', 'a', 'echo', 'over TLS'], { env: viaEnv }).stdout).toBe('over TLS\n');
     expect(connections(tlsLog)).toBeGreaterThan(0);
     const seen = connections(tlsLog);
+    await tick();
     // a context with its TLS material in the store
     expect(p.ok(['--context', 'secure', 'ps', '--format', 'json'], { env: { DOCKER_CONFIG: cfg, DOCKER_HOST: '' } }).stdout).toContain(`${p.name}-a-1`);
     expect(connections(tlsLog)).toBeGreaterThan(seen);
     // without TLS, or trusting another CA: unreachable (exit 3), saying which engine
+    await tick();
     const plain = p.run(['ps'], { env: { DOCKER_CONFIG: cfg, DOCKER_HOST: host } });
     expect(plain.code).toBe(3);
     expect(plain.stderr).toContain(`cannot reach the Docker engine at ${host} (context "default", from DOCKER_HOST)`);
+    await tick();
     const wrongCa = p.run(['ps'], { env: { ...viaEnv, DOCKER_CERT_PATH: other } });
     expect(wrongCa.code).toBe(3);
     expect(wrongCa.stderr).toContain(`cannot reach the Docker engine at ${host} (context "default", from DOCKER_HOST, TLS)`);
