@@ -4,13 +4,16 @@
  * `# dockyard-ignore ID` on the line or the line above silences a finding.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import jsyaml from 'js-yaml';
 import { DockyardError } from '../errors.js';
 import { discover, isCompose } from '../load/discover.js';
 import { findDefaultFiles } from '../load/index.js';
-import { lintCompose } from './compose.js';
+import { lintUnit } from './compose.js';
 import { lintDockerfile } from './dockerfile.js';
+import { composeFileStack, planUnits } from './layers.js';
+import type { Unit } from './layers.js';
+import { Sources } from './sources.js';
 import { RULE } from './rules.js';
 import type { Category, Severity } from './rules.js';
 
@@ -41,10 +44,16 @@ function loadConfig(cwd: string): Record<string, Severity | 'off'> {
   return rules as Record<string, Severity | 'off'>;
 }
 
-/** Lints the paths given (files or folders), or the project here (its Compose files and what they build). */
+/**
+ * Lints the paths given (files or folders), or the project here (its Compose files, as `up`
+ * would load them, and what they build). Compose files are linted by their layers (layers.ts):
+ * a base as it loads alone, a layer merged over its bases.
+ */
 export function lint(paths: string[], o: { cwd?: string; composeFiles?: string[] } = {}): LintFinding[] {
   const cwd = resolve(o.cwd ?? process.cwd());
   const found = { dockerfiles: [] as string[], compose: [] as string[] };
+  const src = new Sources();
+  let units: Unit[] | undefined;
   if (paths.length) {
     for (const p of paths.map((x) => resolve(cwd, x))) {
       if (!existsSync(p)) throw new DockyardError('USAGE', `no such file or folder: ${relative(cwd, p) || p}`);
@@ -53,24 +62,27 @@ export function lint(paths: string[], o: { cwd?: string; composeFiles?: string[]
       else found.dockerfiles.push(p);
     }
   } else {
-    const files = o.composeFiles?.length ? o.composeFiles.map((f) => resolve(cwd, f)) : findDefaultFiles(cwd);
-    if (files) found.compose.push(...files);
+    const files = o.composeFiles?.length ? o.composeFiles.map((f) => resolve(cwd, f)) : (composeFileStack(cwd, src, process.env) ?? findDefaultFiles(cwd));
+    if (files) units = [{ files, own: files, partial: false }];
     else discover(cwd, {}, found);
   }
+  units ??= planUnits([...new Set(found.compose)], src);
   const raw: Finding[] = [];
-  // Compose files: one project per folder (its files together, as -f would layer them)
-  const byDir = new Map<string, string[]>();
-  for (const f of found.compose) (byDir.get(dirname(f)) ?? byDir.set(dirname(f), []).get(dirname(f))!).push(f);
   const dockerfiles = new Set(found.dockerfiles);
-  for (const [dir, files] of byDir) {
-    // each file on its own (an environment), and what they build; the project's own files
-    // (compose.yaml and its override) also together, as up would merge them
-    for (const f of files.sort()) {
-      const r = lintCompose([f], dir);
-      raw.push(...r.findings);
-      r.dockerfiles.forEach((d) => dockerfiles.add(d));
+  // a network or volume a base declares for its layers is used when one of them uses it
+  const unusedOver = new Map<string, Array<Set<string>>>();
+  const env = { ...process.env }; // (read once: every read of process.env asks the C++ side)
+  const results = units.map((u) => lintUnit(u, src, env));
+  units.forEach((u, i) => {
+    const r = results[i]!;
+    r.dockerfiles.forEach((d) => dockerfiles.add(d));
+    if (r.unused && u.optional) for (const f of u.files) if (!u.own.includes(f)) (unusedOver.get(f) ?? unusedOver.set(f, []).get(f)!).push(r.unused);
+  });
+  for (const r of results) {
+    for (const f of r.findings) {
+      if ((f.rule === 'DY215' || f.rule === 'DY216') && unusedOver.get(f.file)?.some((u) => !u.has(`${f.rule}|${f.detail}`))) continue;
+      raw.push(f);
     }
-    if (!paths.length && files.length > 1) raw.push(...lintCompose(files, dir).findings);
   }
   for (const d of dockerfiles) raw.push(...lintDockerfile(d, readFileSync(d, 'utf8')));
   const config = loadConfig(cwd);

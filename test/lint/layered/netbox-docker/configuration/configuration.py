@@ -1,0 +1,2 @@
+import os
+ALLOWED_HOSTS = ["*"]
