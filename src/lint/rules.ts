@@ -60,7 +60,7 @@ export const RULES: Rule[] = [
   r('DY139', 'reliability', 'warning', 'zypper dist-upgrade in an image', 'Upgrading the whole distribution inside a build makes the image depend on the day it was built. Use a newer base image.', 'hadolint DL3035'),
   r('DY140', 'cache', 'info', 'zypper install without zypper clean', 'Run zypper clean in the same RUN, or the package cache stays in the layer.', 'hadolint DL3036'),
   // --- Compose files -------------------------------------------------------------------------
-  r('DY200', 'reliability', 'error', 'the Compose file does not load', 'The loader reported an error (file, line, column and key path): nothing else can be checked until it loads.'),
+  r('DY200', 'reliability', 'error', 'the Compose file does not load', 'The loader reported an error (file, line, column and key path): nothing else of the project can be checked until it loads. A layer (an override, a file of COMPOSE_FILE, a file in overrides/) is loaded on top of its base, and a variable that is not set gets a placeholder: neither is an error here (see "Layers and variables" in docs/lint-rules.md).'),
   r('DY201', 'hygiene', 'warning', 'the top-level version is obsolete', 'Compose ignores version:; remove it.', 'dclint no-version-field'),
   r('DY202', 'reliability', 'warning', 'a fixed container_name', 'A fixed name prevents scaling and parallel copies of the project (tests, branches). Let the project name the container.', 'dclint no-explicit-container-name... (require-project-name-field)'),
   r('DY203', 'security', 'error', 'privileged: true', 'A privileged container has every capability and the host devices: it is root on the host. Grant the capability it needs instead (cap_add).', 'seed checklist (privileged)'),
