@@ -61,7 +61,7 @@ function projectDir(file: string): string {
 }
 
 /** Plans how to lint these Compose files (found in folders or named): one unit per base or layer. */
-export function planUnits(files: string[], src: Sources): Unit[] {
+export function planUnits(files: string[], src: Sources, o: { cwd?: string; env?: Record<string, string | undefined> } = {}): Unit[] {
   const byProject = new Map<string, string[]>();
   for (const f of files) {
     const d = projectDir(f);
@@ -71,7 +71,8 @@ export function planUnits(files: string[], src: Sources): Unit[] {
   const fragments = new Set(files.flatMap((f) => src.refs(f).extendsFiles));
   const units: Unit[] = [];
   for (const [dir, group] of byProject) {
-    const stack = composeFileStack(dir, src) ?? defaultStack(dir) ?? [];
+    // (the environment's COMPOSE_FILE names the files of the folder where it is set: here)
+    const stack = composeFileStack(dir, src, dir === o.cwd ? o.env : undefined) ?? defaultStack(dir) ?? [];
     const base = stack[0];
     const inStack = stack.filter((f) => group.includes(f));
     if (inStack.length) units.push({ files: stack, own: inStack, partial: false });

@@ -66,7 +66,7 @@ export function lint(paths: string[], o: { cwd?: string; composeFiles?: string[]
     if (files) units = [{ files, own: files, partial: false }];
     else discover(cwd, {}, found);
   }
-  units ??= planUnits([...new Set(found.compose)], src);
+  units ??= planUnits([...new Set(found.compose)], src, { cwd, env: process.env });
   const raw: Finding[] = [];
   const dockerfiles = new Set(found.dockerfiles);
   // a network or volume a base declares for its layers is used when one of them uses it

@@ -153,6 +153,17 @@ describe('lint of layers', () => {
     expect(rules(lint([], { cwd: dir, composeFiles: ['base.yaml', 'dev.yaml'] }))).toEqual(['dev.yaml:4 DY203']);
     // base.yaml alone: its network is unused there
     expect(rules(lint([], { cwd: dir, composeFiles: ['base.yaml'] }))).toEqual(['base.yaml:5 DY215']);
+    // the folder here, with COMPOSE_FILE in the environment instead of .env
+    // (a file complete in itself that only works on top of the first: nothing but COMPOSE_FILE says so)
+    const dir2 = tree({ 'compose.base.yaml': 'services:\n  web:\n    image: web:1.0\nnetworks:\n  back: {}\n', 'compose.dev.yaml': 'services:\n  worker:\n    image: worker:1.0\n    networks: [back]\n' });
+    expect(lint(['.'], { cwd: dir2 }).filter((x) => x.severity === 'error').map((x) => `${relative(dir2, x.file)} ${x.rule}`)).toEqual(['compose.dev.yaml DY200']);
+    process.env.COMPOSE_FILE = 'compose.base.yaml:compose.dev.yaml';
+    try {
+      expect(lint(['.'], { cwd: dir2 }).filter((x) => x.severity !== 'info')).toEqual([]);
+      expect(lint([], { cwd: dir2 }).filter((x) => x.severity !== 'info')).toEqual([]);
+    } finally {
+      delete process.env.COMPOSE_FILE;
+    }
   });
 
   it('through the CLI: an override on its own and the hardened file exit 0 without their variables', () => {
