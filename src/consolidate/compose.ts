@@ -1,14 +1,8 @@
 /**
- * consolidate (Compose part): many standalone Compose files ("environments") become one base file
- * and a few overlays, such that each environment is exactly base + its overlays, and that is
- * proven by loading both and comparing the canonical models.
- *
- * The factoring works on leaves of the canonical model (a scalar, a list, or an empty mapping at a
- * key path). The base holds the leaves every environment has with the same value; every other
- * leaf belongs to the set of environments that have it, and leaves with the same set form one
- * overlay (changes that always occur together). No two overlays an environment uses set the same
- * key path, and the base never holds a path an overlay sets, so Compose's merge is plain union:
- * no `!reset` / `!override` is needed, and the proof checks it anyway.
+ * consolidate (Compose part): many standalone Compose files ("environments") become the three
+ * tiers of tiers.ts (a base, one overlay per environment, a few cross-cutting overlays, optional
+ * services under profiles), such that each environment is exactly base + its overlays (+ its
+ * profiles), and that is proven by loading both and comparing the canonical models.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,98 +13,11 @@ import { discover } from '../load/discover.js';
 import { loadProject } from '../load/index.js';
 import { normalizeProjectName } from '../load/normalize.js';
 import { projectModel, sortKeys } from '../model/serialize.js';
+import { dumpCompose, leaves, tiers, type Rec } from './tiers.js';
 
-type Rec = Record<string, unknown>;
-type Leaf = { path: string[]; value: unknown; key: string };
+export { leaves } from './tiers.js';
 
 const PROJECT = 'consolidate';
-
-/** Service lists Compose merges by appending: their items can be split between files. */
-const APPENDED = new Set(['ports', 'volumes', 'expose', 'cap_add', 'cap_drop', 'security_opt', 'extra_hosts', 'dns', 'dns_search', 'tmpfs', 'secrets', 'configs', 'devices', 'profiles']);
-/** marks an item of an appended list in a leaf's path */
-const ITEM = '[]';
-
-/**
- * The leaves of a model (scalars, lists, and empty mappings are leaves). With `items`, each item
- * of a service list Compose appends on merge is a leaf of its own.
- */
-export function leaves(tree: unknown, path: string[] = [], items = false): Leaf[] {
-  if (tree && typeof tree === 'object' && !Array.isArray(tree) && Object.keys(tree).length) {
-    return Object.entries(tree as Rec).flatMap(([k, v]) => leaves(v, [...path, k], items));
-  }
-  if (items && Array.isArray(tree) && path.length === 3 && path[0] === 'services' && APPENDED.has(path[2]!) && tree.length) {
-    return tree.map((x) => ({ path: [...path, ITEM], value: x, key: JSON.stringify([path, ITEM, x]) }));
-  }
-  return [{ path, value: tree, key: JSON.stringify([path, tree]) }];
-}
-
-function build(ls: Leaf[]): Rec {
-  const out: Rec = {};
-  for (const l of ls) {
-    let at = out;
-    const item = l.path.at(-1) === ITEM;
-    const keys = item ? l.path.slice(0, -1) : l.path;
-    for (const k of keys.slice(0, -1)) at = (at[k] ??= {}) as Rec;
-    if (item) ((at[keys.at(-1)!] ??= []) as unknown[]).push(structuredClone(l.value));
-    else at[keys.at(-1)!] = structuredClone(l.value);
-  }
-  return out;
-}
-
-export interface Factoring {
-  base: Rec;
-  /** overlays, each with the environments that use it */
-  overlays: Array<{ name: string; envs: string[]; tree: Rec }>;
-  /** per environment, its overlays in -f order (after the base) */
-  files: Record<string, string[]>;
-  /** groups of environments whose models are identical */
-  identical: string[][];
-}
-
-/** Pure: the base and overlays of a set of models (keyed by environment name). */
-export function factor(models: Record<string, Rec>, items = false): Factoring {
-  const envs = Object.keys(models).sort();
-  const byEnv = new Map(envs.map((e) => [e, leaves(models[e], [], items)]));
-  const count = new Map<string, { leaf: Leaf; envs: string[] }>();
-  for (const e of envs) for (const l of byEnv.get(e)!) (count.get(l.key) ?? count.set(l.key, { leaf: l, envs: [] }).get(l.key)!).envs.push(e);
-  const baseLeaves: Leaf[] = [];
-  const groups = new Map<string, { envs: string[]; leaves: Leaf[] }>();
-  for (const { leaf, envs: have } of count.values()) {
-    if (have.length === envs.length) baseLeaves.push(leaf);
-    else {
-      const g = have.join('\u0000');
-      (groups.get(g) ?? groups.set(g, { envs: have, leaves: [] }).get(g)!).leaves.push(leaf);
-    }
-  }
-  // overlays: the ones shared by most environments first (they read as "profiles"), then per environment
-  const ordered = [...groups.values()].sort((a, b) => b.envs.length - a.envs.length || a.envs.join().localeCompare(b.envs.join()));
-  const used = new Set<string>();
-  const overlays = ordered.map((g) => {
-    const others = envs.filter((e) => !g.envs.includes(e));
-    let name = g.envs.length === 1 ? g.envs[0]! : others.length < g.envs.length ? `not-${others.join('-')}` : `shared-${g.envs.join('-')}`;
-    if (name.length > 60) name = `shared-${g.envs.length}-${ordered.indexOf(g)}`;
-    while (used.has(name)) name += '_';
-    used.add(name);
-    return { name, envs: g.envs, tree: build(g.leaves) };
-  });
-  // an overlay that is all an environment adds to the base is named after that environment
-  for (const o of overlays) {
-    if (o.envs.length < 2) continue;
-    const only = o.envs.find((e) => overlays.filter((x) => x.envs.includes(e)).length === 1 && !used.has(e));
-    if (only) {
-      used.delete(o.name);
-      used.add(only);
-      o.name = only;
-    }
-  }
-  const files = Object.fromEntries(envs.map((e) => [e, overlays.filter((o) => o.envs.includes(e)).map((o) => o.name)]));
-  const sig = new Map<string, string[]>();
-  for (const e of envs) {
-    const s = JSON.stringify(models[e]);
-    (sig.get(s) ?? sig.set(s, []).get(s)!).push(e);
-  }
-  return { base: build(baseLeaves), overlays, files, identical: [...sig.values()].filter((g) => g.length > 1) };
-}
 
 /** Absolute paths under the project folder, made relative to it again (./x), in every string. */
 function relativize(v: unknown, dir: string): unknown {
@@ -215,9 +122,13 @@ function retargetAll(m: Rec, from: string, context: string, dir: string, builds:
   return done;
 }
 
-/** dir undefined: the first file's folder (how an original is used on its own) */
-const model = (files: string[], dir: string | undefined, project = PROJECT): Rec => {
-  const m = projectModel(loadProject({ files, projectDirectory: dir, projectName: project, environment: { ...process.env } as Record<string, string>, consistency: false }), { format: 'json' });
+/**
+ * dir undefined: the first file's folder (how an original is used on its own). The shell's
+ * COMPOSE_PROFILES is left out: the proof is about the files (and the profiles passed).
+ */
+const model = (files: string[], dir: string | undefined, project = PROJECT, profiles: string[] = []): Rec => {
+  const { COMPOSE_PROFILES: _p, ...environment } = process.env;
+  const m = projectModel(loadProject({ files, projectDirectory: dir, projectName: project, profiles, environment: environment as Record<string, string>, consistency: false }), { format: 'json' });
   delete m.name;
   return m;
 };
@@ -227,6 +138,17 @@ const PROOF = 'proof-name';
 export interface ComposeReport {
   /** original (relative to dir) -> its files in -f order (relative to out) */
   compose: Record<string, string[]>;
+  /** original (relative to dir) -> the profiles it enables (--profile), often none */
+  profiles: Record<string, string[]>;
+  /** the layout: one overlay per environment, cross-cutting overlays, profiles, and where it is not exact */
+  tiers: {
+    base: string;
+    environments: Array<{ file: string; originals: string[] }>;
+    crossCutting: Array<{ file: string; name: string; originals: string[]; changes: string }>;
+    profiles: Array<{ name: string; services: string[]; originals: string[] }>;
+    /** where the three tiers are not exact (an original that would add more cross-cutting overlays, ...) and which differences made it so */
+    notes: string[];
+  };
   identical: string[][];
   /** originals whose replacement loads to the same model */
   proven: string[];
@@ -249,6 +171,10 @@ export interface ComposeReport {
   projectNames: Record<string, string>;
 }
 
+const BASE_FILE = 'compose.base.yaml';
+const fileOf = (name: string) => `compose.${name}.yaml`;
+const lineCount = (text: string) => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+
 /** Factors the Compose files under dir and proves every original against its replacement. */
 export function consolidateCompose(dir: string, out: string, builds?: BuildTargets): ComposeReport | undefined {
   dir = resolve(dir);
@@ -256,7 +182,7 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
   const originals = discover(dir, { skip: out }).compose;
   if (originals.length < 2) return undefined;
   const texts = new Map(originals.map((f) => [f, readFileSync(f, 'utf8')]));
-  const linesBefore = [...texts.values()].reduce((n, text) => n + text.split('\n').length - (text.endsWith('\n') ? 1 : 0), 0);
+  const linesBefore = [...texts.values()].reduce((n, text) => n + lineCount(text), 0);
   // an original whose project name came from its own folder keeps it with -p
   const projectNames = Object.fromEntries(originals.filter((f) => dirname(f) !== dir && !/^name\s*:/m.test(texts.get(f)!)).map((f) => [relative(dir, f), normalizeProjectName(basename(dirname(f)))]));
   const names = new Map<string, string>();
@@ -279,7 +205,7 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
       // custom tags (!reset, !override) and the like: factored from the loaded models
     }
   }
-  const vars = (text: string) => [...new Set(text.match(/\$\{[^}]*\}|\$[A-Za-z_]\w*/g) ?? [])].sort().join(' ');
+  const vars = (text: string) => new Set(text.match(/\$\{[^}]*\}|\$[A-Za-z_]\w*/g) ?? []);
   // what each replacement must load to: the original's model, its builds retargeted
   const wanted = new Map(
     originals.map((f) => {
@@ -300,32 +226,68 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
         return [names.get(f)!, compact(relativize(m, dir) as Rec, PROJECT)];
       }),
     ));
-  const attempt = (items: boolean, kept: boolean): ComposeReport => {
-    const fx = factor(kept ? written : loaded(), items);
-    const dump = (t: Rec) => jsyaml.dump(t, { lineWidth: -1, noRefs: true, sortKeys: false });
-    const filesAfter = [{ name: 'compose.base.yaml', text: dump(fx.base) }, ...fx.overlays.map((o) => ({ name: `compose.${o.name}.yaml`, text: `# used by: ${o.envs.join(', ')}\n${dump(o.tree)}` }))];
-    const report: ComposeReport = { compose: {}, identical: fx.identical, proven: [], unproven: [], linesBefore, linesAfter: filesAfter.reduce((n, f) => n + f.text.split('\n').length - 1, 0), filesAfter, variables: kept ? 'kept' : 'resolved', builds: builtTargets, projectNames };
-    // the proof: the files written to a scratch folder, loaded as `-f base -f overlays...`
+  const rel = (f: string) => relative(dir, f);
+  const byName = new Map(originals.map((f) => [names.get(f)!, rel(f)]));
+  const attempt = (items: boolean, kept: boolean, layered: boolean): ComposeReport => {
+    const t = tiers(kept ? written : loaded(), { items, crossCutting: layered ? 3 : 0, perEnvironment: 2, profiles: layered });
+    const originalsOf = (envs: string[]) => envs.map((e) => byName.get(e)!);
+    const head = (what: string) => `# ${what}\n`;
+    const filesAfter = [
+      { name: BASE_FILE, text: `${head(`shared by every environment${t.profiles.length ? `; optional services under profiles: ${t.profiles.map((p) => `${p.name} (${p.services.join(', ')})`).join(', ')}` : ''}`)}${dumpCompose(t.base)}` },
+      ...t.environments.map((e) => ({ name: fileOf(e.name), text: `${head(`environment ${e.name}: ${originalsOf(e.envs).join(', ')}`)}${dumpCompose(e.tree)}` })),
+      ...t.crossCutting.map((c) => ({ name: fileOf(c.name), text: `${head(`${c.name}, added by: ${originalsOf(c.envs).join(', ')}`)}${dumpCompose(c.tree)}` })),
+    ];
+    const report: ComposeReport = {
+      compose: {},
+      profiles: {},
+      tiers: {
+        base: BASE_FILE,
+        environments: t.environments.map((e) => ({ file: fileOf(e.name), originals: originalsOf(e.envs) })),
+        crossCutting: t.crossCutting.map((c) => ({ file: fileOf(c.name), name: c.name, originals: originalsOf(c.envs), changes: c.changes })),
+        profiles: t.profiles.map((p) => ({ name: p.name, services: p.services, originals: originalsOf(p.envs) })),
+        notes: [...t.notes, ...(filesAfter.length >= originals.length ? [`${filesAfter.length} files for ${originals.length} originals: they share too little for fewer files`] : [])],
+      },
+      identical: t.identical.map(originalsOf),
+      proven: [],
+      unproven: [],
+      linesBefore,
+      linesAfter: filesAfter.reduce((n, f) => n + lineCount(f.text), 0),
+      filesAfter,
+      variables: kept ? 'kept' : 'resolved',
+      builds: builtTargets,
+      projectNames,
+    };
+    const profiled = new Set(t.profiles.flatMap((p) => p.services));
+    // the proof: the files written to a scratch folder, loaded as `-f base -f overlays... --profile ...`
     const scratch = mkdtempSync(join(tmpdir(), 'dockyard-consolidate-'));
     try {
       for (const f of filesAfter) writeFileSync(join(scratch, f.name), f.text);
       for (const f of originals) {
-        const rel = relative(dir, f);
+        const r = rel(f);
         const text = texts.get(f)!;
-        const list = ['compose.base.yaml', ...fx.files[names.get(f)!]!.map((o) => `compose.${o}.yaml`)];
-        report.compose[rel] = list;
-        const want = wanted.get(f)!;
-        let got: string;
+        const list = [BASE_FILE, ...t.files[names.get(f)!]!.map(fileOf)];
+        const profiles = t.enable[names.get(f)!]!;
+        report.compose[r] = list;
+        report.profiles[r] = profiles;
+        let got: Rec;
         try {
-          got = JSON.stringify(sortKeys(model(list.map((x) => join(scratch, x)), dir, PROOF)));
+          got = model(list.map((x) => join(scratch, x)), dir, PROOF, profiles);
         } catch (e) {
-          report.unproven.push({ file: rel, difference: (e as Error).message });
+          report.unproven.push({ file: r, difference: (e as Error).message });
           continue;
         }
-        const lost = kept && vars(text) !== vars(list.map((x) => filesAfter.find((a) => a.name === x)!.text).join('\n'));
-        if (lost) report.unproven.push({ file: rel, difference: `variables differ: ${vars(text)}` });
-        else if (got === want) report.proven.push(rel);
-        else report.unproven.push({ file: rel, difference: firstDifference(JSON.parse(want), JSON.parse(got)) });
+        // (a profile only decides whether the service runs: the originals have none there)
+        for (const s of profiled) delete ((got.services as Record<string, Rec> | undefined)?.[s] ?? {}).profiles;
+        const mine = vars(text);
+        const theirs = vars(list.map((x) => filesAfter.find((a) => a.name === x)!.text).join('\n'));
+        const lost = kept ? [...mine].filter((v) => !theirs.has(v)) : [];
+        // a variable only the replacement reads must not be one that fails when unset
+        const fails = kept ? [...theirs].filter((v) => !mine.has(v) && /^\$\{[^}]*\?/.test(v)) : [];
+        const want = wanted.get(f)!;
+        const gotText = JSON.stringify(sortKeys(got));
+        if (lost.length || fails.length) report.unproven.push({ file: r, difference: `variables differ: ${[...lost, ...fails].join(' ')}` });
+        else if (gotText === want) report.proven.push(r);
+        else report.unproven.push({ file: r, difference: firstDifference(JSON.parse(want), JSON.parse(gotText)) });
       }
     } finally {
       rmSync(scratch, { recursive: true, force: true });
@@ -333,14 +295,18 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
     return report;
   };
   // as written first (variables kept), then from the loaded models; list items split between
-  // files first (smaller overlays), whole lists when an order would change
+  // files first (smaller overlays), whole lists when an order would change; the three tiers
+  // first, then base and environments only
   const canKeep = Object.keys(written).length === originals.length;
-  for (const [items, kept] of [[true, true], [false, true], [true, false]] as const) {
-    if (kept && !canKeep) continue;
-    const r = attempt(items, kept);
-    if (!r.unproven.length) return r;
+  let last: ComposeReport | undefined;
+  for (const layered of [true, false]) {
+    for (const [items, kept] of [[true, true], [false, true], [true, false], [false, false]] as const) {
+      if (kept && !canKeep) continue;
+      last = attempt(items, kept, layered);
+      if (!last.unproven.length) return last;
+    }
   }
-  return attempt(false, false);
+  return last!;
 }
 
 function firstDifference(a: unknown, b: unknown): string {

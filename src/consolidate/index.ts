@@ -51,7 +51,9 @@ export function writeConsolidation(c: Consolidation): string[] {
   if (d?.dockerignore !== undefined) files.push(['Dockerfile.dockerignore', d.dockerignore]);
   const pd = relative(c.out, c.dir) || '.';
   const dockerfiles = Object.fromEntries(Object.entries(d?.targets ?? {}).map(([f, t]) => [f, { dockerfile: 'Dockerfile', target: t.target, context: pd }]));
-  files.push(['consolidate.json', `${JSON.stringify({ project_directory: pd, compose: c.compose?.compose ?? {}, dockerfiles }, null, 2)}\n`]);
+  // (profiles: per original, the --profile flags its replacement needs; only those that need any)
+  const profiles = Object.fromEntries(Object.entries(c.compose?.profiles ?? {}).filter(([, p]) => p.length));
+  files.push(['consolidate.json', `${JSON.stringify({ project_directory: pd, compose: c.compose?.compose ?? {}, profiles, dockerfiles }, null, 2)}\n`]);
   mkdirSync(c.out, { recursive: true });
   for (const [name, text] of files) writeFileSync(join(c.out, name), text);
   return files.map(([name]) => name);

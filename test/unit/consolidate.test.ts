@@ -1,40 +1,134 @@
 /**
- * consolidate (Compose): the factoring on small cases, a property test (random environments built
- * from random overlays come back proven, each with its own overlays), and the CLI's output files,
- * reloaded independently of the tool and compared with the originals.
+ * consolidate (Compose): the three tiers on small cases (base by majority with overrides and
+ * resets, environments shared by originals that differ by a concern, cross-cutting overlays named
+ * by what they do, profiles), a property test (random environments built from random overlays come
+ * back proven, each with at most four files), and the CLI's output files, reloaded independently
+ * of the tool and compared with the originals.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import jsyaml from 'js-yaml';
-import { consolidateCompose, factor } from '../../src/consolidate/compose.js';
+import { consolidateCompose } from '../../src/consolidate/compose.js';
+import { dumpCompose, tiers } from '../../src/consolidate/tiers.js';
 import { consolidateDockerfiles } from '../../src/consolidate/dockerfile.js';
 import { consolidate } from 'dockyard';
 import { cleanupTrees, cli, tree } from '../helpers/fs.js';
 
 afterAll(cleanupTrees);
 
-describe('consolidate: factoring', () => {
-  it('puts what all share in the base and groups changes that occur together', () => {
-    const f = factor({
-      dev: { services: { api: { image: 'a:1', environment: { LOG: 'debug' }, ports: ['8080:80'] } } },
-      test: { services: { api: { image: 'a:1', environment: { LOG: 'info' }, ports: ['8080:80'] } } },
-      prod: { services: { api: { image: 'a:1', environment: { LOG: 'info' }, read_only: true } } },
-    });
-    expect(f.base).toEqual({ services: { api: { image: 'a:1' } } });
-    const byName = Object.fromEntries(f.overlays.map((o) => [o.name, o]));
-    expect(byName['not-prod']!.tree).toEqual({ services: { api: { ports: ['8080:80'] } } });
-    expect(byName['not-dev']!.tree).toEqual({ services: { api: { environment: { LOG: 'info' } } } });
-    expect(byName.dev!.tree).toEqual({ services: { api: { environment: { LOG: 'debug' } } } });
-    expect(byName.prod!.tree).toEqual({ services: { api: { read_only: true } } });
-    expect(byName.test).toBeUndefined();
-    expect(f.files.test).toEqual(['not-prod', 'not-dev']);
-    expect(f.identical).toEqual([]);
+const svc = (extra: Record<string, unknown>, more: Record<string, unknown> = {}) => ({ services: { api: { image: 'a:1', ...extra }, db: { image: 'pg' }, ...more } });
+const hard = { read_only: true, cap_drop: ['ALL'] };
+const perf = { cpus: 2, mem_limit: '1g' };
+const byName = <T extends { name: string }>(xs: T[]) => Object.fromEntries(xs.map((x) => [x.name, x]));
+
+describe('consolidate: the three tiers', () => {
+  it('the base holds what most environments share; an overlay changes it or resets it', () => {
+    const t = tiers(
+      {
+        dev: { services: { api: { image: 'a:1', environment: { LOG: 'debug' }, ports: ['8080:80'] } } },
+        test: { services: { api: { image: 'a:1', environment: { LOG: 'info' }, ports: ['8080:80'] } } },
+        prod: { services: { api: { image: 'a:1', environment: { LOG: 'info' }, read_only: true } } },
+      },
+      { items: true },
+    );
+    expect(t.base).toEqual({ services: { api: { image: 'a:1', environment: { LOG: 'info' }, ports: ['8080:80'] } } });
+    const envs = byName(t.environments);
+    expect(dumpCompose(envs.dev!.tree)).toBe('services:\n  api:\n    environment:\n      LOG: debug\n');
+    expect(dumpCompose(envs.prod!.tree)).toBe('services:\n  api:\n    ports: !reset null\n    read_only: true\n');
+    // test is the base itself
+    expect(t.files).toEqual({ dev: ['dev'], prod: ['prod'], test: [] });
+    expect(t.crossCutting).toEqual([]);
+  });
+
+  it('a list an overlay replaces is tagged !override; one it extends gets the new items only', () => {
+    const t = tiers(
+      {
+        a: svc({ ports: ['80:80'], command: ['run'] }),
+        b: svc({ ports: ['80:80'], command: ['run'] }),
+        c: svc({ ports: ['80:80', '9229:9229'], command: ['run'] }),
+        d: svc({ ports: ['81:80'], command: ['run', '--debug'] }),
+      },
+      { items: true },
+    );
+    const envs = byName(t.environments);
+    expect(dumpCompose(envs.c!.tree)).toBe("services:\n  api:\n    ports:\n      - '9229:9229'\n");
+    expect(dumpCompose(envs.d!.tree)).toBe("services:\n  api:\n    ports: !override\n      - '81:80'\n    command: !override\n      - run\n      - '--debug'\n");
+  });
+
+  it('changes that recur across environments become cross-cutting overlays named by what they do; originals that differ only by them share an environment', () => {
+    const models = {
+      default: svc({}),
+      prod: svc({ restart: 'always', ...perf }),
+      secure: svc({ restart: 'always', ...perf, ...hard }),
+      hardened: svc(hard),
+      fast: svc(perf),
+      dev: svc({ command: ['dev'] }),
+    };
+    const t = tiers(models, { items: true });
+    expect(t.environments.map((e) => [e.name, e.envs])).toEqual([
+      ['dev', ['dev']],
+      ['prod', ['prod', 'secure']],
+    ]);
+    expect(t.crossCutting.map((c) => [c.name, c.envs, c.changes])).toEqual([
+      ['performance', ['fast', 'prod', 'secure'], 'api: cpus, mem_limit'],
+      ['hardening', ['hardened', 'secure'], 'api: read_only, cap_drop'],
+    ]);
+    // base + environment + at most two cross-cutting overlays, in -f order
+    expect(t.files).toEqual({ default: [], dev: ['dev'], fast: ['performance'], hardened: ['hardening'], prod: ['prod', 'performance'], secure: ['prod', 'performance', 'hardening'] });
+    expect(t.notes).toEqual([]);
+    // without cross-cutting overlays: base and one overlay per environment
+    const flat = tiers(models, { items: true, crossCutting: 0 });
+    expect(flat.crossCutting).toEqual([]);
+    expect(Object.values(flat.files).every((f) => f.length <= 1)).toBe(true);
+  });
+
+  it('an original with more cross-cutting changes than it may add: the rest in its environment overlay, and the report says which', () => {
+    // six services each: every group is well worth a file
+    const all = (x: Record<string, unknown>) => ({ services: Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((s) => [s, { image: `${s}:1`, ...x }])) });
+    const mon = { labels: { 'prometheus.io/scrape': 'true' } };
+    const two = tiers({ plain: all({}), hardened: all(hard), fast: all(perf), secure: all({ ...hard, ...perf }) }, { items: true });
+    expect(two.crossCutting.map((c) => c.name)).toEqual(['hardening', 'performance']);
+    expect(two.files).toEqual({ plain: [], hardened: ['hardening'], fast: ['performance'], secure: ['hardening', 'performance'] });
+    // full has its own changes and all three concerns: one of them stays in its overlay
+    const t = tiers({ plain: all({}), hardened: all(hard), fast: all(perf), watched: all(mon), dev: all({ command: ['dev'] }), full: all({ command: ['dev'], ...hard, ...perf, ...mon }) }, { items: true });
+    expect(t.files.full).toEqual(['full', 'hardening', 'performance']);
+    expect(Object.values(t.files).every((f) => f.length <= 3)).toBe(true);
+    expect(t.notes).toEqual([
+      'a: command; b: command; c: command; d: command; e: command; f: command: recur in dev; full, but full already adds 2 cross-cutting overlays: kept in the environment overlays',
+      'a: labels; b: labels; c: labels; d: labels; e: labels; f: labels: recur in full; watched, but full already adds 2 cross-cutting overlays: kept in the environment overlays',
+    ]);
+    // with at most one: the other goes into the environment overlay of the original that has both
+    const one = tiers({ plain: all({}), dev: all({ command: ['dev'] }), hardened: all(hard), fast: all(perf), secure: all({ command: ['dev'], ...hard, ...perf }) }, { items: true, perEnvironment: 1 });
+    expect(Object.values(one.files).every((f) => f.length <= 2)).toBe(true);
+    expect(one.notes.join('\n')).toMatch(/secure/);
+  });
+
+  it('optional services: a profile in the base when several environments add them, part of the overlay when one environment does', () => {
+    const admin = { adminer: { image: 'adminer:4' } };
+    const t = tiers(
+      {
+        default: svc({}),
+        dev: svc({ command: ['dev'] }, admin),
+        test: svc({ command: ['test'] }, admin),
+        ci: svc({ command: ['test'] }, { ...admin, runner: { image: 'r:1' } }),
+        prod: svc({ restart: 'always' }),
+        stage: svc({ restart: 'always', ...perf }),
+        qa: svc({ command: ['qa'] }, { seed: { image: 's:1' } }),
+      },
+      { items: true },
+    );
+    expect(t.profiles).toEqual([{ name: 'adminer', services: ['adminer'], envs: ['ci', 'dev', 'test'] }]);
+    expect((t.base.services as Record<string, unknown>).adminer).toEqual({ profiles: ['adminer'], image: 'adminer:4' });
+    expect(t.enable).toMatchObject({ ci: ['adminer'], dev: ['adminer'], test: ['adminer'], prod: [], qa: [] });
+    // seed is qa's alone: in its overlay; runner is what ci adds to test: a service of its own, named after it
+    expect(dumpCompose(byName(t.environments).qa!.tree)).toMatch(/^  seed:\n    image: s:1$/m);
+    expect(t.files.ci).toEqual(['test', 'runner']);
   });
 
   it('names identical environments', () => {
     const m = { services: { a: { image: 'x:1' } } };
-    expect(factor({ a: m, b: structuredClone(m), c: { services: { a: { image: 'y:1' } } } }).identical).toEqual([['a', 'b']]);
+    expect(tiers({ a: m, b: structuredClone(m), c: { services: { a: { image: 'y:1' } } } }, { items: true }).identical).toEqual([['a', 'b']]);
   });
 });
 
@@ -87,6 +181,9 @@ describe('consolidate: property', () => {
       expect(rep.unproven, `seed ${seed}`).toEqual([]);
       expect(rep.proven.sort(), `seed ${seed}`).toEqual(Object.keys(files).sort());
       expect(rep.compose[Object.keys(files)[0]!]![0]).toBe('compose.base.yaml');
+      // base + environment + at most two cross-cutting overlays
+      expect(Object.values(rep.compose).every((l) => l.length <= 4), `seed ${seed}`).toBe(true);
+      expect(rep.tiers.crossCutting.length, `seed ${seed}`).toBeLessThanOrEqual(3);
     }
   });
 });
@@ -104,8 +201,10 @@ describe('consolidate: CLI', () => {
   it('reports without writing; --out writes files that load (by docker compose -f order) to the originals', () => {
     const report = cli(['consolidate'], { cwd: dir });
     expect(report.code).toBe(0);
-    expect(report.stdout).toMatch(/proven: docker-compose\.prod\.yml = compose\.base\.yaml \+ compose\.not-dev\.yaml \+ compose\.prod\.yaml\n/);
-    expect(report.stdout).toMatch(/identical: ci, default/);
+    // the base holds the port most environments publish; prod resets it
+    expect(report.stdout).toMatch(/^Compose: 4 files, 57 lines -> 3 files, \d+ lines/);
+    expect(report.stdout).toMatch(/proven: docker-compose\.prod\.yml = compose\.base\.yaml \+ compose\.prod\.yaml\n/);
+    expect(report.stdout).toMatch(/identical: ci\/compose\.yaml, docker-compose\.yml/);
     expect(report.stdout).toMatch(/report only/);
     const w = cli(['consolidate', '--out', 'out'], { cwd: dir });
     expect(w.code).toBe(0);
@@ -123,8 +222,8 @@ describe('consolidate: CLI', () => {
       expect(JSON.parse(b.stdout), before).toEqual(JSON.parse(a.stdout));
     }
     expect(w.stdout).toMatch(/-p ci -f out\/compose\.base\.yaml/);
-    // the prod overlay holds what only prod has
-    expect(jsyaml.load(readFileSync(join(dir, 'out', 'compose.prod.yaml'), 'utf8'))).toEqual({ services: { api: { read_only: true } } });
+    // the prod overlay holds what only prod has, and resets what prod lacks
+    expect(readFileSync(join(dir, 'out', 'compose.prod.yaml'), 'utf8')).toBe('# environment prod: docker-compose.prod.yml\nservices:\n  api:\n    ports: !reset null\n    read_only: true\n');
   });
 
   it('one Compose file is nothing to consolidate: a clear error', () => {
@@ -277,7 +376,7 @@ ${extra}`;
 });
 
 describe('consolidate: examples/sprawl', () => {
-  it('8 Compose files and 8 Dockerfiles: at most 8 files out, at most half the lines, every original proven', () => {
+  it('8 Compose files and 8 Dockerfiles: at most 8 files out, at most half the lines, every original proven (its tiers: consolidate-tiers.test.ts)', () => {
     const dir = join(import.meta.dirname, '..', '..', 'examples', 'sprawl');
     // as a user's code would: by the package's name (the Compose builds retargeted at the new Dockerfile)
     const r = consolidate(dir);
@@ -290,7 +389,7 @@ describe('consolidate: examples/sprawl', () => {
     expect(c.filesAfter.length + 1 + (d.dockerignore === undefined ? 0 : 1)).toBeLessThanOrEqual(8);
     expect(d.dockerignore).toMatch(/^api\/node_modules$/m);
     expect((c.linesAfter + d.linesAfter) * 2).toBeLessThanOrEqual(c.linesBefore + d.linesBefore);
-    expect(c.identical).toEqual([['ci', 'test']]);
+    expect(c.identical).toEqual([['docker-compose.ci.yml', 'docker-compose.test.yml']]);
     // no shared stage without instructions of its own (a branch right at FROM uses the image itself)
     expect(d.dockerfile).not.toMatch(/AS base-\d+\n(\n|$)/);
   });

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "api on :8000"
+exec sleep 86400

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "tests against $API_URL"

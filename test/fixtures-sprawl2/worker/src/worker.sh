@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "worker on queues $QUEUES"
+exec sleep 86400
