@@ -40,7 +40,8 @@ export interface OpenProjectOptions {
   /** where relative paths start (default: process.cwd()) */
   workingDir?: string;
   /** the engine (default: the Docker engine at DOCKER_HOST or the local socket) */
-  engine?: Engine;
+  /** the engine: an Engine, a Docker context's name, or (by default) the one the docker CLI would use */
+  engine?: Engine | string;
   /** loader warnings (obsolete version, ...); default: ignored */
   onWarning?: (message: string) => void;
 }
@@ -197,8 +198,8 @@ const ACTIONS: Record<string, LifecycleAction> = {
 };
 
 /** The Compose projects on an engine, from their containers' labels (what `ls` lists). */
-export async function listProjects(o: { all?: boolean; engine?: Engine } = {}): Promise<Array<{ name: string; status: string; configFiles: string[]; workingDir: string }>> {
-  const engine = o.engine ?? new (await import('../engine/docker.js')).DockerEngine();
+export async function listProjects(o: { all?: boolean; engine?: Engine | string } = {}): Promise<Array<{ name: string; status: string; configFiles: string[]; workingDir: string }>> {
+  const engine = await (await import('../engine/docker.js')).resolveEngine(o.engine);
   const cs = await engine.listContainers([LABEL.project], true);
   const byProject = new Map<string, typeof cs>();
   for (const c of cs) {
@@ -231,7 +232,7 @@ export async function openProject(o: OpenProjectOptions = {}): Promise<ProjectHa
     workingDir: o.workingDir,
     onWarning: o.onWarning,
   });
-  const engine = o.engine ?? new (await import('../engine/docker.js')).DockerEngine();
+  const engine = await (await import('../engine/docker.js')).resolveEngine(o.engine);
   const { Converger } = await import('../converge/runner.js');
   return new ProjectHandle(model, engine, (emit) => new Converger(engine, model, emit));
 }
@@ -288,30 +289,36 @@ export class ProjectHandle {
 
   /** Creates and starts the services (with their dependencies), in dependency order. */
   async up(o: UpOptions = {}): Promise<{ timeline: Timeline; containers: Record<string, string[]> }> {
-    return this.converger(o.onEvent).up(this.upOptions(o));
+    const { up } = await import('../converge/up.js');
+    return up(this.converger(o.onEvent), this.upOptions(o));
   }
 
   /** What `up` would do, and why, touching nothing: the plan `up` carries out. */
   async plan(o: UpOptions = {}): Promise<Plan> {
-    return this.converger(o.onEvent).planUp(this.upOptions(o));
+    const { planUpOnly } = await import('../converge/up.js');
+    return planUpOnly(this.converger(o.onEvent), this.upOptions(o));
   }
 
   /** Stops and removes the containers and networks (volumes too with `volumes`). */
   async down(o: { volumes?: boolean; removeOrphans?: boolean; timeoutS?: number; rmi?: 'local' | 'all'; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
-    await this.converger(o.onEvent).down({ volumes: o.volumes, removeOrphans: o.removeOrphans, timeout: o.timeoutS, rmi: o.rmi });
+    const { down } = await import('../converge/down.js');
+    await down(this.converger(o.onEvent), { volumes: o.volumes, removeOrphans: o.removeOrphans, timeout: o.timeoutS, rmi: o.rmi });
   }
 
   /** Starts existing containers, dependencies first, each once its dependencies' conditions hold. */
   async start(services?: string[], o: { wait?: boolean; waitTimeoutMs?: number; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
-    await this.converger(o.onEvent).start(services, o.waitTimeoutMs, o.wait);
+    const { start } = await import('../converge/lifecycle.js');
+    await start(this.converger(o.onEvent), services, o.waitTimeoutMs, o.wait);
   }
 
   async stop(services?: string[], o: { timeoutS?: number; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
-    await this.converger(o.onEvent).stop(services, o.timeoutS);
+    const { stop } = await import('../converge/lifecycle.js');
+    await stop(this.converger(o.onEvent), services, o.timeoutS);
   }
 
   async restart(services?: string[], o: { timeoutS?: number; waitTimeoutMs?: number; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
-    await this.converger(o.onEvent).restart(services, o.timeoutS, o.waitTimeoutMs);
+    const { restart } = await import('../converge/lifecycle.js');
+    await restart(this.converger(o.onEvent), services, o.timeoutS, o.waitTimeoutMs);
   }
 
   async kill(services?: string[], o: { signal?: string; removeOrphans?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
@@ -320,7 +327,8 @@ export class ProjectHandle {
       const known = new Set([...Object.keys(this.model.services), ...Object.keys(this.model.disabledServices)]);
       await cv.removeContainers((await projectContainers(this.engine, this.name, { oneoff: false })).filter((c) => !known.has(c.service)));
     }
-    await cv.kill(services, o.signal ?? 'SIGKILL');
+    const { kill } = await import('../converge/lifecycle.js');
+    await kill(cv, services, o.signal ?? 'SIGKILL');
   }
 
   /** The project's containers: running ones, or all (one-off ones included) with `all`. */
@@ -454,7 +462,8 @@ export class ProjectHandle {
 
   /** Removes stopped containers (with `stop`, stops them first); returns the names removed. */
   async rm(services?: string[], o: { stop?: boolean; volumes?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<string[]> {
-    return (await this.converger(o.onEvent).rm(services, o)).map((c) => c.name);
+    const { rm } = await import('../converge/lifecycle.js');
+    return (await rm(this.converger(o.onEvent), services, o)).map((c) => c.name);
   }
 
   /** The processes running in the services' containers. */
@@ -509,7 +518,8 @@ export class ProjectHandle {
 
   /** Sets the number of containers of services (`scale web=3 worker=0`), their dependencies started unless noDeps. */
   async scale(replicas: Record<string, number>, o: { noDeps?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<void> {
-    await this.converger(o.onEvent).up({ services: Object.keys(replicas), scale: replicas, noDeps: o.noDeps, noRecreate: true, builder: this.builder(o.onEvent), stale: this.stale });
+    const { up } = await import('../converge/up.js');
+    await up(this.converger(o.onEvent), { services: Object.keys(replicas), scale: replicas, noDeps: o.noDeps, noRecreate: true, builder: this.builder(o.onEvent), stale: this.stale });
   }
 
   /**

@@ -113,122 +113,133 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('-w, --watch', "follow the services' develop.watch rules (sync, rebuild, restart...) while up")
     .option('--menu [enabled]', 'not available: dockyard has no interactive menu (--menu=false is accepted)')
     .action(async (names: string[], o: UpFlags) => {
-      if (o.menu !== undefined && o.menu !== 'false' && o.menu !== false) throw new DockyardError('USAGE', 'dockyard has no interactive menu', { hint: 'use dockyard logs, ps, stop... in another terminal; --menu=false is accepted' });
-      if (o.alwaysRecreateDeps && o.recreate === false) throw new DockyardError('USAGE', '--always-recreate-deps and --no-recreate cannot be combined');
+      checkFlags(o);
       const pull = parsePull(o.pull);
       if (o.color === false) setColor(false);
-      const { project, handle, progress } = await context(globals(), false, names);
-      if (o.exitCodeFrom && !project.services[o.exitCodeFrom]) throw new DockyardError('USAGE', `no such service: ${o.exitCodeFrom}`, { hint: '--exit-code-from takes a service name' });
+      const ctx = await context(globals(), false, names);
+      if (o.exitCodeFrom && !ctx.project.services[o.exitCodeFrom]) throw new DockyardError('USAGE', `no such service: ${o.exitCodeFrom}`, { hint: '--exit-code-from takes a service name' });
+      for (const n of [...(o.attach ?? []), ...(o.skipAttach ?? [])]) if (!ctx.project.services[n]) throw new DockyardError('USAGE', `no such service: ${n}`);
       if (o.exitCodeFrom) o.abortOnContainerExit = true;
-      if (o.abortOnContainerExit && o.abortOnContainerFailure) throw new DockyardError('USAGE', '--abort-on-container-exit and --abort-on-container-failure cannot be combined');
-      if (o.detach && (o.abortOnContainerExit || o.abortOnContainerFailure)) throw new DockyardError('USAGE', '--abort-on-container-exit and --detach cannot be combined');
       const scale = parseScale(o.scale);
       // --build: every image with a build section; --no-build: none; else what is missing or stale
       const build = o.build ? true : o.noBuild === true || o.build === false ? false : undefined;
+      const planned = { services: names, scale, forceRecreate: o.forceRecreate, recreateDeps: o.alwaysRecreateDeps, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build, pull };
       // --dry-run (a global flag): up prints its plan, with the reasons, and changes nothing
-      if (globals().dryRun) {
-        const plan = await handle.plan({ services: names, scale, forceRecreate: o.forceRecreate, recreateDeps: o.alwaysRecreateDeps, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build, pull });
-        const lines = [...formatResources(plan), ...formatPlan(plan)];
-        process.stdout.write(lines.map((l) => `${l}\n`).join(''));
-        process.stderr.write(`dry run: nothing was changed (${plan.services.reduce((n, sp) => n + sp.steps.filter((st) => st.action !== 'keep').length, 0)} container change(s) planned)\n`);
-        return;
-      }
-      const detach = o.detach || o.wait;
-      const abort = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts++;
-        abort.abort();
-        if (interrupts > 1) process.exit(130);
-        process.stderr.write('\ninterrupt: finishing the steps under way, then stopping (Ctrl-C again to quit at once)\n');
-      };
-      process.on('SIGINT', onSigint);
-      let result;
-      try {
-        result = await handle.up({
-          services: names,
-          scale,
-          forceRecreate: o.forceRecreate,
-          noRecreate: !o.recreate,
-          noStart: !o.start,
-          noDeps: !o.deps,
-          removeOrphans: o.removeOrphans,
-          wait: o.wait,
-          waitTimeoutMs: parseTimeoutMs(o.waitTimeout),
-          timeoutS: o.timeout,
-          build,
-          pull,
-          quietPull: o.quietPull,
-          recreateDeps: o.alwaysRecreateDeps,
-          renewAnonVolumes: o.renewAnonVolumes,
-          onEvent: o.quietBuild ? (e) => (e.type === 'resource' && e.kind === 'image' && /^build/.test(e.action) ? undefined : progress.emit(e)) : progress.emit,
-          signal: abort.signal,
-        });
-      } catch (e) {
-        progress.finish();
-        if (abort.signal.aborted) {
-          const cs = await handle.ps({ all: true }).catch(() => []);
-          process.stderr.write(`interrupted: ${cs.length} container(s) of ${project.name} exist: ${cs.map((c) => `${c.name} (${c.state})`).join(', ') || 'none'}\n`);
-          process.stderr.write('run `dockyard up` again to finish, or `dockyard down` to remove them\n');
-          process.exitCode = 130;
-          return;
-        }
-        throw e;
-      } finally {
-        process.off('SIGINT', onSigint);
-        progress.finish();
-      }
+      if (globals().dryRun) return printPlan(await ctx.handle.plan(planned));
+      const result = await converge(ctx, o, planned);
+      if (!result) return;
       process.stderr.write(`${timelineSummary(result.timeline)}\n`);
       if (o.timeline) process.stderr.write(`${timelineGantt(result.timeline)}\n`);
       if (o.timelineSvg) writeFileSync(o.timelineSvg, timelineSvg(result.timeline));
       // --watch: the services' develop.watch rules, alongside (detached: until Ctrl-C)
       const watchStop = new AbortController();
-      const watching = o.watch && o.start ? runWatch(handle, names, watchStop.signal) : undefined;
-      if (detach || !o.start) {
-        await watching;
-        return;
-      }
-
-      // attached: stream logs until every container stops, or Ctrl-C stops the project
-      // followed: the services named (and their dependencies with --attach-dependencies), or all;
-      // --attach and --no-attach choose among them
-      const started = Object.keys(result.containers);
-      let services = o.attach?.length ? o.attach : names.length && !o.attachDependencies ? started.filter((n) => names.includes(n)) : started;
-      for (const n of [...(o.attach ?? []), ...(o.skipAttach ?? [])]) if (!project.services[n]) throw new DockyardError('USAGE', `no such service: ${n}`);
-      services = services.filter((n) => !o.skipAttach?.includes(n));
-      const print = logPrinter({ prefix: o.logPrefix, timestamps: o.timestamps });
-      const abort2 = new AbortController();
-      const sig = () => {
-        if (abort2.signal.aborted) process.exit(130);
-        abort2.abort();
-      };
-      process.on('SIGINT', sig);
-      process.on('SIGTERM', sig);
+      const watching = o.watch && o.start ? runWatch(ctx.handle, names, watchStop.signal) : undefined;
       try {
-        const { exitCode } = await handle.attach({
-          services,
-          stopServices: started,
-          since: result.timeline.startedAt / 1000,
-          abortOn: o.abortOnContainerExit ? 'exit' : o.abortOnContainerFailure ? 'failure' : undefined,
-          exitCodeFrom: o.exitCodeFrom,
-          timeout: o.timeout,
-          signal: abort2.signal,
-          onStopping: (why) => process.stderr.write(`${why}\n`),
-          onItem: (item) => {
-            print(item);
-            if (item.kind === 'exit') process.stderr.write(`${item.container.name} exited with code ${item.code}\n`);
-            // its restart policy brings it back: its next run is followed too
-            else if (item.kind === 'restart') process.stderr.write(`${item.container.name} exited with code ${item.code} (restarting)\n`);
-          },
-        });
-        if (exitCode !== 0) process.exitCode = exitCode;
+        if (!(o.detach || o.wait) && o.start) await followAttached(ctx.handle, names, o, result);
+        else await watching;
       } finally {
-        process.off('SIGINT', sig);
-        process.off('SIGTERM', sig);
         watchStop.abort();
         await watching?.catch(() => undefined);
       }
     });
+}
+
+type UpContext = Awaited<ReturnType<typeof context>>;
+type Planned = Parameters<UpContext['handle']['plan']>[0];
+type UpDone = Awaited<ReturnType<UpContext['handle']['up']>>;
+
+/** Flags that cannot go together, refused before anything is loaded. */
+function checkFlags(o: UpFlags): void {
+  if (o.menu !== undefined && o.menu !== 'false' && o.menu !== false) throw new DockyardError('USAGE', 'dockyard has no interactive menu', { hint: 'use dockyard logs, ps, stop... in another terminal; --menu=false is accepted' });
+  if (o.alwaysRecreateDeps && o.recreate === false) throw new DockyardError('USAGE', '--always-recreate-deps and --no-recreate cannot be combined');
+  const abort = o.abortOnContainerExit || !!o.exitCodeFrom;
+  if (abort && o.abortOnContainerFailure) throw new DockyardError('USAGE', '--abort-on-container-exit and --abort-on-container-failure cannot be combined');
+  if (o.detach && (abort || o.abortOnContainerFailure)) throw new DockyardError('USAGE', '--abort-on-container-exit and --detach cannot be combined');
+}
+
+/** up --dry-run: the plan `up` would carry out, one line per resource and container, with reasons. */
+function printPlan(plan: Awaited<ReturnType<UpContext['handle']['plan']>>): void {
+  const lines = [...formatResources(plan), ...formatPlan(plan)];
+  process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+  process.stderr.write(`dry run: nothing was changed (${plan.services.reduce((n, sp) => n + sp.steps.filter((st) => st.action !== 'keep').length, 0)} container change(s) planned)\n`);
+}
+
+/** The up itself, with live progress; Ctrl-C finishes the steps under way, then says what exists (undefined then). */
+async function converge({ project, handle, progress }: UpContext, o: UpFlags, planned: Planned): Promise<UpDone | undefined> {
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    abort.abort();
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\ninterrupt: finishing the steps under way, then stopping (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await handle.up({
+      ...planned,
+      noStart: !o.start,
+      wait: o.wait,
+      waitTimeoutMs: parseTimeoutMs(o.waitTimeout),
+      timeoutS: o.timeout,
+      quietPull: o.quietPull,
+      renewAnonVolumes: o.renewAnonVolumes,
+      onEvent: o.quietBuild ? (e) => (e.type === 'resource' && e.kind === 'image' && /^build/.test(e.action) ? undefined : progress.emit(e)) : progress.emit,
+      signal: abort.signal,
+    });
+  } catch (e) {
+    progress.finish();
+    if (!abort.signal.aborted) throw e;
+    const cs = await handle.ps({ all: true }).catch(() => []);
+    process.stderr.write(`interrupted: ${cs.length} container(s) of ${project.name} exist: ${cs.map((c) => `${c.name} (${c.state})`).join(', ') || 'none'}\n`);
+    process.stderr.write('run `dockyard up` again to finish, or `dockyard down` to remove them\n');
+    process.exitCode = 130;
+    return undefined;
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.finish();
+  }
+}
+
+/**
+ * Attached: stream logs until every container stops, or Ctrl-C stops the project. Followed: the
+ * services named (and their dependencies with --attach-dependencies), or all; --attach and
+ * --no-attach choose among them.
+ */
+async function followAttached(handle: UpContext['handle'], names: string[], o: UpFlags, result: UpDone): Promise<void> {
+  const started = Object.keys(result.containers);
+  const chosen = o.attach?.length ? o.attach : names.length && !o.attachDependencies ? started.filter((n) => names.includes(n)) : started;
+  const services = chosen.filter((n) => !o.skipAttach?.includes(n));
+  const print = logPrinter({ prefix: o.logPrefix, timestamps: o.timestamps });
+  const abort = new AbortController();
+  const sig = () => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+  };
+  process.on('SIGINT', sig);
+  process.on('SIGTERM', sig);
+  try {
+    const { exitCode } = await handle.attach({
+      services,
+      stopServices: started,
+      since: result.timeline.startedAt / 1000,
+      abortOn: o.abortOnContainerExit ? 'exit' : o.abortOnContainerFailure ? 'failure' : undefined,
+      exitCodeFrom: o.exitCodeFrom,
+      timeout: o.timeout,
+      signal: abort.signal,
+      onStopping: (why) => process.stderr.write(`${why}\n`),
+      onItem: (item) => {
+        print(item);
+        if (item.kind === 'exit') process.stderr.write(`${item.container.name} exited with code ${item.code}\n`);
+        // its restart policy brings it back: its next run is followed too
+        else if (item.kind === 'restart') process.stderr.write(`${item.container.name} exited with code ${item.code} (restarting)\n`);
+      },
+    });
+    if (exitCode !== 0) process.exitCode = exitCode;
+  } finally {
+    process.off('SIGINT', sig);
+    process.off('SIGTERM', sig);
+  }
 }
 
 export function parseScale(pairs: string[] | undefined): Record<string, number> {

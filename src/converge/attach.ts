@@ -6,6 +6,7 @@
  */
 import type { LogItem } from './logs.js';
 import { streamLogs } from './logs.js';
+import { stop } from './lifecycle.js';
 import type { Converger } from './runner.js';
 import { projectContainers } from './state.js';
 
@@ -39,7 +40,7 @@ export async function attachRun(conv: Converger, o: AttachOptions): Promise<{ ex
   const stopAll = (why: string) => {
     if (stopping) return;
     o.onStopping?.(why);
-    stopping = conv.stop(o.stopServices ?? o.services, o.timeout);
+    stopping = stop(conv, o.stopServices ?? o.services, o.timeout);
     stopping.catch(() => undefined);
   };
   const onAbort = () => stopAll('Gracefully stopping... (press Ctrl-C again to force)');

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { basename, dirname, join, posix, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract, pack } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { DockyardError } from '../errors.js';
 
 /** A local path as a tar stream whose top entry is named `as` (its folders walked). */
@@ -50,85 +51,19 @@ export async function unpackTo(tar: Readable, dir: string, rename?: { from: stri
   const root = resolve(dir);
   const ex = extract();
   let count = 0;
-  const refuse = (entry: string, why: string) =>
-    new DockyardError('INVALID_VALUE', `refusing the archive's entry "${entry}": ${why}`, { hint: `nothing is written outside ${root}; the entries before this one were copied` });
-  /** `name`'s place under root, its folders made (never through a link); undefined for root itself */
-  const place = (entry: string, name: string): string => {
-    const parts = name.split('/').filter((x) => x !== '' && x !== '.');
-    if (parts.includes('..')) throw refuse(entry, 'its name climbs out with ".."');
-    let at = root;
-    for (const part of parts.slice(0, -1)) {
-      at = join(at, part);
-      const st = lstatOrUndefined(at);
-      if (!st) mkdirSync(at);
-      else if (st.isSymbolicLink()) throw refuse(entry, `${at} is a symbolic link (it would be written through)`);
-      else if (!st.isDirectory()) throw refuse(entry, `${at} is not a folder`);
-    }
-    const target = parts.length ? join(at, parts[parts.length - 1]!) : root;
-    if (target !== root && !target.startsWith(root + sep)) throw refuse(entry, `it would land outside ${root}`);
-    return target;
-  };
-  /** what stands at `target` goes, unless it is a real folder (a link is removed, never followed) */
-  const clear = (target: string) => {
-    const st = lstatOrUndefined(target);
-    if (st && !st.isDirectory()) unlinkSync(target);
-    return st;
-  };
+  const renamed = (name: string) => (rename && (name === rename.from || name.startsWith(`${rename.from}/`)) ? rename.to + name.slice(rename.from.length) : name);
   const done = new Promise<void>((res, rej) => {
     ex.on('entry', (h, stream, next) => {
-      let name = h.name.replace(/\/+$/, '').replace(/^\/+/, '');
-      if (rename && (name === rename.from || name.startsWith(`${rename.from}/`))) name = rename.to + name.slice(rename.from.length);
-      const fail = (e: unknown) => {
-        stream.resume();
-        rej(e);
-      };
-      const written = () => {
-        count++;
-        next();
-      };
-      try {
-        const target = place(h.name, name);
-        const mode = (h.mode ?? 0) & 0o7777;
-        if (h.type === 'directory') {
-          const st = lstatOrUndefined(target);
-          if (st?.isSymbolicLink()) throw refuse(h.name, `${target} is a symbolic link (it would be written through)`);
-          if (st && !st.isDirectory()) unlinkSync(target);
-          if (!st?.isDirectory()) mkdirSync(target);
-          if (mode) chmodSync(target, mode);
+      writeEntry(root, h, stream as unknown as Readable, renamed).then(
+        () => {
+          count++;
+          next();
+        },
+        (e) => {
           stream.resume();
-          stream.on('end', written);
-        } else if (h.type === 'symlink') {
-          if (clear(target)?.isDirectory()) throw refuse(h.name, `a folder stands at ${target}`);
-          symlinkSync(h.linkname ?? '', target);
-          stream.resume();
-          stream.on('end', written);
-        } else if (h.type === 'link') {
-          // a hard link: to an entry this archive put under root, never to a file elsewhere
-          let from = (h.linkname ?? '').replace(/^\/+/, '');
-          if (rename && (from === rename.from || from.startsWith(`${rename.from}/`))) from = rename.to + from.slice(rename.from.length);
-          const source = place(h.name, from);
-          const st = lstatOrUndefined(source);
-          if (!st?.isFile()) throw refuse(h.name, `its hard link target "${h.linkname}" is not a file this archive holds`);
-          if (clear(target)?.isDirectory()) throw refuse(h.name, `a folder stands at ${target}`);
-          linkSync(source, target);
-          stream.resume();
-          stream.on('end', written);
-        } else if (h.type === 'file' || h.type === 'contiguous-file') {
-          if (clear(target)?.isDirectory()) throw refuse(h.name, `a folder stands at ${target}`);
-          const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
-          const out = createWriteStream('', { fd: openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode || 0o644) });
-          pipeline(stream, out).then(() => {
-            if (mode) chmodSync(target, mode);
-            written();
-          }, fail);
-        } else {
-          // devices, FIFOs and the like: not copied (docker cp makes them only as root; nothing here needs them)
-          stream.resume();
-          stream.on('end', written);
-        }
-      } catch (e) {
-        fail(e);
-      }
+          rej(e);
+        },
+      );
     });
     ex.on('finish', () => res());
     ex.on('error', rej);
@@ -137,6 +72,63 @@ export async function unpackTo(tar: Readable, dir: string, rename?: { from: stri
   tar.pipe(ex);
   await done;
   return count;
+}
+
+const refuse = (root: string, entry: string, why: string) =>
+  new DockyardError('INVALID_VALUE', `refusing the archive's entry "${entry}": ${why}`, { hint: `nothing is written outside ${root}; the entries before this one were copied` });
+
+/** `name`'s place under root, its folders made on the way (never through a link) */
+function place(root: string, entry: string, name: string): string {
+  const parts = name.replace(/^\/+/, '').split('/').filter((x) => x !== '' && x !== '.');
+  if (parts.includes('..')) throw refuse(root, entry, 'its name climbs out with ".."');
+  let at = root;
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    const st = lstatOrUndefined(at);
+    if (!st) mkdirSync(at);
+    else if (st.isSymbolicLink()) throw refuse(root, entry, `${at} is a symbolic link (it would be written through)`);
+    else if (!st.isDirectory()) throw refuse(root, entry, `${at} is not a folder`);
+  }
+  const target = parts.length ? join(at, parts[parts.length - 1]!) : root;
+  if (target !== root && !target.startsWith(root + sep)) throw refuse(root, entry, `it would land outside ${root}`);
+  return target;
+}
+
+/** What stands at `target` goes (a link is removed, never followed); a folder there is refused. */
+function clearFor(root: string, entry: string, target: string): void {
+  const st = lstatOrUndefined(target);
+  if (st?.isDirectory()) throw refuse(root, entry, `a folder stands at ${target}`);
+  if (st) unlinkSync(target);
+}
+
+/** One archive entry written under root: folders, links, hard links to what it unpacked, files streamed. */
+async function writeEntry(root: string, h: Header, stream: Readable, renamed: (name: string) => string): Promise<void> {
+  const target = place(root, h.name, renamed(h.name.replace(/\/+$/, '')));
+  const mode = (h.mode ?? 0) & 0o7777;
+  const drain = () => new Promise<void>((r) => stream.on('end', r).resume());
+  if (h.type === 'directory') {
+    const st = lstatOrUndefined(target);
+    if (st?.isSymbolicLink()) throw refuse(root, h.name, `${target} is a symbolic link (it would be written through)`);
+    if (st && !st.isDirectory()) unlinkSync(target);
+    if (!st?.isDirectory()) mkdirSync(target);
+    if (mode) chmodSync(target, mode);
+  } else if (h.type === 'symlink') {
+    clearFor(root, h.name, target);
+    symlinkSync(h.linkname ?? '', target);
+  } else if (h.type === 'link') {
+    const source = place(root, h.name, renamed((h.linkname ?? '').replace(/^\/+/, '')));
+    if (!lstatOrUndefined(source)?.isFile()) throw refuse(root, h.name, `its hard link target "${h.linkname}" is not a file this archive holds`);
+    clearFor(root, h.name, target);
+    linkSync(source, target);
+  } else if (h.type === 'file' || h.type === 'contiguous-file') {
+    clearFor(root, h.name, target);
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
+    await pipeline(stream, createWriteStream('', { fd: openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode || 0o644) }));
+    if (mode) chmodSync(target, mode);
+    return;
+  }
+  // devices, FIFOs and the like are not copied (docker cp makes them only as root)
+  await drain();
 }
 
 function lstatOrUndefined(p: string) {

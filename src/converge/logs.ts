@@ -4,7 +4,7 @@
  * (exited, or brought back by its restart policy), and the project's containers that start
  * meanwhile.
  */
-import type { Engine } from '../engine/engine.js';
+import type { Engine, EventSubscription } from '../engine/engine.js';
 import { LABEL } from '../model/names.js';
 import { DockyardError } from '../errors.js';
 import { parseDuration } from '../load/units.js';
@@ -79,18 +79,40 @@ function splitTime(raw: string): { time?: Date; line: string } {
 }
 
 export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamOptions = {}): AsyncQueue<LogItem> {
-  const q = new AsyncQueue<LogItem>();
-  const closers = new Set<() => void>();
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-    for (const c of closers) c();
-  };
-  q.onStop = stop;
-  o.signal?.addEventListener('abort', () => q.close(), { once: true });
+  const stream = new LogStream(engine, o);
+  void stream.drive(cs);
+  return stream.q;
+}
 
-  /** fromStart: only the output of the container's current run */
-  const follow = async (c: ProjectContainer, fromStart = false) => {
+/** One `logs` (or attached `up`): the containers followed, and those that start meanwhile. */
+class LogStream {
+  readonly q = new AsyncQueue<LogItem>();
+  private readonly closers = new Set<() => void>();
+  private stopped = false;
+  private readonly followed = new Set<string>();
+  private readonly tasks: Promise<void>[] = [];
+  /** created but not started yet (a recreation creates the new one before it stops the old one) */
+  private readonly pending = new Set<string>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly o: LogStreamOptions,
+  ) {
+    this.q.onStop = () => {
+      this.stopped = true;
+      for (const c of this.closers) c();
+    };
+    o.signal?.addEventListener('abort', () => this.q.close(), { once: true });
+  }
+
+  private add(c: ProjectContainer, fromStart = false): void {
+    this.followed.add(c.id);
+    this.tasks.push(this.follow(c, fromStart));
+  }
+
+  /** A container's output, run after run while its restart policy brings it back; fromStart: its current run's only. */
+  private async follow(c: ProjectContainer, fromStart = false): Promise<void> {
+    const { engine, o, q } = this;
     q.push({ kind: 'follow', container: c });
     const info = await engine.inspectContainer(c.id);
     const tty = info?.Config.Tty ?? false;
@@ -98,9 +120,9 @@ export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamO
     let tail = fromStart ? 'all' : o.tail;
     let run = info?.State.StartedAt;
     for (;;) {
-      if (stopped) return;
+      if (this.stopped) return;
       const logs = await engine.containerLogs(c.id, { follow: o.follow, tail, since, until: o.until, timestamps: true }, tty);
-      closers.add(logs.close);
+      this.closers.add(logs.close);
       const ended: Promise<void>[] = [];
       for (const [stream, readable] of [['stdout', logs.stdout], ['stderr', logs.stderr]] as const) {
         const split = lineSplitter();
@@ -111,81 +133,71 @@ export function streamLogs(engine: Engine, cs: ProjectContainer[], o: LogStreamO
       await logs.done;
       // every line is out before what became of the run
       await Promise.all(ended);
-      closers.delete(logs.close);
-      if (!o.follow || stopped) return;
+      this.closers.delete(logs.close);
+      if (!o.follow || this.stopped) return;
       const end = await afterRun(engine, c.id, run);
-      if (end.next === undefined) {
-        q.push({ kind: 'exit', container: c, code: end.code });
-        return;
-      }
+      if (end.next === undefined) return void q.push({ kind: 'exit', container: c, code: end.code });
       q.push({ kind: 'restart', container: c, code: end.code });
       // the next run's output only (what came before was shown)
       run = end.next;
       since = end.finished ? Math.floor(Date.parse(end.finished)) / 1000 + 0.001 : Date.parse(end.next) / 1000;
       tail = 'all';
     }
-  };
+  }
 
-  void (async () => {
-    const followed = new Set(cs.map((c) => c.id));
-    const tasks = cs.map((c) => follow(c));
-    // containers of the project that start meanwhile (recreated by an `up` elsewhere, scaled up)
-    const watch = o.follow ? o.watch : undefined;
-    // containers created but not started yet (a recreation creates the new one before it stops
-    // the old one): following waits for them, however slow the engine is
-    const pending = new Set<string>();
-    const sub = watch
-      ? await engine.events({ type: ['container'], event: ['create', 'start', 'destroy'], label: [`${LABEL.project}=${watch.project}`, `${LABEL.oneoff}=False`] }, (e) => {
-          const service = e.Actor.Attributes[LABEL.service] ?? '';
-          if (stopped || (watch.services && !watch.services.includes(service))) return;
-          if (e.Action === 'create') pending.add(e.Actor.ID);
-          if (e.Action !== 'start') {
-            if (e.Action === 'destroy') pending.delete(e.Actor.ID);
-            return;
-          }
-          pending.delete(e.Actor.ID);
-          if (followed.has(e.Actor.ID)) return;
-          followed.add(e.Actor.ID);
-          const name = e.Actor.Attributes.name ?? e.Actor.ID.slice(0, 12);
-          const c = { id: e.Actor.ID, name, service, number: Number(e.Actor.Attributes[LABEL.number] ?? 0) } as ProjectContainer;
-          tasks.push(follow(c, true));
-        }, (err) => {
-          if (err) q.close(err);
-        })
-      : undefined;
-    if (sub) closers.add(() => sub.close());
+  /** Containers of the project that start meanwhile (recreated by an `up` elsewhere, scaled up) are followed too. */
+  private async watchNew(watch: NonNullable<LogStreamOptions['watch']>): Promise<EventSubscription> {
+    const sub = await this.engine.events(
+      { type: ['container'], event: ['create', 'start', 'destroy'], label: [`${LABEL.project}=${watch.project}`, `${LABEL.oneoff}=False`] },
+      (e) => {
+        const service = e.Actor.Attributes[LABEL.service] ?? '';
+        if (this.stopped || (watch.services && !watch.services.includes(service))) return;
+        if (e.Action === 'create') this.pending.add(e.Actor.ID);
+        if (e.Action === 'destroy') this.pending.delete(e.Actor.ID);
+        if (e.Action !== 'start') return;
+        this.pending.delete(e.Actor.ID);
+        if (this.followed.has(e.Actor.ID)) return;
+        const name = e.Actor.Attributes.name ?? e.Actor.ID.slice(0, 12);
+        this.add({ id: e.Actor.ID, name, service, number: Number(e.Actor.Attributes[LABEL.number] ?? 0) } as ProjectContainer, true);
+      },
+      (err) => err && this.q.close(err),
+    );
+    this.closers.add(() => sub.close());
     // what started (or was created) between the caller's listing and the subscription: the
     // events above cannot tell of it, the engine's list can
-    if (sub && watch && !stopped) {
-      for (const c of await projectContainers(engine, watch.project, { oneoff: false, services: watch.services })) {
-        if (followed.has(c.id)) continue;
-        if (c.state === 'created') pending.add(c.id);
-        else if (c.state === 'running') {
-          followed.add(c.id);
-          tasks.push(follow(c, true));
-        }
-      }
+    if (this.stopped) return sub;
+    for (const c of await projectContainers(this.engine, watch.project, { oneoff: false, services: watch.services })) {
+      if (this.followed.has(c.id)) continue;
+      if (c.state === 'created') this.pending.add(c.id);
+      else if (c.state === 'running') this.add(c, true);
     }
+    return sub;
+  }
+
+  /** Follows until everything followed has stopped (and, watching, nothing new started within the grace). */
+  async drive(cs: ProjectContainer[]): Promise<void> {
+    for (const c of cs) this.add(c);
+    const watch = this.o.follow ? this.o.watch : undefined;
+    let sub: EventSubscription | undefined;
     try {
+      if (watch) sub = await this.watchNew(watch);
       for (;;) {
-        const n = tasks.length;
-        await Promise.all(tasks);
-        if (!sub || stopped) break;
+        const n = this.tasks.length;
+        await Promise.all(this.tasks);
+        if (!sub || this.stopped) break;
         // everything followed has stopped: a recreation starts its new container a moment later
-        const grace = watch?.graceMs ?? WATCH_GRACE_MS;
         const until = Date.now() + PENDING_MAX_MS;
-        await new Promise((r) => setTimeout(r, grace));
-        while (pending.size && tasks.length === n && !stopped && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-        if (tasks.length === n) break;
+        await new Promise((r) => setTimeout(r, watch?.graceMs ?? WATCH_GRACE_MS));
+        while (this.pending.size && this.tasks.length === n && !this.stopped && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+        if (this.tasks.length === n) break;
       }
-      q.close();
+      this.q.close();
     } catch (e) {
-      q.close(e);
+      this.q.close(e);
     } finally {
       sub?.close();
     }
-  })();
-  return q;
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { DockyardError } from '../errors.js';
 import { imageName } from '../model/names.js';
 import type { Service } from '../model/project.js';
 import type { Converger } from './runner.js';
+import { up } from './up.js';
 import { projectContainers } from './state.js';
 import { parsePortSpec, parseVolumeSpec } from '../load/canonical.js';
 import { resolve } from 'node:path';
@@ -72,48 +73,14 @@ export interface OneOffResult {
 }
 
 export async function runOneOff(conv: Converger, service: string, o: OneOffOptions = {}): Promise<OneOffResult> {
-  const { project, engine } = conv;
   const [s] = conv.targets([service], true);
-  const deps = Object.keys(s!.depends_on ?? {}).filter((d) => project.services[d]);
-  if (!o.noDeps && deps.length) await conv.up({ services: deps, wait: false, builder: o.build ? (svcs) => o.build!(svcs) : undefined, stale: o.stale });
-  else await conv.ensureEngine();
-  // its own networks and volumes (a dependency may not use them, or none was started)
-  await conv.ensureResources([s!]);
-  if (s!.build && o.pull !== 'always') {
-    if (!o.build) throw new DockyardError('SERVICE_FAILED', `service "${service}" must be built`, { hint: 'build it first: dockyard build' });
-    await o.build([s!]);
-  }
-  const ref = imageName(project.name, s!);
-  if (o.pull === 'always' || (o.pull === 'missing' && !(await engine.inspectImage(ref)))) await engine.pullImage(ref);
-  if (o.removeOrphans) {
-    const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
-    await conv.removeContainers((await projectContainers(engine, project.name, { oneoff: false })).filter((c) => !known.has(c.service)));
-  }
-  const volumes = (o.volumes ?? []).map((v) => {
-    let spec;
-    try {
-      spec = parseVolumeSpec(v);
-    } catch (e) {
-      throw new DockyardError('USAGE', `invalid --volume "${v}": ${(e as Error).message}`, { hint: 'SOURCE:TARGET[:ro]' });
-    }
-    if (!spec.source) throw new DockyardError('USAGE', `invalid --volume "${v}"`, { hint: 'SOURCE:TARGET[:ro]' });
-    const source = spec.type === 'bind' ? resolve(project.workingDir, spec.source) : project.volumes[spec.source]?.name ?? spec.source;
-    return `${source}:${spec.target}${spec.read_only ? ':ro' : ''}`;
-  });
-  for (const p of o.publish ?? []) {
-    try {
-      parsePortSpec(p);
-    } catch (e) {
-      throw new DockyardError('USAGE', `invalid --publish "${p}": ${(e as Error).message}`, { hint: '[HOST_IP:][HOST_PORT:]PORT[/PROTOCOL]' });
-    }
-  }
-  if (!(await engine.inspectImage(ref))) {
-    throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${service}" is not present`, { hint: s!.build ? 'build it first: dockyard build' : 'load or build it locally' });
-  }
+  // bad flags are refused before anything is started or created
+  const volumes = checkedFlags(conv, o);
+  const ref = await prepareOneOff(conv, s!, o);
   // service:x, links and volumes_from refer to the sibling services' containers (running first)
-  const siblings = await projectContainers(engine, project.name, { oneoff: false });
+  const siblings = await projectContainers(conv.engine, conv.project.name, { oneoff: false });
   const lookup = (svc: string) => (siblings.find((c) => c.service === svc && c.state === 'running') ?? siblings.find((c) => c.service === svc))?.name;
-  const name = o.name ?? `${project.name}-${service}-run-${randomBytes(6).toString('hex')}`;
+  const name = o.name ?? `${conv.project.name}-${service}-run-${randomBytes(6).toString('hex')}`;
   const id = await conv.create(s!, 1, name, ref, lookup, {
     oneoff: true,
     command: o.command?.length ? o.command : undefined,
@@ -132,21 +99,73 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
     capDrop: o.capDrop,
     useAliases: o.useAliases,
   });
-  if (o.detach) {
-    try {
-      await engine.startContainer(id);
-    } catch (e) {
-      // as docker run --rm: its anonymous volumes go with it
-    if (o.rm) await engine.removeContainer(id, { force: true, volumes: true });
-      throw e;
-    }
-    return { exitCode: 0, container: name, id };
+  if (!o.detach) return { exitCode: await runAttached(conv, id, o), container: name, id };
+  try {
+    await conv.engine.startContainer(id);
+  } catch (e) {
+    // as docker run --rm: its anonymous volumes go with it
+    if (o.rm) await conv.engine.removeContainer(id, { force: true, volumes: true });
+    throw e;
   }
+  return { exitCode: 0, container: name, id };
+}
+
+/**
+ * What a one-off container needs before it is created: its dependencies up (unless noDeps), its
+ * own networks and volumes, its image built or pulled, orphans removed if asked. Its image reference.
+ */
+async function prepareOneOff(conv: Converger, s: Service, o: OneOffOptions): Promise<string> {
+  const { project, engine } = conv;
+  const deps = Object.keys(s.depends_on ?? {}).filter((d) => project.services[d]);
+  if (!o.noDeps && deps.length) await up(conv, { services: deps, wait: false, builder: o.build ? (svcs) => o.build!(svcs) : undefined, stale: o.stale });
+  else await conv.ensureEngine();
+  // its own networks and volumes (a dependency may not use them, or none was started)
+  await conv.ensureResources([s]);
+  if (s.build && o.pull !== 'always') {
+    if (!o.build) throw new DockyardError('SERVICE_FAILED', `service "${s.name}" must be built`, { hint: 'build it first: dockyard build' });
+    await o.build([s]);
+  }
+  const ref = imageName(project.name, s);
+  if (o.pull === 'always' || (o.pull === 'missing' && !(await engine.inspectImage(ref)))) await engine.pullImage(ref);
+  if (o.removeOrphans) {
+    const known = new Set([...Object.keys(project.services), ...Object.keys(project.disabledServices)]);
+    await conv.removeContainers((await projectContainers(engine, project.name, { oneoff: false })).filter((c) => !known.has(c.service)));
+  }
+  if (!(await engine.inspectImage(ref))) {
+    throw new DockyardError('SERVICE_FAILED', `image ${ref} for service "${s.name}" is not present`, { hint: s.build ? 'build it first: dockyard build' : 'load or build it locally' });
+  }
+  return ref;
+}
+
+/** --volume and --publish checked (a usage error names the flag); the volumes as the engine takes them. */
+function checkedFlags(conv: Converger, o: OneOffOptions): string[] {
+  for (const p of o.publish ?? []) {
+    try {
+      parsePortSpec(p);
+    } catch (e) {
+      throw new DockyardError('USAGE', `invalid --publish "${p}": ${(e as Error).message}`, { hint: '[HOST_IP:][HOST_PORT:]PORT[/PROTOCOL]' });
+    }
+  }
+  return (o.volumes ?? []).map((v) => {
+    let spec;
+    try {
+      spec = parseVolumeSpec(v);
+    } catch (e) {
+      throw new DockyardError('USAGE', `invalid --volume "${v}": ${(e as Error).message}`, { hint: 'SOURCE:TARGET[:ro]' });
+    }
+    if (!spec.source) throw new DockyardError('USAGE', `invalid --volume "${v}"`, { hint: 'SOURCE:TARGET[:ro]' });
+    const source = spec.type === 'bind' ? resolve(conv.project.workingDir, spec.source) : conv.project.volumes[spec.source]?.name ?? spec.source;
+    return `${source}:${spec.target}${spec.read_only ? ':ro' : ''}`;
+  });
+}
+
+/** Attached before it starts (no output is missed), started, waited for; its exit code. */
+async function runAttached(conv: Converger, id: string, o: OneOffOptions): Promise<number> {
+  const { engine } = conv;
   let io: Awaited<ReturnType<typeof engine.attachContainer>> | undefined;
   let ended: (() => void) | void = undefined;
   let before: (() => void) | void = undefined;
   try {
-    // attached before it starts: no output is missed
     io = await engine.attachContainer(id, o.tty ?? false);
     const drained = Promise.all([once(io.stdout, 'end'), once(io.stderr, 'end')]);
     if (o.stdout) io.stdout.pipe(o.stdout, { end: false });
@@ -161,7 +180,7 @@ export async function runOneOff(conv: Converger, service: string, o: OneOffOptio
     const exitCode = await engine.waitContainer(id);
     // the last output can trail the exit by a moment
     await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
-    return { exitCode, container: name, id };
+    return exitCode;
   } finally {
     ended?.();
     before?.();

@@ -1,22 +1,22 @@
 /**
- * The executor: what every verb shares (resources, images, creating, recreating and starting
- * containers with diagnosis, stopping, orders, waits, failures), and the verbs as methods that
- * call their own modules: up.ts, down.ts, lifecycle.ts (and run.ts, attach.ts, logs.ts).
+ * The context every verb runs in (engine, project, emit, a bound on concurrent engine calls) and
+ * what the verbs share: creating, starting with diagnosis, stopping and removing containers,
+ * resources, orders, waits, failures. The verbs are plain functions over it, one module each:
+ * up.ts, down.ts, lifecycle.ts, run.ts, attach.ts, logs.ts; nothing here calls them.
  */
 import { DockyardError, isConflict } from '../errors.js';
 import type { ContainerInspect, Engine } from '../engine/engine.js';
 import { serviceGraph } from '../load/index.js';
 import { LABEL } from '../model/names.js';
 import type { Project, Service } from '../model/project.js';
+
+type DependsOn = NonNullable<Service['depends_on']>[string];
 import type { Emit, Timeline } from './events.js';
 import { containerSpec } from './spec.js';
 import type { ContainerOptions } from './spec.js';
 import { planFailure, planResources, targetServices } from './plan.js';
-import type { Plan, PlanOptions, ResourceStep } from './plan.js';
+import type { PlanOptions, ResourceStep } from './plan.js';
 import { observeResources } from './observe.js';
-import { planUpOnly, up } from './up.js';
-import { down } from './down.js';
-import { kill, restart, rm, start, stop } from './lifecycle.js';
 import { Limit, parallelLimit, projectContainers } from './state.js';
 import type { ProjectContainer } from './state.js';
 import { conditionFor, EventHub } from './waits.js';
@@ -207,6 +207,31 @@ export class Converger {
   }
 
   /**
+   * Waits until a dependency's containers meet the condition `name` depends on it with (started,
+   * healthy, completed successfully); on failure, up's diagnosis (last health check and log
+   * lines), or a warning for an optional dependency (required: false). One rule for `up`,
+   * `start` and `restart`.
+   */
+  async awaitDependency(hub: EventHub, name: string, dep: string, cfg: DependsOn, ids: string[], waitTimeoutMs: number | undefined): Promise<void> {
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          await hub.wait(id, conditionFor(cfg.condition), waitTimeoutMs, `${dep} (${cfg.condition})`);
+        } catch (e) {
+          const reason = e instanceof DockyardError ? e.message : String(e);
+          if (!cfg.required) {
+            this.emit({ type: 'warning', message: `optional dependency ${dep} of ${name} failed: ${reason}` });
+            return;
+          }
+          const err = await this.failure(dep, id, reason, await this.engine.inspectContainer(id));
+          err.message = `${err.message}\n  so "${name}", which depends on it (${cfg.condition}), was not started`;
+          throw err;
+        }
+      }),
+    );
+  }
+
+  /**
    * Acts on services in dependency order: each service's containers once its dependencies were
    * acted on and their conditions hold (service_healthy, service_completed_successfully), with
    * up's diagnosis when one fails; an optional dependency (required: false) that fails is a warning.
@@ -225,20 +250,7 @@ export class Converger {
           (async () => {
             for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
               await done.get(dep);
-              for (const d of cs.filter((x) => x.service === dep)) {
-                try {
-                  await hub.wait(d.id, conditionFor(cfg.condition), waitTimeoutMs, `${dep} (${cfg.condition})`);
-                } catch (e) {
-                  const reason = e instanceof DockyardError ? e.message : String(e);
-                  if (!cfg.required) {
-                    this.emit({ type: 'warning', message: `optional dependency ${dep} of ${name} failed: ${reason}` });
-                    continue;
-                  }
-                  const err = await this.failure(dep, d.id, reason, await this.engine.inspectContainer(d.id));
-                  err.message = `${err.message}\n  so "${name}", which depends on it (${cfg.condition}), was not started`;
-                  throw err;
-                }
-              }
+              await this.awaitDependency(hub, name, dep, cfg, cs.filter((x) => x.service === dep).map((x) => x.id), waitTimeoutMs);
             }
             await act(s, cs.filter((c) => c.service === name));
           })(),
@@ -250,40 +262,5 @@ export class Converger {
     } finally {
       hub.close();
     }
-  }
-
-  // --- the verbs, one module each (up.ts, down.ts, lifecycle.ts) over this executor ----------
-
-  /** What `up` would do, touching nothing (`up --dry-run`). */
-  planUp(o: UpOptions = {}): Promise<Plan> {
-    return planUpOnly(this, o);
-  }
-
-  up(o: UpOptions = {}): Promise<UpResult> {
-    return up(this, o);
-  }
-
-  down(o: { removeOrphans?: boolean; volumes?: boolean; rmi?: 'local' | 'all'; timeout?: number } = {}): Promise<void> {
-    return down(this, o);
-  }
-
-  start(services?: string[], waitTimeoutMs?: number, wait = false): Promise<void> {
-    return start(this, services, waitTimeoutMs, wait);
-  }
-
-  stop(services?: string[], timeout?: number): Promise<void> {
-    return stop(this, services, timeout);
-  }
-
-  restart(services?: string[], timeout?: number, waitTimeoutMs?: number): Promise<void> {
-    return restart(this, services, timeout, waitTimeoutMs);
-  }
-
-  kill(services?: string[], signal = 'SIGKILL'): Promise<void> {
-    return kill(this, services, signal);
-  }
-
-  rm(services?: string[], o: { stop?: boolean; volumes?: boolean } = {}): Promise<ProjectContainer[]> {
-    return rm(this, services, o);
   }
 }

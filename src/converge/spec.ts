@@ -116,88 +116,78 @@ export interface ContainerOptions {
 /** Resolves `service:x` references to a container of that service. */
 export type ServiceContainerLookup = (service: string) => string | undefined;
 
-export function containerSpec(
-  project: Project,
-  s: Service,
-  n: number,
-  name: string,
-  image: string,
-  lookup: ServiceContainerLookup,
-  opts: ContainerOptions = {},
-): ContainerSpec {
-  const env = { ...(s.environment ?? {}), ...(opts.env ?? {}) };
-  const links = ((s.links as string[] | undefined) ?? []).flatMap((l) => {
-    const [svc, alias] = l.split(':');
-    const c = lookup(svc!);
-    return c ? [`${c}:${alias ?? svc}`] : [];
-  });
-  const Env = Object.entries(env)
-    .filter(([, v]) => v !== null && v !== undefined)
-    .map(([k, v]) => `${k}=${v}`);
-  const exposed: Rec = {};
-  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+/** What one container is made of, as the Compose key groups below fill it in. */
+interface SpecContext {
+  project: Project;
+  s: Service;
+  opts: ContainerOptions;
+  lookup: ServiceContainerLookup;
+  /** links: resolved to `container:alias` */
+  links: string[];
+}
+
+interface SpecParts {
+  body: Rec;
+  host: Rec;
+  binds: string[];
+  mounts: Rec[];
+  exposed: Rec;
+  bindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+  files: ContainerSpec['files'];
+  extraNetworks: ContainerSpec['extraNetworks'];
+}
+
+/** ports, expose (and run --publish): exposed ports and their host bindings */
+function portsGroup({ s, opts }: SpecContext, out: SpecParts): void {
+  const bind = (p: { target: number | string; protocol?: string; host_ip?: string; published?: string }) => {
+    const key = portKey(p.target as number, p.protocol ?? 'tcp');
+    out.exposed[key] = {};
+    (out.bindings[key] ??= []).push({ HostIp: p.host_ip ?? '', HostPort: p.published ?? '' });
+  };
   for (const e of s.expose ?? []) {
     const [port, proto] = e.split('/');
-    for (const p of expandRange(port!)) exposed[portKey(p, proto ?? 'tcp')] = {};
+    for (const p of expandRange(port!)) out.exposed[portKey(p, proto ?? 'tcp')] = {};
   }
-  if (!opts.noPorts) {
-    for (const p of s.ports ?? []) {
-      const key = portKey(p.target, p.protocol);
-      exposed[key] = {};
-      (bindings[key] ??= []).push({ HostIp: p.host_ip ?? '', HostPort: p.published ?? '' });
-    }
-  }
-  for (const spec of opts.publish ?? []) {
-    for (const p of parsePortSpec(spec)) {
-      const key = portKey(p.target, p.protocol);
-      exposed[key] = {};
-      (bindings[key] ??= []).push({ HostIp: p.host_ip ?? '', HostPort: p.published ?? '' });
-    }
-  }
-  const binds: string[] = [...(opts.volumes ?? [])];
-  const mounts: Rec[] = [];
+  if (!opts.noPorts) for (const p of s.ports ?? []) bind(p);
+  for (const spec of opts.publish ?? []) for (const p of parsePortSpec(spec)) bind(p);
+}
+
+/** volumes (and run --volume): simple binds as Binds, everything else as Mounts */
+function volumesGroup({ project, s, opts }: SpecContext, out: SpecParts): void {
+  out.binds.push(...(opts.volumes ?? []));
   for (const v of s.volumes ?? []) {
     if (v.type === 'bind' && v.bind?.create_host_path !== false && !v.bind?.recursive) {
-      const opts: string[] = [];
-      if (v.read_only) opts.push('ro');
-      if (v.bind?.selinux) opts.push(v.bind.selinux);
-      if (v.bind?.propagation) opts.push(v.bind.propagation);
-      if (v.volume?.nocopy) opts.push('nocopy');
-      binds.push(`${v.source}:${v.target}${opts.length ? `:${opts.join(',')}` : ''}`);
+      const flags = [v.read_only && 'ro', v.bind?.selinux, v.bind?.propagation, v.volume?.nocopy && 'nocopy'].filter((x): x is string => !!x);
+      out.binds.push(`${v.source}:${v.target}${flags.length ? `:${flags.join(',')}` : ''}`);
       continue;
     }
     const m: Rec = { Type: v.type, Target: v.target, ReadOnly: v.read_only ?? false };
     if (v.type === 'volume') {
       if (v.source) m.Source = project.volumes[v.source]?.name ?? v.source;
-      const vo: Rec = {};
-      if (v.volume?.nocopy) vo.NoCopy = true;
-      if (v.volume?.subpath) vo.Subpath = v.volume.subpath;
-      if (v.source && project.volumes[v.source] && !project.volumes[v.source]!.external) vo.Labels = { [LABEL.project]: project.name, [LABEL.volume]: v.source };
-      if (Object.keys(vo).length) m.VolumeOptions = vo;
+      const own = v.source && project.volumes[v.source] && !project.volumes[v.source]!.external;
+      m.VolumeOptions = orUndefined(prune({ NoCopy: v.volume?.nocopy || undefined, Subpath: v.volume?.subpath, Labels: own ? { [LABEL.project]: project.name, [LABEL.volume]: v.source } : undefined }));
     } else if (v.type === 'bind') {
       m.Source = v.source;
-      const bo: Rec = {};
-      if (v.bind?.propagation) bo.Propagation = v.bind.propagation;
-      if (Object.keys(bo).length) m.BindOptions = bo;
+      m.BindOptions = orUndefined(prune({ Propagation: v.bind?.propagation }));
     } else if (v.type === 'tmpfs') {
-      const to: Rec = {};
-      if (v.tmpfs?.size !== undefined) to.SizeBytes = v.tmpfs.size;
-      if (v.tmpfs?.mode !== undefined) to.Mode = v.tmpfs.mode;
-      if (Object.keys(to).length) m.TmpfsOptions = to;
+      m.TmpfsOptions = orUndefined(prune({ SizeBytes: v.tmpfs?.size, Mode: v.tmpfs?.mode }));
     } else if (v.source) m.Source = v.source;
-    mounts.push(m);
+    out.mounts.push(prune(m));
   }
   // a replacement keeps its predecessor's anonymous volumes (a `- /data` in volumes:, or a VOLUME
   // of the image): the data survives a recreation, as with Compose
   for (const v of opts.inheritVolumes ?? []) {
-    const same = mounts.find((m) => m.Target === v.target);
+    const same = out.mounts.find((m) => m.Target === v.target);
     if (same) {
       if (same.Type === 'volume' && !same.Source) same.Source = v.name;
-    } else if (!binds.some((b) => b.split(':')[1] === v.target)) {
-      mounts.push({ Type: 'volume', Source: v.name, Target: v.target, ReadOnly: false });
+    } else if (!out.binds.some((b) => b.split(':')[1] === v.target)) {
+      out.mounts.push({ Type: 'volume', Source: v.name, Target: v.target, ReadOnly: false });
     }
   }
-  const files: ContainerSpec['files'] = [];
+}
+
+/** secrets and configs: a file bound read-only, or content copied in before the start */
+function secretsGroup({ project, s }: SpecContext, out: SpecParts): void {
   for (const kind of ['secrets', 'configs'] as const) {
     for (const ref of s[kind] ?? []) {
       const def = project[kind][ref.source];
@@ -207,118 +197,148 @@ export function containerSpec(
       const dir = kind === 'secrets' ? '/run/secrets/' : '/';
       const target = ref.target === undefined ? `${dir}${ref.source}` : ref.target.startsWith('/') ? ref.target : `${dir}${ref.target}`;
       if (def.file) {
-        binds.push(`${def.file}:${target}:ro`);
-      } else {
-        const content = def.content !== undefined ? String(def.content) : def.environment !== undefined ? project.environment[String(def.environment)] ?? '' : '';
-        files.push({ path: target, content, mode: ref.mode ?? 0o444, uid: ref.uid ? Number(ref.uid) : undefined, gid: ref.gid ? Number(ref.gid) : undefined });
+        out.binds.push(`${def.file}:${target}:ro`);
+        continue;
       }
+      const content = def.content !== undefined ? String(def.content) : def.environment !== undefined ? project.environment[String(def.environment)] ?? '' : '';
+      out.files.push({ path: target, content, mode: ref.mode ?? 0o444, uid: ref.uid ? Number(ref.uid) : undefined, gid: ref.gid ? Number(ref.gid) : undefined });
     }
   }
+}
 
-  const host: Rec = {
-    Binds: binds.length ? binds : undefined,
-    Mounts: mounts.length ? mounts : undefined,
-    PortBindings: Object.keys(bindings).length ? bindings : undefined,
-    Init: s.init,
-    Privileged: s.privileged,
-    ReadonlyRootfs: s.read_only,
-    CapAdd: opts.capAdd?.length ? [...(s.cap_add ?? []), ...opts.capAdd] : s.cap_add,
-    CapDrop: opts.capDrop?.length ? [...(s.cap_drop ?? []), ...opts.capDrop] : s.cap_drop,
-    SecurityOpt: s.security_opt,
-    Dns: s.dns,
-    DnsOptions: s.dns_opt,
-    DnsSearch: s.dns_search,
-    ExtraHosts: (s.extra_hosts as string[] | undefined)?.map((h) => h.replace('=', ':')),
-    Tmpfs: s.tmpfs ? Object.fromEntries((s.tmpfs as string[]).map((t) => { const i = t.indexOf(':'); return i < 0 ? [t, ''] : [t.slice(0, i), t.slice(i + 1)]; })) : undefined,
-    Sysctls: s.sysctls,
-    ShmSize: s.shm_size,
-    GroupAdd: s.group_add,
-    OomKillDisable: s.oom_kill_disable,
-    OomScoreAdj: s.oom_score_adj,
-    PidsLimit: s.pids_limit,
-    CgroupParent: s.cgroup_parent,
-    Cgroupns: s.cgroup,
-    Isolation: s.isolation,
-    Runtime: s.runtime,
-    UsernsMode: s.userns_mode,
-    UTSMode: s.uts,
-    StorageOpt: s.storage_opt,
-    CpuShares: s.cpu_shares,
-    CpuQuota: s.cpu_quota,
-    CpuPeriod: s.cpu_period,
-    CpuRealtimePeriod: s.cpu_rt_period,
-    CpuRealtimeRuntime: s.cpu_rt_runtime,
-    CpusetCpus: s.cpuset,
-    CpuCount: s.cpu_count,
-    CpuPercent: s.cpu_percent,
-    Memory: s.mem_limit,
-    MemoryReservation: s.mem_reservation,
-    MemorySwap: s.memswap_limit,
-    MemorySwappiness: s.mem_swappiness,
-    DeviceCgroupRules: s.device_cgroup_rules,
-    Devices: (s.devices as Array<{ source: string; target?: string; permissions?: string }> | undefined)?.map((d) => ({ PathOnHost: d.source, PathInContainer: d.target ?? d.source, CgroupPermissions: d.permissions ?? 'rwm' })),
-    Links: s.network_mode ? links : undefined,
-    VolumesFrom: (s.volumes_from as string[] | undefined)?.map((v) => {
+/** The service keys that map one to one onto the engine's HostConfig. */
+const HOST_KEYS: Array<[string, (s: Service) => unknown]> = [
+  ['Init', (s) => s.init],
+  ['Privileged', (s) => s.privileged],
+  ['ReadonlyRootfs', (s) => s.read_only],
+  ['SecurityOpt', (s) => s.security_opt],
+  ['Dns', (s) => s.dns],
+  ['DnsOptions', (s) => s.dns_opt],
+  ['DnsSearch', (s) => s.dns_search],
+  ['ExtraHosts', (s) => (s.extra_hosts as string[] | undefined)?.map((h) => h.replace('=', ':'))],
+  ['Tmpfs', (s) => (s.tmpfs ? Object.fromEntries((s.tmpfs as string[]).map((t) => (t.includes(':') ? [t.slice(0, t.indexOf(':')), t.slice(t.indexOf(':') + 1)] : [t, '']))) : undefined)],
+  ['Sysctls', (s) => s.sysctls],
+  ['ShmSize', (s) => s.shm_size],
+  ['GroupAdd', (s) => s.group_add],
+  ['OomKillDisable', (s) => s.oom_kill_disable],
+  ['OomScoreAdj', (s) => s.oom_score_adj],
+  ['PidsLimit', (s) => s.pids_limit],
+  ['CgroupParent', (s) => s.cgroup_parent],
+  ['Cgroupns', (s) => s.cgroup],
+  ['Isolation', (s) => s.isolation],
+  ['Runtime', (s) => s.runtime],
+  ['UsernsMode', (s) => s.userns_mode],
+  ['UTSMode', (s) => s.uts],
+  ['StorageOpt', (s) => s.storage_opt],
+  ['CpuShares', (s) => s.cpu_shares],
+  ['CpuQuota', (s) => s.cpu_quota],
+  ['CpuPeriod', (s) => s.cpu_period],
+  ['CpuRealtimePeriod', (s) => s.cpu_rt_period],
+  ['CpuRealtimeRuntime', (s) => s.cpu_rt_runtime],
+  ['CpusetCpus', (s) => s.cpuset],
+  ['CpuCount', (s) => s.cpu_count],
+  ['CpuPercent', (s) => s.cpu_percent],
+  ['Memory', (s) => s.mem_limit],
+  ['MemoryReservation', (s) => s.mem_reservation],
+  ['MemorySwap', (s) => s.memswap_limit],
+  ['MemorySwappiness', (s) => s.mem_swappiness],
+  ['DeviceCgroupRules', (s) => s.device_cgroup_rules],
+  ['Devices', (s) => (s.devices as Array<{ source: string; target?: string; permissions?: string }> | undefined)?.map((d) => ({ PathOnHost: d.source, PathInContainer: d.target ?? d.source, CgroupPermissions: d.permissions ?? 'rwm' }))],
+  ['Ulimits', (s) => (s.ulimits ? Object.entries(s.ulimits as Record<string, { single?: number; soft?: number; hard?: number }>).map(([k, v]) => ({ Name: k, Soft: v.single ?? v.soft, Hard: v.single ?? v.hard })) : undefined)],
+  ['LogConfig', (s) => (s.logging ? { Type: (s.logging as { driver?: string }).driver ?? 'json-file', Config: (s.logging as { options?: Record<string, string> }).options ?? {} } : undefined)],
+];
+
+/** the one-to-one keys, capabilities (with run --cap-add/--cap-drop), links and volumes_from */
+function hostGroup({ s, opts, lookup, links }: SpecContext, out: SpecParts): void {
+  for (const [key, value] of HOST_KEYS) out.host[key] = value(s);
+  out.host.CapAdd = opts.capAdd?.length ? [...(s.cap_add ?? []), ...opts.capAdd] : s.cap_add;
+  out.host.CapDrop = opts.capDrop?.length ? [...(s.cap_drop ?? []), ...opts.capDrop] : s.cap_drop;
+  out.host.Links = s.network_mode ? links : undefined;
+  out.host.VolumesFrom = (s.volumes_from as string[] | undefined)
+    ?.map((v) => {
       if (v.startsWith('container:')) return v.slice(10);
       const [svc, mode] = v.split(':');
       const c = lookup(svc!);
       return c ? (mode ? `${c}:${mode}` : c) : undefined;
-    }).filter(Boolean),
-  };
-  const limits = ((s.deploy?.resources as Rec | undefined)?.limits ?? {}) as Rec;
-  const reservations = ((s.deploy?.resources as Rec | undefined)?.reservations ?? {}) as Rec;
+    })
+    .filter(Boolean);
+}
+
+/** deploy.resources where the service's own keys say nothing (cpus, memory, pids) */
+function resourcesGroup({ s }: SpecContext, out: SpecParts): void {
+  const resources = (s.deploy?.resources ?? {}) as Rec;
+  const limits = (resources.limits ?? {}) as Rec;
+  const reservations = (resources.reservations ?? {}) as Rec;
   const cpus = typeof s.cpus === 'number' ? s.cpus : typeof limits.cpus === 'number' ? limits.cpus : undefined;
-  if (cpus !== undefined) host.NanoCpus = Math.round(cpus * 1e9);
-  if (host.Memory === undefined && typeof limits.memory === 'number') host.Memory = limits.memory;
-  if (host.MemoryReservation === undefined && typeof reservations.memory === 'number') host.MemoryReservation = reservations.memory;
-  if (host.PidsLimit === undefined && typeof limits.pids === 'number') host.PidsLimit = limits.pids;
-  if (s.ulimits) {
-    host.Ulimits = Object.entries(s.ulimits as Record<string, { single?: number; soft?: number; hard?: number }>).map(([k, v]) => ({ Name: k, Soft: v.single ?? v.soft, Hard: v.single ?? v.hard }));
-  }
-  if (s.logging) {
-    const l = s.logging as { driver?: string; options?: Record<string, string> };
-    host.LogConfig = { Type: l.driver ?? 'json-file', Config: l.options ?? {} };
-  }
-  host.RestartPolicy = restartPolicy(s, opts.oneoff);
+  if (cpus !== undefined) out.host.NanoCpus = Math.round(cpus * 1e9);
+  if (out.host.Memory === undefined && typeof limits.memory === 'number') out.host.Memory = limits.memory;
+  if (out.host.MemoryReservation === undefined && typeof reservations.memory === 'number') out.host.MemoryReservation = reservations.memory;
+  if (out.host.PidsLimit === undefined && typeof limits.pids === 'number') out.host.PidsLimit = limits.pids;
+}
+
+/** restart policy, the TTY's size, ipc and pid (service:x to that service's container) */
+function processGroup({ s, opts, lookup }: SpecContext, out: SpecParts): void {
+  out.host.RestartPolicy = restartPolicy(s, opts.oneoff);
   // the TTY's size from the start (engines with API 1.42+; older ones take a resize after start)
-  if (opts.tty && opts.consoleSize) host.ConsoleSize = opts.consoleSize;
+  if (opts.tty && opts.consoleSize) out.host.ConsoleSize = opts.consoleSize;
   for (const key of ['ipc', 'pid'] as const) {
     const v = s[key];
-    if (typeof v === 'string') {
-      const mode = v.startsWith('service:') ? `container:${lookup(v.slice(8)) ?? v.slice(8)}` : v;
-      host[key === 'ipc' ? 'IpcMode' : 'PidMode'] = mode;
-    }
+    if (typeof v === 'string') out.host[key === 'ipc' ? 'IpcMode' : 'PidMode'] = v.startsWith('service:') ? `container:${lookup(v.slice(8)) ?? v.slice(8)}` : v;
   }
+}
 
-  // networks: the first at create time (by priority, then name), the rest connected after
-  const nets = Object.entries(s.networks ?? {}).sort(([a, x], [b, y]) => (y?.priority ?? 0) - (x?.priority ?? 0) || a.localeCompare(b));
-  const extraNetworks: ContainerSpec['extraNetworks'] = [];
-  let networking: Rec | undefined;
+/** network_mode, or the networks: the first at create time (by priority, then name), the rest connected after */
+function networksGroup({ project, s, opts, lookup, links }: SpecContext, out: SpecParts): void {
   if (s.network_mode) {
     const nm = s.network_mode;
-    host.NetworkMode = nm.startsWith('service:') ? `container:${lookup(nm.slice(8)) ?? nm.slice(8)}` : nm;
-  } else if (nets.length) {
-    const [firstKey, firstCfg] = nets[0]!;
-    const firstName = project.networks[firstKey]?.name ?? firstKey;
-    host.NetworkMode = firstName;
-    networking = { EndpointsConfig: { [firstName]: endpoint(s, firstCfg, links, !opts.oneoff || opts.useAliases) } };
-    for (const [key, cfg] of nets.slice(1)) {
-      extraNetworks.push({ name: project.networks[key]?.name ?? key, endpoint: endpoint(s, cfg, links, !opts.oneoff || opts.useAliases) });
-    }
+    out.host.NetworkMode = nm.startsWith('service:') ? `container:${lookup(nm.slice(8)) ?? nm.slice(8)}` : nm;
+    return;
   }
+  const nets = Object.entries(s.networks ?? {}).sort(([a, x], [b, y]) => (y?.priority ?? 0) - (x?.priority ?? 0) || a.localeCompare(b));
+  if (!nets.length) return;
+  const aliases = !opts.oneoff || opts.useAliases;
+  const [firstKey, firstCfg] = nets[0]!;
+  const firstName = project.networks[firstKey]?.name ?? firstKey;
+  out.host.NetworkMode = firstName;
+  out.body.NetworkingConfig = { EndpointsConfig: { [firstName]: endpoint(s, firstCfg, links, aliases) } };
+  for (const [key, cfg] of nets.slice(1)) out.extraNetworks.push({ name: project.networks[key]?.name ?? key, endpoint: endpoint(s, cfg, links, aliases) });
+}
 
+/** Compose's keys by group, each filling its part of the container's definition, in this order. */
+const SPEC_GROUPS: Array<(c: SpecContext, out: SpecParts) => void> = [portsGroup, volumesGroup, secretsGroup, hostGroup, resourcesGroup, processGroup, networksGroup];
+
+export function containerSpec(
+  project: Project,
+  s: Service,
+  n: number,
+  name: string,
+  image: string,
+  lookup: ServiceContainerLookup,
+  opts: ContainerOptions = {},
+): ContainerSpec {
+  const links = ((s.links as string[] | undefined) ?? []).flatMap((l) => {
+    const [svc, alias] = l.split(':');
+    const c = lookup(svc!);
+    return c ? [`${c}:${alias ?? svc}`] : [];
+  });
+  const out: SpecParts = { body: {}, host: {}, binds: [], mounts: [], exposed: {}, bindings: {}, files: [], extraNetworks: [] };
+  for (const group of SPEC_GROUPS) group({ project, s, opts, lookup, links }, out);
+  const env = { ...(s.environment ?? {}), ...(opts.env ?? {}) };
+  const host = { ...out.host, Binds: orUndefined(out.binds), Mounts: orUndefined(out.mounts), PortBindings: orUndefined(out.bindings) };
   const body: Rec = {
     Image: image,
     Cmd: opts.command ?? s.command ?? undefined,
     Entrypoint: opts.entrypoint ?? s.entrypoint ?? undefined,
-    Env,
+    Env: Object.entries(env)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => `${k}=${v}`),
     Labels: { ...containerLabels(project, s, n, opts.oneoff), ...opts.labels },
     User: opts.user ?? s.user,
     WorkingDir: opts.workdir ?? s.working_dir,
     Hostname: s.hostname,
     Domainname: s.domainname,
     MacAddress: s.mac_address,
-    ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
+    ExposedPorts: orUndefined(out.exposed),
     Tty: opts.tty ?? s.tty ?? false,
     OpenStdin: opts.stdinOpen ?? s.stdin_open ?? false,
     AttachStdin: opts.stdinOpen ?? false,
@@ -330,11 +350,16 @@ export function containerSpec(
     StopTimeout: s.stop_grace_period !== undefined ? Math.ceil(s.stop_grace_period / NS_PER_S) : undefined,
     Healthcheck: healthcheck(s),
     HostConfig: prune(host),
-    NetworkingConfig: networking,
+    NetworkingConfig: out.body.NetworkingConfig,
   };
   if (s.command === null && !opts.command) body.Cmd = [];
   if (s.entrypoint === null && !opts.entrypoint) body.Entrypoint = [];
-  return { body: prune(body), extraNetworks, files };
+  return { body: prune(body), extraNetworks: out.extraNetworks, files: out.files };
+}
+
+/** an empty list or object as undefined (left out of the engine's body) */
+function orUndefined<T extends object>(x: T): T | undefined {
+  return Object.keys(x).length ? x : undefined;
 }
 
 function restartPolicy(s: Service, oneoff?: boolean): Rec {

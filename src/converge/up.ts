@@ -13,7 +13,7 @@ import type { ImageStep, Plan, ResourceStep, ServicePlan } from './plan.js';
 import { observe } from './observe.js';
 import type { Converger, UpOptions, UpResult } from './runner.js';
 import type { ProjectContainer } from './state.js';
-import { conditionFor, EventHub, isReady } from './waits.js';
+import { EventHub, isReady } from './waits.js';
 
 /** What `up` would do, touching nothing (`up --dry-run`): the plan that `up` carries out. */
 export async function planUpOnly(cv: Converger, o: UpOptions = {}): Promise<Plan> {
@@ -76,209 +76,253 @@ async function pullImage(cv: Converger, i: ImageStep, o: UpOptions): Promise<str
 }
 
 export async function up(cv: Converger, o: UpOptions = {}): Promise<UpResult> {
-  const t0 = Date.now();
-  const project = cv.project;
-  const services = cv.targets(o.services, o.noDeps);
-  const enabled = new Set(services.map((s) => s.name));
-  const hub = new EventHub(cv.engine);
-  const entries = new Map<string, TimelineEntry>();
-  const now = () => Date.now() - t0;
-  const result: Record<string, string[]> = {};
+  const run = new UpRun(cv, o);
   try {
-    // observe (the event stream opens meanwhile; an unreachable engine fails the first call),
-    // plan, stop on what cannot be done before changing anything, then carry the plan out
-    const [, , seen] = await Promise.all([cv.ensureEngine(), hub.open(project.name), observe(cv.engine, project, services, o.stale)]);
-    const planned = planUp(project, seen, o);
-    const failure = planFailure(planned);
-    if (failure) throw failure;
-    for (const w of planned.warnings) cv.emit({ type: 'warning', message: w });
-    const { ids: images, createNetworks } = await carryOutResources(cv, planned, o);
-    const existing = seen.containers;
-    // networks are created while the first containers are created; nothing starts before
-    let networksDone = false;
-    const networks = createNetworks().finally(() => (networksDone = true));
-    networks.catch(() => undefined); // observed below
-    // with --no-start, creating is the whole job: nothing is created unless the networks are
-    if (o.noStart) await networks;
-    // the images' real ids: a pull or build that changed nothing recreates nothing
-    const plan = settleImages(project, planned, seen, o, images);
-    const stepsOf = new Map(plan.services.map((sp) => [sp.service, sp]));
-    const orphans = plan.orphans.map((x) => x.container);
-    if (orphans.length) {
-      if (o.removeOrphans) await cv.removeContainers(orphans, o.timeout);
-      else cv.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project; remove them with --remove-orphans` });
-    }
-
-    const graph = serviceGraph(project);
-    const done = new Map<string, Promise<{ recreated: boolean; ids: string[] }>>();
-    const byService = new Map<string, ProjectContainer[]>();
-    for (const c of existing) (byService.get(c.service) ?? byService.set(c.service, []).get(c.service)!).push(c);
-    const nameOf = new Map<string, string>();
-    const lookup = (svc: string) => nameOf.get(svc) ?? byService.get(svc)?.[0]?.name;
-
-    // Containers that do not exist yet are created ahead, so that creating them is off the
-    // critical path: services without dependencies at once; the others as soon as one of their
-    // dependencies has started (the engine is then mostly idle, waiting on health checks), so
-    // that creating them does not slow the starts that matter first.
-    const refersToService = (s: Service) => [s.network_mode, s.ipc, s.pid].some((v) => String(v ?? '').startsWith('service:')) || !!s.volumes_from || !!s.links;
-    const started = new Map<string, { promise: Promise<void>; resolve: () => void }>();
-    for (const s of services) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      started.set(s.name, { promise, resolve });
-    }
-    const precreated = new Map<string, Promise<Map<number, { id: string; at: number }>>>();
-    const unstarted = new Set<string>();
-    let failing = false;
-    for (const s of services) {
-      if (refersToService(s)) continue;
-      const missing = (stepsOf.get(s.name)?.steps ?? []).filter((st) => st.action === 'create').map((st) => st.number);
-      if (!missing.length) continue;
-      const deps = Object.keys(s.depends_on ?? {}).filter((d) => started.has(d));
-      const p = (async () => {
-        if (deps.length && !o.noStart) await Promise.race(deps.map((d) => started.get(d)!.promise));
-        const made = new Map<number, { id: string; at: number }>();
-        if (failing) return made; // the run failed while this service waited: create nothing
-        await Promise.all(
-          missing.map(async (n) => {
-            const name = containerName(project.name, s, n, project.separator);
-            cv.emit({ type: 'container', service: s.name, name, action: 'creating' });
-            const create = () => cv.limit.run(() => cv.create(s, n, name, imageName(project.name, s), lookup));
-            // an engine that checks networks at creation refuses until the network exists
-            const id = await create().catch(async (e) => {
-              if (networksDone) throw e;
-              await networks;
-              return create();
-            });
-            unstarted.add(id);
-            made.set(n, { id, at: now() });
-            cv.emit({ type: 'container', service: s.name, name, action: 'created' });
-          }),
-        );
-        return made;
-      })();
-      p.catch(() => undefined);
-      precreated.set(s.name, p);
-    }
-
-    // readiness of each service, observed from the moment it starts (for the timeline and --wait)
-    const readiness: Promise<void>[] = [];
-    let finished = false;
-    const trackReady = (name: string, ids: string[], entry: TimelineEntry) =>
-      Promise.all(
-        ids.map(async (id) => {
-          try {
-            const info = await hub.wait(id, isReady, o.wait ? o.waitTimeoutMs : undefined, `${name} to be ready`);
-            if (info?.State.Status === 'exited') entry.exited = Math.max(entry.exited ?? 0, now());
-            else entry.ready = Math.max(entry.ready ?? 0, now());
-            if (!finished) cv.emit({ type: 'container', service: name, name: info?.Name.replace(/^\//, '') ?? name, action: info?.State.Status === 'exited' ? 'exited' : info?.State.Health ? 'healthy' : 'running' });
-          } catch (e) {
-            const info = await cv.engine.inspectContainer(id);
-            throw await cv.failure(name, id, e instanceof DockyardError ? e.message : String(e), info);
-          }
-        }),
-      ).then(() => undefined);
-
-    const run = async (s: Service): Promise<{ recreated: boolean; ids: string[] }> => {
-      if (o.signal?.aborted) throw interrupted();
-      const entry: TimelineEntry = { service: s.name, queued: now(), deps: [] };
-      entries.set(s.name, entry);
-      // wait for exactly our own dependencies
-      for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
-        if (!enabled.has(dep)) {
-          if (!project.services[dep]) continue;
-          // a dependency not started by this run (--no-deps): wait only if it has containers,
-          // and only if one is running (nothing would ever start the others)
-          const cs = byService.get(dep) ?? [];
-          if (!cs.length) continue;
-          if (!o.noStart && cfg.required && cfg.condition !== 'service_completed_successfully' && !cs.some((c) => c.state === 'running')) {
-            throw new DockyardError('SERVICE_FAILED', `service "${s.name}" depends on "${dep}", which is not running and is not started by this run`, {
-              hint: `start it (dockyard up -d ${dep}) or drop --no-deps`,
-            });
-          }
-        }
-        entry.deps.push(dep);
-        const depResult = done.get(dep) ? await done.get(dep)! : undefined;
-        const ids = depResult?.ids ?? (byService.get(dep) ?? []).map((c) => c.id);
-        if (o.noStart) continue;
-        const cond = conditionFor(cfg.condition);
-        await Promise.all(
-          ids.map(async (id) => {
-            try {
-              await hub.wait(id, cond, o.waitTimeoutMs, `${dep} (${cfg.condition})`);
-            } catch (e) {
-              const info = await cv.engine.inspectContainer(id);
-              const reason = e instanceof DockyardError ? e.message : String(e);
-              const err = await cv.failure(dep, id, reason, info);
-              if (!cfg.required) {
-                cv.emit({ type: 'warning', message: `optional dependency ${dep} of ${s.name} failed: ${reason}` });
-                return;
-              }
-              err.message = `${err.message}\n  so "${s.name}", which depends on it (${cfg.condition}), was not started`;
-              throw err;
-            }
-          }),
-        );
-      }
-      if (o.signal?.aborted) throw interrupted();
-      const made = await precreated.get(s.name);
-      const r = await convergeService(cv, s, stepsOf.get(s.name)!, o, lookup, entry, now, made);
-      for (const id of r.ids) unstarted.delete(id);
-      started.get(s.name)?.resolve();
-      if (r.ids.length) nameOf.set(s.name, r.names[0]!);
-      result[s.name] = r.names;
-      if (!o.noStart && o.wait) {
-        const p = trackReady(s.name, r.ids, entry);
-        p.catch(() => undefined); // observed below
-        readiness.push(p);
-      } else if (!o.noStart) {
-        // without --wait, readiness is only recorded for the timeline, from the events alone
-        // (no inspections competing with the engine's work)
-        if (!s.healthcheck || s.healthcheck.disable) entry.ready = entry.started;
-        else {
-          const mine = new Set(r.ids);
-          const off = hub.onEvent((id, action) => {
-            if (mine.has(id) && action === 'health_status: healthy') {
-              entry.ready = Math.max(entry.ready ?? 0, now());
-              mine.delete(id);
-              if (!mine.size) off();
-            }
-          });
-        }
-      }
-      return r;
-    };
-    // what was created ahead for services that never got to start is removed again; those
-    // still waiting for a dependency that will never start are released first
-    const abandon = async (reason: unknown): Promise<never> => {
-      failing = true;
-      for (const st of started.values()) st.resolve();
-      await Promise.allSettled([...precreated.values()]);
-      if (!o.noStart) await Promise.all([...unstarted].map((id) => cv.engine.removeContainer(id, { force: true })));
-      throw reason;
-    };
-    await networks.catch(abandon);
-    for (const name of graph.order()) {
-      const s = project.services[name];
-      if (!s || !enabled.has(name)) continue;
-      done.set(name, run(s));
-    }
-    // surface the first failure, but let the rest settle
-    const settled = await Promise.allSettled(done.values());
-    const failed = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failed) await abandon(failed.reason);
-    if (o.wait) {
-      const r = await Promise.allSettled(readiness);
-      const f = r.find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (f) throw f.reason;
-    }
-    finished = true;
-    return { timeline: buildTimeline(t0, [...entries.values()]), containers: result };
+    return await run.run();
   } finally {
-    hub.close();
+    run.hub.close();
   }
 }
 
+type Made = Map<number, { id: string; at: number }>;
+type Done = { recreated: boolean; ids: string[]; names: string[] };
+
+/**
+ * One `up`, in named phases: prepare (observe, plan, resources), orphans, create ahead, then
+ * every service the moment its own dependencies meet their conditions, then readiness and the
+ * timeline. What the phases share lives here, not in closures.
+ */
+class UpRun {
+  readonly hub: EventHub;
+  private readonly t0 = Date.now();
+  private readonly services: Service[];
+  private readonly enabled: Set<string>;
+  private readonly entries = new Map<string, TimelineEntry>();
+  private readonly result: Record<string, string[]> = {};
+  /** the project's containers before this run, by service */
+  private byService = new Map<string, ProjectContainer[]>();
+  /** each service's first container's name once it runs (for links and service: references) */
+  private readonly nameOf = new Map<string, string>();
+  private plan!: Plan;
+  private networks: Promise<void> = Promise.resolve();
+  private networksDone = false;
+  /** resolved when each service has started (what is created ahead waits for one dependency) */
+  private readonly started = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  private readonly precreated = new Map<string, Promise<Made>>();
+  /** created ahead, not started yet: removed again if the run fails */
+  private readonly unstarted = new Set<string>();
+  private failing = false;
+  private finished = false;
+  private readonly readiness: Promise<void>[] = [];
+  private readonly done = new Map<string, Promise<Done>>();
+
+  constructor(
+    private readonly cv: Converger,
+    private readonly o: UpOptions,
+  ) {
+    this.hub = new EventHub(cv.engine);
+    this.services = cv.targets(o.services, o.noDeps);
+    this.enabled = new Set(this.services.map((s) => s.name));
+  }
+
+  private now = () => Date.now() - this.t0;
+  private lookup = (svc: string) => this.nameOf.get(svc) ?? this.byService.get(svc)?.[0]?.name;
+
+  async run(): Promise<UpResult> {
+    await this.prepare();
+    await this.orphans();
+    this.createAhead();
+    await this.networks.catch((e) => this.abandon(e));
+    for (const name of serviceGraph(this.cv.project).order()) {
+      const s = this.cv.project.services[name];
+      if (s && this.enabled.has(name)) this.done.set(name, this.converge(s));
+    }
+    // surface the first failure, but let the rest settle
+    const failed = (await Promise.allSettled(this.done.values())).find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) await this.abandon(failed.reason);
+    if (this.o.wait) {
+      const f = (await Promise.allSettled(this.readiness)).find((x) => x.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (f) throw f.reason;
+    }
+    this.finished = true;
+    return { timeline: buildTimeline(this.t0, [...this.entries.values()]), containers: this.result };
+  }
+
+  /**
+   * Observe (the event stream opens meanwhile; an unreachable engine fails the first call), plan,
+   * stop on what cannot be done before changing anything, carry out the resources' steps, and
+   * settle the containers' steps on the images' real ids. Networks are created while the first
+   * containers are created; nothing starts before.
+   */
+  private async prepare(): Promise<void> {
+    const { cv, o } = this;
+    const [, , seen] = await Promise.all([cv.ensureEngine(), this.hub.open(cv.project.name), observe(cv.engine, cv.project, this.services, o.stale)]);
+    const planned = planUp(cv.project, seen, o);
+    const failure = planFailure(planned);
+    if (failure) throw failure;
+    for (const w of planned.warnings) cv.emit({ type: 'warning', message: w });
+    const { ids, createNetworks } = await carryOutResources(cv, planned, o);
+    for (const c of seen.containers) (this.byService.get(c.service) ?? this.byService.set(c.service, []).get(c.service)!).push(c);
+    this.networks = createNetworks().finally(() => (this.networksDone = true));
+    this.networks.catch(() => undefined); // observed by run()
+    // with --no-start, creating is the whole job: nothing is created unless the networks are
+    if (o.noStart) await this.networks;
+    // a pull or build that changed nothing recreates nothing
+    this.plan = settleImages(cv.project, planned, seen, o, ids);
+  }
+
+  private async orphans(): Promise<void> {
+    const orphans = this.plan.orphans.map((x) => x.container);
+    if (!orphans.length) return;
+    if (this.o.removeOrphans) await this.cv.removeContainers(orphans, this.o.timeout);
+    else this.cv.emit({ type: 'warning', message: `found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project; remove them with --remove-orphans` });
+  }
+
+  /**
+   * Containers that do not exist yet are created ahead, so that creating them is off the
+   * critical path: services without dependencies at once; the others as soon as one of their
+   * dependencies has started (the engine is then mostly idle, waiting on health checks), so
+   * that creating them does not slow the starts that matter first.
+   */
+  private createAhead(): void {
+    const refersToService = (s: Service) => [s.network_mode, s.ipc, s.pid].some((v) => String(v ?? '').startsWith('service:')) || !!s.volumes_from || !!s.links;
+    for (const s of this.services) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.started.set(s.name, { promise, resolve });
+    }
+    for (const s of this.services) {
+      if (refersToService(s)) continue;
+      const missing = (this.stepsOf(s.name)?.steps ?? []).filter((st) => st.action === 'create').map((st) => st.number);
+      if (!missing.length) continue;
+      const p = this.createMissing(s, missing);
+      p.catch(() => undefined);
+      this.precreated.set(s.name, p);
+    }
+  }
+
+  private stepsOf(name: string): ServicePlan | undefined {
+    return this.plan.services.find((sp) => sp.service === name);
+  }
+
+  private async createMissing(s: Service, missing: number[]): Promise<Made> {
+    const { cv, o } = this;
+    const deps = Object.keys(s.depends_on ?? {}).filter((d) => this.started.has(d));
+    if (deps.length && !o.noStart) await Promise.race(deps.map((d) => this.started.get(d)!.promise));
+    const made: Made = new Map();
+    if (this.failing) return made; // the run failed while this service waited: create nothing
+    await Promise.all(
+      missing.map(async (n) => {
+        const name = containerName(cv.project.name, s, n, cv.project.separator);
+        cv.emit({ type: 'container', service: s.name, name, action: 'creating' });
+        const create = () => cv.limit.run(() => cv.create(s, n, name, imageName(cv.project.name, s), this.lookup));
+        // an engine that checks networks at creation refuses until the network exists
+        const id = await create().catch(async (e) => {
+          if (this.networksDone) throw e;
+          await this.networks;
+          return create();
+        });
+        this.unstarted.add(id);
+        made.set(n, { id, at: this.now() });
+        cv.emit({ type: 'container', service: s.name, name, action: 'created' });
+      }),
+    );
+    return made;
+  }
+
+  /** One service: wait for exactly its own dependencies, carry out its steps, then watch its readiness. */
+  private async converge(s: Service): Promise<Done> {
+    const { cv, o } = this;
+    if (o.signal?.aborted) throw interrupted();
+    const entry: TimelineEntry = { service: s.name, queued: this.now(), deps: [] };
+    this.entries.set(s.name, entry);
+    for (const [dep, cfg] of Object.entries(s.depends_on ?? {})) {
+      const ids = await this.dependencyIds(s, dep, cfg);
+      if (ids === undefined) continue;
+      entry.deps.push(dep);
+      if (!o.noStart) await cv.awaitDependency(this.hub, s.name, dep, cfg, ids, o.waitTimeoutMs);
+    }
+    if (o.signal?.aborted) throw interrupted();
+    const made = await this.precreated.get(s.name);
+    const r = await convergeService(cv, s, this.stepsOf(s.name)!, o, this.lookup, entry, this.now, made);
+    for (const id of r.ids) this.unstarted.delete(id);
+    this.started.get(s.name)?.resolve();
+    if (r.ids.length) this.nameOf.set(s.name, r.names[0]!);
+    this.result[s.name] = r.names;
+    if (!o.noStart) this.watchReadiness(s, r.ids, entry);
+    return r;
+  }
+
+  /**
+   * The containers of a dependency to wait for: this run's, or (not started by this run, with
+   * --no-deps) those it has, if one is running; undefined when there is nothing to wait for.
+   */
+  private async dependencyIds(s: Service, dep: string, cfg: NonNullable<Service['depends_on']>[string]): Promise<string[] | undefined> {
+    if (!this.enabled.has(dep)) {
+      if (!this.cv.project.services[dep]) return undefined;
+      const cs = this.byService.get(dep) ?? [];
+      if (!cs.length) return undefined;
+      // nothing would ever start the others
+      if (!this.o.noStart && cfg.required && cfg.condition !== 'service_completed_successfully' && !cs.some((c) => c.state === 'running')) {
+        throw new DockyardError('SERVICE_FAILED', `service "${s.name}" depends on "${dep}", which is not running and is not started by this run`, {
+          hint: `start it (dockyard up -d ${dep}) or drop --no-deps`,
+        });
+      }
+    }
+    const depResult = this.done.get(dep) ? await this.done.get(dep)! : undefined;
+    return depResult?.ids ?? (this.byService.get(dep) ?? []).map((c) => c.id);
+  }
+
+  /**
+   * Readiness of a service's containers, observed from the moment they start: for --wait (each
+   * inspected on its events), or without it only recorded for the timeline from the events alone
+   * (no inspections competing with the engine's work).
+   */
+  private watchReadiness(s: Service, ids: string[], entry: TimelineEntry): void {
+    const { cv, o } = this;
+    if (o.wait) {
+      const p = Promise.all(
+        ids.map(async (id) => {
+          try {
+            const info = await this.hub.wait(id, isReady, o.waitTimeoutMs, `${s.name} to be ready`);
+            if (info?.State.Status === 'exited') entry.exited = Math.max(entry.exited ?? 0, this.now());
+            else entry.ready = Math.max(entry.ready ?? 0, this.now());
+            if (!this.finished) cv.emit({ type: 'container', service: s.name, name: info?.Name.replace(/^\//, '') ?? s.name, action: info?.State.Status === 'exited' ? 'exited' : info?.State.Health ? 'healthy' : 'running' });
+          } catch (e) {
+            throw await cv.failure(s.name, id, e instanceof DockyardError ? e.message : String(e), await cv.engine.inspectContainer(id));
+          }
+        }),
+      ).then(() => undefined);
+      p.catch(() => undefined); // observed by run()
+      this.readiness.push(p);
+      return;
+    }
+    if (!s.healthcheck || s.healthcheck.disable) {
+      entry.ready = entry.started;
+      return;
+    }
+    const mine = new Set(ids);
+    const off = this.hub.onEvent((id, action) => {
+      if (mine.has(id) && action === 'health_status: healthy') {
+        entry.ready = Math.max(entry.ready ?? 0, this.now());
+        mine.delete(id);
+        if (!mine.size) off();
+      }
+    });
+  }
+
+  /**
+   * What was created ahead for services that never got to start is removed again; those still
+   * waiting for a dependency that will never start are released first.
+   */
+  private async abandon(reason: unknown): Promise<never> {
+    this.failing = true;
+    for (const st of this.started.values()) st.resolve();
+    await Promise.allSettled([...this.precreated.values()]);
+    if (!this.o.noStart) await Promise.all([...this.unstarted].map((id) => this.cv.engine.removeContainer(id, { force: true })));
+    throw reason;
+  }
+}
 
 /** Carries out one service's steps of the plan: scale down, then per container number. */
 async function convergeService(

@@ -118,7 +118,7 @@ async function requireSwarm(engine: Engine): Promise<void> {
 /** The engine given: an Engine, or a docker context's name (that context's engine), or none (as the docker CLI chooses). */
 async function engineOf(engine: Engine | string | undefined): Promise<Engine> {
   if (engine && typeof engine !== 'string') return engine;
-  return (await import('../engine/context.js')).engineFromContext(engine);
+  return (await import('../engine/docker.js')).engineFromContext(engine);
 }
 
 /** `engine`: an Engine, or the name of a docker context. */

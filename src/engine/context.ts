@@ -15,9 +15,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DockyardError } from '../errors.js';
-import type { Engine } from './engine.js';
 import { configDir, configPath, readDockerConfig } from '../registry/auth.js';
-import type { CredentialStore } from '../registry/auth.js';
 
 export const DEFAULT_CONTEXT = 'default';
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
@@ -224,22 +222,6 @@ export function selectedEngine(): EngineSelection {
 /** The endpoint an engine made now without options would use (the CLI's flags, then the environment). */
 export function currentEndpoint(env: NodeJS.ProcessEnv = process.env): EngineEndpoint {
   return resolveEndpoint(selected, env);
-}
-
-/**
- * An engine for a context (or, with no name, the one the docker CLI would use now), with the
- * docker CLI's credentials unless others are given. What `openProject({ engine })`,
- * `acquireEnvironment({ engine })` and `deployStack` take where they are given a context's name.
- */
-export async function engineFromContext(name?: string, o: { credentials?: CredentialStore } = {}): Promise<Engine> {
-  const { DockerEngine } = await import('./docker.js');
-  return new DockerEngine({ ...(name ? { context: name } : {}), credentials: o.credentials });
-}
-
-/** An Engine as given (an Engine, a context's name, or nothing: the default). */
-export async function resolveEngine(engine?: Engine | string, o: { credentials?: CredentialStore } = {}): Promise<Engine> {
-  if (engine && typeof engine !== 'string') return engine;
-  return engineFromContext(engine, o);
 }
 
 /**

@@ -664,3 +664,18 @@ function demuxBuffer(buf: Buffer, stdout: PassThrough, stderr: PassThrough): voi
   stdout.end();
   stderr.end();
 }
+
+/**
+ * An engine for a context (or, with no name, the one the docker CLI would use now), with the
+ * docker CLI's credentials unless others are given. What `openProject({ engine })`,
+ * `acquireEnvironment({ engine })` and `deployStack` take where they are given a context's name.
+ */
+export async function engineFromContext(name?: string, o: { credentials?: CredentialStore } = {}): Promise<Engine> {
+  return new DockerEngine({ ...(name ? { context: name } : {}), credentials: o.credentials });
+}
+
+/** An Engine as given (an Engine, a context's name, or nothing: the default). */
+export async function resolveEngine(engine?: Engine | string, o: { credentials?: CredentialStore } = {}): Promise<Engine> {
+  if (engine && typeof engine !== 'string') return engine;
+  return engineFromContext(engine, o);
+}

@@ -24,12 +24,11 @@ import type { Readable } from 'node:stream';
 import dockerignore from '@balena/dockerignore';
 import { pack } from 'tar-stream';
 import type { Header, Pack } from 'tar-stream';
-import type { ProjectHandle } from '../api/project.js';
 import { slashRelative } from '../build/context.js';
 import type { Engine } from '../engine/engine.js';
 import { DockyardError } from '../errors.js';
 import { LABEL } from '../model/names.js';
-import type { Service, WatchRule } from '../model/project.js';
+import type { Project, Service, WatchRule } from '../model/project.js';
 import { projectContainers } from '../converge/state.js';
 import type { ProjectContainer } from '../converge/state.js';
 
@@ -279,7 +278,17 @@ async function ownerOf(engine: Engine, id: string): Promise<{ uid: number; gid: 
   return { uid: await ask(['-u', u!]), gid: g ? (/^\d+$/.test(g) ? Number(g) : await ask(['-g', u!])) : await ask(['-g', u!]) };
 }
 
-export async function watchProject(handle: ProjectHandle, o: WatchOptions = {}): Promise<void> {
+/** What watch asks of a project: the library's handle (api/project.ts) is one; watch does not import it. */
+export interface WatchedProject {
+  readonly engine: Engine;
+  readonly model: Project;
+  exec(service: string, command: string[], o: { index?: number; user?: string; workdir?: string; env?: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  build(services?: string[]): Promise<unknown>;
+  up(o: { services?: string[]; noDeps?: boolean }): Promise<unknown>;
+  restart(services?: string[]): Promise<void>;
+}
+
+export async function watchProject(handle: WatchedProject, o: WatchOptions = {}): Promise<void> {
   const { watch } = await import('chokidar');
   const engine = handle.engine;
   const model = handle.model;
