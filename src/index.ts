@@ -40,3 +40,8 @@ export { deployStack, listStacks, stackTasks, removeStack } from './deploy/swarm
 export type { DeployOptions, DeployResult, StackSummary, StackTask } from './deploy/swarm.js';
 export { consolidate, writeConsolidation, requireProven } from './consolidate/index.js';
 export type { Consolidation, ComposeReport, DockerfileReport } from './consolidate/index.js';
+export { engineFromContext, resolveEngine } from './engine/docker.js';
+export { engineSummary, resolveEndpoint } from './engine/context.js';
+export type { EngineEndpoint } from './engine/context.js';
+export { DockerConfigCredentials, StaticCredentials } from './registry/auth.js';
+export type { Credential, CredentialStore, RegistryAuth } from './registry/auth.js';

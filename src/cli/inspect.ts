@@ -96,9 +96,11 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
     .option('--short', 'the version number only')
     .action(async (o: { format: string; short?: boolean }) => {
       if (o.short) return void process.stdout.write(`${VERSION}\n`);
-      if (o.format === 'json') return void process.stdout.write(`${JSON.stringify({ version: VERSION })}\n`);
-      if (o.format !== 'pretty') throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'pretty or json' });
-      process.stdout.write(`dockyard version ${VERSION}\n`);
+      if (o.format !== 'pretty' && o.format !== 'json') throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'pretty or json' });
+      // the engine in use and what chose it (nothing is contacted)
+      const e = (await import('../engine/context.js')).engineSummary();
+      if (o.format === 'json') return void process.stdout.write(`${JSON.stringify({ version: VERSION, engine: { host: e.host, context: e.context } })}\n`);
+      process.stdout.write(`dockyard version ${VERSION}\nengine: ${e.description}\n`);
     });
 
   program

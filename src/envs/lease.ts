@@ -257,8 +257,9 @@ function ownerState(h: LeaseHolder): OwnerState {
   return 'alive';
 }
 
-async function defaultEngine(): Promise<Engine> {
-  return new (await import('../engine/docker.js')).DockerEngine();
+/** an Engine as given, a Docker context's name, or the one the docker CLI would use */
+async function defaultEngine(engine?: Engine | string): Promise<Engine> {
+  return (await import('../engine/docker.js')).resolveEngine(engine);
 }
 
 /** Writes the lease's marker: a volume whose labels say whose it is and until when. */
@@ -273,8 +274,8 @@ async function mark(engine: Engine, name: string, expires: Date, created: Date, 
 const ownerOf = (l: Record<string, string>): Record<string, string> => Object.fromEntries(OWNER_LABELS.filter((k) => l[k] !== undefined).map((k) => [k, l[k]!]));
 
 /** The leases on the engine (from their markers), newest expiry per lease. */
-export async function listEnvironments(o: { engine?: Engine } = {}): Promise<LeaseInfo[]> {
-  const engine = o.engine ?? (await defaultEngine());
+export async function listEnvironments(o: { engine?: Engine | string } = {}): Promise<LeaseInfo[]> {
+  const engine = await defaultEngine(o.engine);
   const vols = await engine.listVolumes([LEASE.name]);
   const byName = new Map<string, LeaseInfo>();
   const now = Date.now();
@@ -305,8 +306,8 @@ export async function listEnvironments(o: { engine?: Engine } = {}): Promise<Lea
  * project label; then its markers. Idempotent. Only leases: a project without a lease marker or
  * lease labels is refused.
  */
-export async function releaseEnvironment(name: string, o: { engine?: Engine } = {}): Promise<void> {
-  const engine = o.engine ?? (await defaultEngine());
+export async function releaseEnvironment(name: string, o: { engine?: Engine | string } = {}): Promise<void> {
+  const engine = await defaultEngine(o.engine);
   const markers = await engine.listVolumes([`${LEASE.name}=${name}`]);
   const cs = await engine.listContainers([`${LABEL.project}=${name}`], true);
   if (!markers.length && cs.some((c) => !c.labels[LEASE.name])) throw new DockyardError('USAGE', `${name} is not a dockyard lease`, { hint: 'dockyard env ls lists the leases' });
@@ -328,8 +329,8 @@ export async function releaseEnvironment(name: string, o: { engine?: Engine } = 
 }
 
 /** Extends a lease to `ttl` from now (its owner unchanged): a new marker replaces the old ones. */
-export async function renewEnvironment(name: string, ttl?: number | string, o: { engine?: Engine } = {}): Promise<Date> {
-  const engine = o.engine ?? (await defaultEngine());
+export async function renewEnvironment(name: string, ttl?: number | string, o: { engine?: Engine | string } = {}): Promise<Date> {
+  const engine = await defaultEngine(o.engine);
   const old = await engine.listVolumes([`${LEASE.name}=${name}`]);
   if (!old.length) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
   const l = old[0]!.Labels;
@@ -340,16 +341,16 @@ export async function renewEnvironment(name: string, ttl?: number | string, o: {
 }
 
 /** Removes the leases that expired and those whose owner process is gone (see OwnerState). */
-export async function gcEnvironments(o: { engine?: Engine } = {}): Promise<string[]> {
-  const engine = o.engine ?? (await defaultEngine());
+export async function gcEnvironments(o: { engine?: Engine | string } = {}): Promise<string[]> {
+  const engine = await defaultEngine(o.engine);
   const gone = (await listEnvironments({ engine })).filter((l) => l.expired || l.orphaned);
   await Promise.all(gone.map((l) => releaseEnvironment(l.name, { engine })));
   return gone.map((l) => l.name);
 }
 
 /** Per service: healthy / unhealthy / starting / running / stopped / exited, with the last check and log lines of what is not well. */
-export async function healthReport(name: string, o: { engine?: Engine } = {}): Promise<ServiceHealth[]> {
-  const engine = o.engine ?? (await defaultEngine());
+export async function healthReport(name: string, o: { engine?: Engine | string } = {}): Promise<ServiceHealth[]> {
+  const engine = await defaultEngine(o.engine);
   const cs = await engine.listContainers([`${LABEL.project}=${name}`, `${LABEL.oneoff}=False`], true);
   return Promise.all(
     cs
@@ -469,7 +470,7 @@ function leasedService(r: ContainerStatus, host: string): LeasedService {
  * completed). Expired and orphaned leases are reclaimed first.
  */
 export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease> {
-  const engine = o.engine ?? (await defaultEngine());
+  const engine = await defaultEngine(o.engine);
   const bindHost = o.bindHost ?? '127.0.0.1';
   const ttl = ttlMs(o.ttl);
   // whose it is, settled first: a named owner that does not run is refused before anything is done

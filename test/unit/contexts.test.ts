@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contextDirName, describeEndpoint, listContexts, modemOptions, normalizeHost, resolveEndpoint } from '../../src/engine/context.js';
 import { DockyardError } from '../../src/errors.js';
+import { cli } from '../helpers/fs.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -95,5 +96,16 @@ describe('engine resolution', () => {
       username: 'deploy',
       sshOptions: { agent: '/run/agent.sock' },
     });
+  });
+
+  it('dockyard version names the engine in use and the context that chose it (nothing contacted)', () => {
+    const dir = store({ currentContext: 'remote' }, { remote: { host: 'tcp://10.9.8.7:2376' } });
+    const env = { DOCKER_CONFIG: dir };
+    const pretty = cli(['version'], { env });
+    expect(pretty.code).toBe(0);
+    expect(pretty.stdout).toMatch(/^dockyard version \d+\.\d+\.\d+\nengine: tcp:\/\/10\.9\.8\.7:2376 \(context "remote"/);
+    expect(JSON.parse(cli(['version', '--format', 'json'], { env }).stdout).engine).toEqual({ host: 'tcp://10.9.8.7:2376', context: 'remote' });
+    // DOCKER_HOST wins over the current context, as in the docker CLI
+    expect(JSON.parse(cli(['version', '--format', 'json'], { env: { ...env, DOCKER_HOST: 'unix:///tmp/x.sock' } }).stdout).engine.host).toBe('unix:///tmp/x.sock');
   });
 });
