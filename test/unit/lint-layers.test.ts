@@ -7,7 +7,7 @@
  * a `# defect: RULE` comment on the line above it. Linted as a folder, and file by file, the
  * corpus must give exactly those errors, at those lines: no false error, no defect missed.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lint } from '../../src/lint/lint.js';
@@ -236,9 +236,7 @@ describe('variables in lint', () => {
   });
 });
 
-describe('lint speed', () => {
-  // bench/lint.mjs's measure (1,000 files of the fixture corpus, copied, in one run), in process:
-  // CPU time, as the machines that run the tests are shared (wall time varies twice over there)
+describe('lint at scale', () => {
   const cpu = (fn: () => void) => {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -247,26 +245,7 @@ describe('lint speed', () => {
     return { cpu: (c.user + c.system) / 1000, wall: performance.now() - t0 };
   };
 
-  it('1,000 files in at most 2 s, as bench/lint.mjs counts them', () => {
-    const fixtures = join(import.meta.dirname, '..', 'lint', 'fixtures');
-    const names = readdirSync(fixtures).filter((f) => f.endsWith('.Dockerfile') || f.endsWith('.compose.yaml'));
-    const dir = tree({});
-    let n = 0;
-    for (let i = 0; n < 1000; i++) {
-      mkdirSync(join(dir, `p${i}`));
-      for (const f of names) {
-        if (n >= 1000) break;
-        cpSync(join(fixtures, f), join(dir, `p${i}`, f.endsWith('.yaml') ? `compose-${f}` : f));
-        n++;
-      }
-    }
-    lint([join(dir, 'p0')], { cwd: dir }); // (warm: the first run compiles)
-    let found = 0;
-    const t = cpu(() => (found = lint([dir], { cwd: dir }).length));
-    console.log(`lint: 1,000 fixture files, ${found} findings, ${t.cpu.toFixed(0)} ms CPU (${t.wall.toFixed(0)} ms wall)`);
-    expect(t.cpu).toBeLessThanOrEqual(2000);
-  });
-
+  // the 1,000-file time (≤ 2 s) is the bench's pass mark (bench/lint.mjs), never a timing assertion in npm test
   it('layered projects: copies of the corpus, every seeded defect found in every copy (time logged)', () => {
     const dir = tree({});
     const perCopy = projects.reduce((k, p) => k + composeFiles(join(CORPUS, p)).length, 0);
