@@ -40,6 +40,8 @@ command -v docker-compose >/dev/null || need_pkgs+=(docker-compose)
 command -v docker-registry >/dev/null || need_pkgs+=(docker-registry)
 # htpasswd (bcrypt entries): the registry-credential tests run one with authentication
 command -v htpasswd >/dev/null || need_pkgs+=(apache2-utils)
+# a browser: the dashboard tests and bench drive Debian's chromium with playwright-core
+command -v chromium >/dev/null || need_pkgs+=(chromium)
 [ $want_bench = 1 ] && { [ -x /usr/bin/time ] || need_pkgs+=(time); }
 need_busybox() { ! { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -q '^wget$'; }; }
 
@@ -62,8 +64,8 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   if is_debian_root; then apt_install $(printf '%s\n' "${need_pkgs[@]}" | sort -u)
   else
     log "missing: ${need_pkgs[*]} (install them with apt-get as root)"
-    # the engine answers; docker-compose, docker-registry, apache2-utils and time only serve tests and the bench
-    for p in "${need_pkgs[@]}"; do case "$p" in docker-compose|docker-registry|apache2-utils|time) ;; *) exit 1 ;; esac; done
+    # the engine answers; docker-compose, docker-registry, apache2-utils, chromium and time only serve tests and the bench
+    for p in "${need_pkgs[@]}"; do case "$p" in docker-compose|docker-registry|apache2-utils|chromium|time) ;; *) exit 1 ;; esac; done
   fi
 fi
 
