@@ -1,14 +1,16 @@
 /**
  * consolidate: every original Dockerfile and its target in the consolidated one build to images
- * with the same history (the engine's record of each layer) and the same files.
+ * with the same files and configuration (and, for the small case, the same history: the engine's
+ * record of each layer); an environment of a larger sprawl (test/fixtures-sprawl2) comes up from
+ * its new files (base + environment + two cross-cutting overlays) as the original says.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
-import { BASE, docker } from '../helpers/engine.js';
+import { BASE, docker, dockerJson, useProjects } from '../helpers/engine.js';
 import { cleanupTrees, cli, tree } from '../helpers/fs.js';
 
 const tag = `dyt-consolidate-${randomBytes(4).toString('hex')}`;
@@ -34,6 +36,7 @@ const build = (dockerfile: string, context: string, name: string, target?: strin
       })();
   if (r.code !== 0) throw new Error(`building ${dockerfile} failed:\n${r.stderr}`);
   return {
+    config: configOf(image),
     // the builder names a copied folder by a hash that includes its path in the context (which the
     // unified context changes): masked here; the layers' content digests below compare the files
     history: docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', image).split('\n').map((l) => l.replace(/(dir|file|multi):[0-9a-f]{64}/, '$1:*'))
@@ -44,8 +47,23 @@ const build = (dockerfile: string, context: string, name: string, target?: strin
   };
 };
 
+/**
+ * An image's configuration (what a container of it starts with), without what differs by build
+ * and not by Dockerfile: the parent layer's id, the builder's host name, the labels dockyard puts
+ * on what it builds.
+ */
+/** lets vitest's worker answer its runner between long synchronous steps (its calls time out otherwise) */
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+function configOf(image: string): Record<string, unknown> {
+  const c = dockerJson<Array<{ Config: Record<string, unknown> }>>('image', 'inspect', image)[0]!.Config;
+  const { Image: _i, Hostname: _h, Labels, ...rest } = c;
+  const labels = Object.fromEntries(Object.entries((Labels ?? {}) as Record<string, string>).filter(([k]) => !/^(dev\.dockyard|com\.docker\.compose)\./.test(k)));
+  return { ...rest, Labels: labels };
+}
+
 describe('consolidate (engine)', () => {
-  it('each original and its target build to the same layers; the consolidated Compose files build the targets', () => {
+  it('each original and its target build to the same layers; the consolidated Compose files build the targets', async () => {
     const dir = tree({
       'a/Dockerfile': `FROM ${BASE}\nWORKDIR /app\nRUN echo shared > /shared \\\n && echo more >> /shared\nCOPY src /app/src\nCOPY --chown=1:1 src/a.txt \\\n  src/b.txt /app/two/\nCMD ["cat", "/app/src/a.txt"]\n`,
       'a/src/a.txt': 'a\n',
@@ -68,9 +86,12 @@ describe('consolidate (engine)', () => {
     const filesOf = new Map<string, string>();
     for (const [orig, t] of Object.entries(manifest.dockerfiles)) {
       const before = build(join(dir, orig), join(dir, dirname(orig)), `${t.target}-before`);
+      await tick();
       const after = build(join(out, t.dockerfile), join(out, t.context), `${t.target}-after`, t.target);
+      await tick();
       expect(after.history, orig).toEqual(before.history);
       expect(after.files, orig).toBe(before.files);
+      expect(after.config, orig).toEqual(before.config);
       expect(before.files).toMatch(orig === 'c.Dockerfile' ? / \/list$/m : orig.startsWith('a') ? / \/app\/src\/a\.txt$/m : / \/etc\/b\/b\.conf$/m);
       expect(before.history.some((l) => /COPY/.test(l))).toBe(true);
       expect(before.files).not.toMatch(/skip\.conf/);
@@ -92,4 +113,84 @@ describe('consolidate (engine)', () => {
     }
     expect(readFileSync(join(out, 'compose.base.yaml'), 'utf8')).toMatch(/target: a\n/);
   }, 120_000);
+});
+
+/** test/fixtures-sprawl2's files, its image names pointed at the test image. */
+function sprawl2(): Record<string, string> {
+  const root = join(import.meta.dirname, '..', 'fixtures-sprawl2');
+  const files: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(root, rel))) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (statSync(join(root, r)).isDirectory()) walk(r);
+      else files[r] = readFileSync(join(root, r), 'utf8').replaceAll('dockyard-test/busybox:latest', BASE);
+    }
+  };
+  walk('');
+  return files;
+}
+
+describe('consolidate (engine): a larger sprawl', () => {
+  const project = useProjects(afterEach);
+
+  it('each original Dockerfile and its target build to images with the same files and configuration', async () => {
+    const dir = tree(sprawl2());
+    const out = join(dir, 'consolidated');
+    const r = cli(['consolidate', dir, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'consolidate.json'), 'utf8')) as { dockerfiles: Record<string, { dockerfile: string; target: string; context: string }> };
+    expect(Object.keys(manifest.dockerfiles).sort()).toEqual(['api/Dockerfile', 'api/Dockerfile.dev', 'tools/Dockerfile.test', 'web/Dockerfile', 'worker/Dockerfile']);
+    for (const [orig, t] of Object.entries(manifest.dockerfiles)) {
+      const before = build(join(dir, orig), join(dir, dirname(orig)), `s2-${t.target}-before`);
+      await tick();
+      const after = build(join(out, t.dockerfile), join(out, t.context), `s2-${t.target}-after`, t.target);
+      await tick();
+      expect(after.files, orig).toBe(before.files);
+      expect(after.config, orig).toEqual(before.config);
+      expect(before.files, orig).toMatch(orig.startsWith('web') ? / \/www\/index\.html$/m : / \/app\/package\.json$/m);
+    }
+  }, 240_000);
+
+  it('production-secure comes up from base + prod + performance + hardening, as the original describes it', async () => {
+    const p = project(sprawl2());
+    const c = p.run(['consolidate', '.', '--out', 'consolidated']);
+    expect(c.code, c.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(p.dir, 'consolidated', 'consolidate.json'), 'utf8')) as { compose: Record<string, string[]>; profiles: Record<string, string[]> };
+    const files = manifest.compose['docker-compose.production-secure.yml']!;
+    expect(files).toEqual(['compose.base.yaml', 'compose.prod.yaml', 'compose.performance.yaml', 'compose.hardening.yaml']);
+    expect(manifest.profiles['docker-compose.production-secure.yml']).toBeUndefined();
+    await tick();
+    const up = p.run(['--project-directory', '.', ...files.flatMap((f) => ['-f', `consolidated/${f}`]), 'up', '--wait', '--wait-timeout', '120s'], { timeoutMs: 200_000 });
+    expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+    await tick();
+    const running = p.containers();
+    expect(running.map((x) => [x.service, x.state])).toEqual([
+      ['api', 'running'],
+      ['cache', 'running'],
+      ['db', 'running'],
+      ['web', 'running'],
+      ['worker', 'running'],
+    ]);
+    const of = (svc: string) => p.inspect(running.find((x) => x.service === svc)!.id);
+    // the values of each tier, as the original production-secure file has them
+    const api = of('api');
+    expect(api.Config.Env).toEqual(expect.arrayContaining(['LOG_LEVEL=info', 'WORKERS=8', 'DATABASE_URL=postgres://shop:shop@db:5432/shop']));
+    expect(api.HostConfig.RestartPolicy.Name).toBe('always');
+    expect(api.HostConfig.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-file': '3', 'max-size': '10m' } });
+    expect(api.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(api.HostConfig.Ulimits).toEqual([{ Name: 'nofile', Soft: 4096, Hard: 8192 }]);
+    expect(api.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(api.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(api.HostConfig.SecurityOpt).toEqual(['no-new-privileges:true']);
+    expect(Object.keys(api.HostConfig.Tmpfs ?? {})).toEqual(['/tmp']);
+    expect(of('web').HostConfig.ReadonlyRootfs).toBe(true);
+    expect(of('worker').Config.Env).toEqual(expect.arrayContaining(['CONCURRENCY=16', 'QUEUES=default,mail']));
+    // the base publishes the database's port; prod resets it
+    const db = of('db');
+    expect(db.HostConfig.PortBindings ?? {}).toEqual({});
+    expect(db.HostConfig.ShmSize).toBe(256 * 1024 * 1024);
+    expect(db.HostConfig.RestartPolicy.Name).toBe('always');
+    // the built image is the consolidated Dockerfile's api target
+    expect(docker('run', '--rm', '--entrypoint', 'cat', api.Image, '/app/deps.txt')).toMatch(/package\.json/);
+  }, 240_000);
 });
