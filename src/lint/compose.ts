@@ -13,7 +13,7 @@ import type { KeyPath } from '../load/path.js';
 import { isPlainObject } from '../load/path.js';
 import { parsePortSpec } from '../load/canonical.js';
 import type { Unit } from './layers.js';
-import type { Finding } from './lint.js';
+import type { Finding } from './finding.js';
 import { SECRET_NAME } from './rules.js';
 import { incomplete } from './sources.js';
 import type { Sources } from './sources.js';

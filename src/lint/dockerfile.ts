@@ -1,7 +1,7 @@
 /** Dockerfile rules, over dockerfile-ast (continuations, escape directive, heredocs, # syntax). */
 import { DockerfileParser } from 'dockerfile-ast';
 import { copyOperands } from '../build/instructions.js';
-import type { Finding } from './lint.js';
+import type { Finding } from './finding.js';
 import { SECRET_NAME } from './rules.js';
 
 /** The simple commands of a RUN's shell text (split at &&, ||, ;, | and newlines), as words. */

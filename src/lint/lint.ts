@@ -17,14 +17,8 @@ import { Sources } from './sources.js';
 import { RULE } from './rules.js';
 import type { Category, Severity } from './rules.js';
 
-export interface Finding {
-  rule: string;
-  file: string;
-  line: number;
-  column: number;
-  /** what the rule found (a name, a value) */
-  detail?: string;
-}
+import type { Finding } from './finding.js';
+export type { Finding } from './finding.js';
 
 export interface LintFinding extends Finding {
   category: Category;
