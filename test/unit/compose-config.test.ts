@@ -1,8 +1,10 @@
 /**
- * The differential test of `dockyard config`: each folder of test/compose-config holds Compose
- * files and what `docker compose config` prints for them (expected.json / expected.yaml, the
- * case's own folder written as ${DIR}). How the expected output was obtained, and which Compose
- * version it matches: test/compose-config/README.md.
+ * Snapshots of `dockyard config`: each folder of test/compose-config holds Compose files and what
+ * dockyard printed for them (snapshot.json / snapshot.yaml, the case's own folder written as
+ * ${DIR}), reviewed line by line against compose-go's printing rules (README.md). A snapshot only
+ * says that the output did not change: the checks that do not go through dockyard are
+ * test/engine/config-v1.test.ts (docker-compose v1 resolving the same layered project) and the
+ * hand-written expectations in test/unit/load.test.ts.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +21,7 @@ interface CaseOptions {
   env?: Record<string, string>;
 }
 
-describe('docker compose config, differential', () => {
+describe('config snapshots (printed by dockyard, reviewed against compose-go)', () => {
   it('has cases', () => expect(cases.length).toBeGreaterThan(0));
   for (const name of cases) {
     const dir = join(ROOT, name);
@@ -30,10 +32,10 @@ describe('docker compose config, differential', () => {
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
         const text = r.stdout.replaceAll(dir, '${DIR}');
-        const file = join(dir, `expected.${format}`);
-        // UPDATE_EXPECTED=1 rewrites the expectation: review every changed line against compose-go
+        const file = join(dir, `snapshot.${format}`);
+        // UPDATE_SNAPSHOTS=1 rewrites the snapshot: review every changed line against compose-go
         // before committing it (README.md)
-        if (process.env.UPDATE_EXPECTED) writeFileSync(file, text);
+        if (process.env.UPDATE_SNAPSHOTS) writeFileSync(file, text);
         const expected = readFileSync(file, 'utf8');
         const parse = (t: string) => (format === 'json' ? JSON.parse(t) : jsyaml.load(t));
         expect(parse(text)).toEqual(parse(expected));
