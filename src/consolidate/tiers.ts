@@ -130,6 +130,7 @@ interface Change {
 }
 
 const FILE_COST = 20;
+const overlays = (n: number) => `${n} cross-cutting overlay${n === 1 ? '' : 's'}`;
 const PK = (p: string[]) => p.join('\u0001');
 
 /** Lines a value takes in block YAML below its key. */
@@ -180,21 +181,27 @@ function concernName(changes: Array<{ path: string[]; value: unknown }>, added: 
   if (services.length) return clean(services[0]!);
   const keys = new Map<string, number>();
   for (const c of changes) {
-    const k = c.path[0] === 'services' ? (c.path.length > 2 ? c.path[2]! : c.path[1]!) : c.path[0]!;
+    const p = c.path;
+    const k = p[0] === 'services' ? (p.length > 3 && ['environment', 'labels'].includes(p[2]!) ? p[3]! : p.length > 2 ? p[2]! : p[1]!) : p[0]!;
     keys.set(k, (keys.get(k) ?? 0) + 1);
   }
   return clean([...keys.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? 'shared');
 }
 
-/** What a group of changes touches, in short: "api: read_only, cap_drop; worker: read_only". */
+/** What a group of changes touches, in short: "api, worker: read_only, cap_drop; web: read_only". */
 export function summarize(changes: Array<{ path: string[] }>): string {
   const by = new Map<string, Set<string>>();
   for (const c of changes) {
     const p = c.path.filter((k) => k !== ITEM);
-    const [owner, key] = p[0] === 'services' && p.length > 1 ? [p[1]!, p.length > 2 ? (p[2] === 'environment' && p[3] ? `${p[2]}.${p[3]}` : p[2]!) : '(service)'] : [p[0]!, p[1] ?? ''];
+    const [owner, key] = p[0] === 'services' && p.length > 1 ? [p[1]!, p.length > 2 ? (['environment', 'labels'].includes(p[2]!) && p[3] ? `${p[2]}.${p[3]}` : p[2]!) : '(service)'] : [p[0]!, p[1] ?? ''];
     (by.get(owner) ?? by.set(owner, new Set()).get(owner)!).add(key);
   }
-  return [...by.entries()].map(([o, ks]) => `${o}: ${[...ks].filter(Boolean).join(', ')}`).join('; ');
+  const owners = new Map<string, string[]>();
+  for (const [o, ks] of by) {
+    const k = [...ks].filter(Boolean).join(', ');
+    (owners.get(k) ?? owners.set(k, []).get(k)!).push(o);
+  }
+  return [...owners.entries()].map(([k, os]) => `${os.length > 4 ? `${os.slice(0, 3).join(', ')} and ${os.length - 3} more` : os.join(', ')}: ${k}`).join('; ');
 }
 
 interface Unit {
@@ -535,15 +542,17 @@ export function tiers(models: Record<string, Rec>, o: TierOptions): Tiering {
     search(0, []);
     // (-f order: the most widely added first)
     best.sort((a, b) => b.users.filter(Boolean).length - a.users.filter(Boolean).length || b.lines - a.lines);
-    const notes: string[] = [];
+    /** notes, written once the cross-cutting overlays have their names (nameOf) */
+    const pending: Array<() => string> = [];
     const label = (u: number) => units[u]!.members.join(', ');
+    let nameOf = (_t: Cand) => '';
 
     // each environment's cross-cutting overlays; an item order they would change keeps them out
     const uses: Cand[][] = units.map((_, u) => {
       const app = best.filter((t) => t.users[u]);
       const chosen = choose(best, u);
       if (app.length > chosen.length) {
-        for (const t of app.filter((x) => !chosen.includes(x))) notes.push(`${label(u)}: also has the changes of another cross-cutting group (${summarize(changesOf(t.mask))}), kept in its environment overlay: an original adds at most ${perEnv} cross-cutting overlays`);
+        for (const t of app.filter((x) => !chosen.includes(x))) pending.push(() => `${label(u)}: adds ${chosen.map(nameOf).join(' and ')}, and also has the changes of ${nameOf(t)} (${summarize(changesOf(t.mask))}): they are in its environment overlay, as an original adds at most ${overlays(perEnv)}`);
       }
       let list = best.filter((t) => chosen.includes(t));
       for (;;) {
@@ -561,7 +570,7 @@ export function tiers(models: Record<string, Rec>, o: TierOptions): Tiering {
           last.set(p, Math.max(w, last.get(p) ?? 0));
         }
         if (!bad.size) break;
-        for (const t of bad) notes.push(`${label(u)}: its lists put the items of a cross-cutting group (${summarize(changesOf(t.mask))}) before its own, which an overlay added later cannot do: kept in its environment overlay`);
+        for (const t of bad) pending.push(() => `${label(u)}: has the changes of ${nameOf(t)} (${summarize(changesOf(t.mask))}), but its lists put their items before its own, which an overlay added later cannot do: they are in its environment overlay`);
         list = list.filter((t) => !bad.has(t));
       }
       return list;
@@ -574,8 +583,8 @@ export function tiers(models: Record<string, Rec>, o: TierOptions): Tiering {
         if ((left.mask & within) !== 0n || left.users.filter(Boolean).length < 2 || cost([...best, left], Infinity).c >= bestCost.c - FILE_COST / 2) continue;
         within |= left.mask;
         const full = units.map((_, u) => u).filter((u) => left.users[u] && uses[u]!.length >= perEnv);
-        const why = best.length >= maxCross ? `there are at most ${maxCross} cross-cutting overlays` : `${full.map(label).join('; ')} already add${full.length === 1 ? 's' : ''} ${perEnv} cross-cutting overlays`;
-        notes.push(`${summarize(changesOf(left.mask))}: recur in ${units.map((_, u) => u).filter((u) => left.users[u]).map(label).join('; ')}, but ${why}: kept in the environment overlays`);
+        const why = best.length >= maxCross ? `there are at most ${overlays(maxCross)}` : `${full.map(label).join('; ')} already add${full.length === 1 ? 's' : ''} ${overlays(perEnv)}`;
+        pending.push(() => `${summarize(changesOf(left.mask))}: recur in ${units.map((_, u) => u).filter((u) => left.users[u]).map(label).join('; ')}, but ${why}: they are in the environment overlays`);
       }
     }
     const residual = units.map((_, u) => uses[u]!.reduce((r, t) => r & ~t.mask, unitMask[u]!));
@@ -636,6 +645,8 @@ export function tiers(models: Record<string, Rec>, o: TierOptions): Tiering {
       const us = units.map((_, u) => u).filter((u) => uses[u]!.includes(t));
       return { name, envs: us.flatMap((u) => units[u]!.members), tree, changes: summarize([...ch, ...partChanges]) };
     });
+    nameOf = (t) => cross[best.indexOf(t)]!.name;
+    const notes = pending.map((f) => f());
     const profiles: Tiering['profiles'] = [];
     for (const p of kept) {
       const defs = p.services.flatMap((s) => leaves((srcOf(p).services as Rec)[s], ['services', s]));

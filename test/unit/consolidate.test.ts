@@ -95,13 +95,17 @@ describe('consolidate: the three tiers', () => {
     expect(t.files.full).toEqual(['full', 'hardening', 'performance']);
     expect(Object.values(t.files).every((f) => f.length <= 3)).toBe(true);
     expect(t.notes).toEqual([
-      'a: command; b: command; c: command; d: command; e: command; f: command: recur in dev; full, but full already adds 2 cross-cutting overlays: kept in the environment overlays',
-      'a: labels; b: labels; c: labels; d: labels; e: labels; f: labels: recur in full; watched, but full already adds 2 cross-cutting overlays: kept in the environment overlays',
+      'a, b, c and 3 more: command: recur in dev; full, but full already adds 2 cross-cutting overlays: they are in the environment overlays',
+      'a, b, c and 3 more: labels.prometheus.io/scrape: recur in full; watched, but full already adds 2 cross-cutting overlays: they are in the environment overlays',
     ]);
     // with at most one: the other goes into the environment overlay of the original that has both
     const one = tiers({ plain: all({}), dev: all({ command: ['dev'] }), hardened: all(hard), fast: all(perf), secure: all({ command: ['dev'], ...hard, ...perf }) }, { items: true, perEnvironment: 1 });
     expect(Object.values(one.files).every((f) => f.length <= 2)).toBe(true);
-    expect(one.notes.join('\n')).toMatch(/secure/);
+    expect(one.files.secure).toEqual(['secure', 'hardening']);
+    expect(one.notes).toEqual([
+      'a, b, c and 3 more: command: recur in dev; secure, but secure already adds 1 cross-cutting overlay: they are in the environment overlays',
+      'a, b, c and 3 more: cpus, mem_limit: recur in fast; secure, but secure already adds 1 cross-cutting overlay: they are in the environment overlays',
+    ]);
   });
 
   it('optional services: a profile in the base when several environments add them, part of the overlay when one environment does', () => {
