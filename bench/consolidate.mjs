@@ -1,5 +1,8 @@
 // consolidate: 50 Compose files of 50 services each (environments built from a shared base and a
-// few overlays, as real sprawl is), factored and proven in one run.
+// few recurring changes, as real sprawl is: debug logging in half of them, hardening in a fifth,
+// published ports in a seventh, a label of their own in a tenth), factored into three tiers and
+// proven in one run. Checked: under 3 s, every original proven, at most 3 cross-cutting overlays,
+// at most 4 files per original.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DOCKYARD, line, run, tmpDir } from './lib.mjs';
@@ -19,9 +22,12 @@ export function benchConsolidate() {
     writeFileSync(join(dir, `compose.e${e}.yaml`), `${lines.join('\n')}\n`);
   }
   const r = run(DOCKYARD, ['consolidate', dir], { cwd: dir });
-  const proven = (r.stdout.match(/^proven: /gm) ?? []).length;
+  const proven = [...r.stdout.matchAll(/^proven: \S+ = (.*)$/gm)].map((m) => m[1].split(' --profile')[0].split(' + ').length);
+  const cross = (r.stdout.match(/^ {2}cross-cutting: /gm) ?? []).length;
+  const envs = (r.stdout.match(/^ {2}environment: /gm) ?? []).length;
   const summary = /^Compose: .*$/m.exec(r.stdout)?.[0] ?? r.stderr.trim();
-  const ok = r.seconds <= 3 && proven === 50;
-  line(`50 files x 50 services consolidated and proven in ${r.seconds.toFixed(2)} s (target <= 3 s) ${ok ? 'ok' : 'MISSED'}; ${proven}/50 proven; ${summary}`);
+  const most = Math.max(0, ...proven);
+  const ok = r.seconds <= 3 && proven.length === 50 && cross <= 3 && most <= 4;
+  line(`50 files x 50 services consolidated and proven in ${r.seconds.toFixed(2)} s (target <= 3 s) ${ok ? 'ok' : 'MISSED'}; ${proven.length}/50 proven; ${summary}; base + ${envs} environment and ${cross} cross-cutting overlays (<= 3), at most ${most} files per original (<= 4)`);
   return ok ? 0 : 1;
 }
