@@ -24,10 +24,15 @@ import type { ContainerStatus, LogEntry, OpenProjectOptions } from '../api/proje
 import { openProject } from '../api/project.js';
 import type { ProjectHandle } from '../api/project.js';
 import type { Engine } from '../engine/engine.js';
+import type { Project } from '../model/project.js';
 import { DockyardError } from '../errors.js';
 import { parseDuration } from '../load/units.js';
 import { LABEL } from '../model/names.js';
 import { normalizeProjectName } from '../load/normalize.js';
+import { serviceConfigHash } from '../model/serialize.js';
+import { imageName } from '../model/names.js';
+import { LEASE_SNAPSHOT, projectKey, resolveSnapshot, restoreVolumes, snapshotDifferences, snapshotEnvironment } from './snapshot.js';
+import type { SnapshotInfo, SnapshotOptions } from './snapshot.js';
 
 export const LEASE = {
   name: 'dev.dockyard.lease',
@@ -68,6 +73,13 @@ export interface AcquireOptions extends Omit<OpenProjectOptions, 'projectName'> 
    * or a release ends it
    */
   owner?: 'process' | 'none' | { pid: number };
+  /**
+   * a fork of a snapshot (its tag, `project:tag` or image id): the named volumes it holds are
+   * created as copies of it before the services start (see envs/snapshot.ts)
+   */
+  from?: string;
+  /** with `from`: refuse a snapshot taken of another configuration or image of a service (default: a warning, through onWarning) */
+  strict?: boolean;
 }
 
 export interface LeasedService {
@@ -266,12 +278,16 @@ async function defaultEngine(engine?: Engine | string): Promise<Engine> {
 async function mark(engine: Engine, name: string, expires: Date, created: Date, workingDir: string, who: Record<string, string>): Promise<void> {
   await engine.createVolume({
     Name: `dockyard-lease-${name}-${expires.getTime()}`,
-    Labels: { [LEASE.name]: name, ...who, [LEASE.expires]: expires.toISOString(), [LEASE.created]: created.toISOString(), [LEASE.workingDir]: workingDir, [LABEL.project]: name },
+    Labels: { ...who, [LEASE.name]: name, [LEASE.expires]: expires.toISOString(), [LEASE.created]: created.toISOString(), [LEASE.workingDir]: workingDir, [LABEL.project]: name },
   });
 }
 
 /** The owner labels among a resource's labels. */
 const ownerOf = (l: Record<string, string>): Record<string, string> => Object.fromEntries(OWNER_LABELS.filter((k) => l[k] !== undefined).map((k) => [k, l[k]!]));
+
+/** What a marker carries besides its owner, kept on renew: the project, the snapshot it was forked from. */
+const MARKER_LABELS = [LEASE_SNAPSHOT.project, LEASE_SNAPSHOT.from, LEASE_SNAPSHOT.fromId] as const;
+const markerExtras = (l: Record<string, string>): Record<string, string> => Object.fromEntries(MARKER_LABELS.filter((k) => l[k] !== undefined).map((k) => [k, l[k]!]));
 
 /** The leases on the engine (from their markers), newest expiry per lease. */
 export async function listEnvironments(o: { engine?: Engine | string } = {}): Promise<LeaseInfo[]> {
@@ -335,7 +351,7 @@ export async function renewEnvironment(name: string, ttl?: number | string, o: {
   if (!old.length) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
   const l = old[0]!.Labels;
   const expires = new Date(Date.now() + ttlMs(ttl));
-  await mark(engine, name, expires, new Date(l[LEASE.created] ?? Date.now()), l[LEASE.workingDir] ?? '', ownerOf(l));
+  await mark(engine, name, expires, new Date(l[LEASE.created] ?? Date.now()), l[LEASE.workingDir] ?? '', { ...ownerOf(l), ...markerExtras(l) });
   await Promise.all(old.filter((v) => v.Name !== `dockyard-lease-${name}-${expires.getTime()}`).map((v) => engine.removeVolume(v.Name)));
   return expires;
 }
@@ -380,6 +396,10 @@ export async function healthReport(name: string, o: { engine?: Engine | string }
 
 export class Lease {
   services: Record<string, LeasedService> = {};
+  /** the snapshot it was forked from */
+  from?: SnapshotInfo;
+  /** what a fork found different from its snapshot (also given to onWarning) */
+  warnings: string[] = [];
 
   constructor(
     readonly handle: ProjectHandle,
@@ -387,6 +407,20 @@ export class Lease {
     private readonly createdAt: Date,
     private readonly bindHost: string,
   ) {}
+
+  /**
+   * Captures the named volumes of the lease's services as snapshot `tag` (its services paused
+   * meanwhile): `acquireEnvironment({ from: tag })` then forks it.
+   */
+  snapshot(tag: string, o: Omit<SnapshotOptions, 'engine'> = {}): Promise<SnapshotInfo> {
+    return snapshotEnvironment(this.name, tag, { ...o, engine: this.handle.engine });
+  }
+
+  /** A fork back to its snapshot: containers recreated on the same host ports, volumes restored, services ready. */
+  async reset(o: { waitTimeoutMs?: number } = {}): Promise<this> {
+    await resetEnvironment(this.name, { ...o, engine: this.handle.engine, handle: this.handle });
+    return this.refresh();
+  }
 
   get name(): string {
     return this.handle.name;
@@ -434,10 +468,12 @@ export class Lease {
   }
 
   /** What `env acquire --format json` prints. */
-  toJSON(): { name: string; expiresAt: string; services: Record<string, { state: string; health?: string; ports: Record<string, number> }> } {
+  toJSON(): { name: string; expiresAt: string; from?: string; warnings?: string[]; services: Record<string, { state: string; health?: string; ports: Record<string, number> }> } {
     return {
       name: this.name,
       expiresAt: this.expiresAt.toISOString(),
+      ...(this.from ? { from: `${this.from.project}:${this.from.tag}` } : {}),
+      ...(this.warnings.length ? { warnings: this.warnings } : {}),
       services: Object.fromEntries(Object.entries(this.services).map(([k, v]) => [k, { state: v.state, health: v.health, ports: v.ports }])),
     };
   }
@@ -465,9 +501,39 @@ function leasedService(r: ContainerStatus, host: string): LeasedService {
 }
 
 /**
+ * A lease's services as the lease runs them: no fixed container name, every published port on a
+ * host port the engine picks (or, `pinned`, the one it had), the lease's labels on every container,
+ * with the service's configuration hash as the files give it (what a snapshot records).
+ */
+function leaseServices(model: Project, name: string, labels: Record<string, string>, bindHost: string): void {
+  for (const s of Object.values(model.services)) {
+    if (s.container_name) {
+      throw new DockyardError('INVALID_VALUE', `service "${s.name}" has a fixed container_name ("${s.container_name}"), which parallel leases cannot share`, {
+        keyPath: `services.${s.name}.container_name`,
+        hint: 'leave it out, or override it in an overlay file for tests (container_name: !reset null)',
+      });
+    }
+    const hash = serviceConfigHash(s);
+    // every published port on a host port the engine picks: leases never collide
+    if (s.ports) s.ports = s.ports.map((p) => ({ ...p, published: undefined, host_ip: bindHost }));
+    // the owner on the containers too: a lease whose marker is gone is still judged by it
+    s.labels = { ...s.labels, [LEASE.name]: name, ...labels, [LEASE_SNAPSHOT.configHash]: hash };
+  }
+}
+
+/** Published ports back on the host ports a lease's containers have now (a reset keeps its URLs). */
+function pinPorts(model: Project, ports: Record<string, Record<string, number>>): void {
+  for (const s of Object.values(model.services)) {
+    const mine = ports[s.name];
+    if (s.ports && mine) s.ports = s.ports.map((p) => ({ ...p, published: mine[`${p.target}/${p.protocol}`] !== undefined ? String(mine[`${p.target}/${p.protocol}`]) : undefined }));
+  }
+}
+
+/**
  * Acquires an isolated environment: its own project name, every published port remapped to an
  * ephemeral one on `bindHost`, brought up and waited for (every service healthy, running or
- * completed). Expired and orphaned leases are reclaimed first.
+ * completed). Expired and orphaned leases are reclaimed meanwhile. With `from`, a fork: the named
+ * volumes are copies of that snapshot's before any service starts.
  */
 export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease> {
   const engine = await defaultEngine(o.engine);
@@ -475,32 +541,103 @@ export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease>
   const ttl = ttlMs(o.ttl);
   // whose it is, settled first: a named owner that does not run is refused before anything is done
   const who = ownerLabels(o.owner);
-  await gcEnvironments({ engine });
   const cwd = resolve(o.workingDir ?? process.cwd());
   const dir = o.projectDirectory ? resolve(cwd, o.projectDirectory) : o.files?.length && o.files[0] !== '-' ? dirname(resolve(cwd, o.files[0]!)) : cwd;
+  const project = projectKey(dir);
   const name = o.name ?? `dy-${normalizeProjectName(basename(dir)).slice(0, 30) || 'env'}-${randomBytes(4).toString('hex')}`;
+  const warnings: string[] = [];
   const handle = await openProject({ ...o, engine, projectName: name });
-  for (const s of Object.values(handle.model.services)) {
-    if (s.container_name) {
-      throw new DockyardError('INVALID_VALUE', `service "${s.name}" has a fixed container_name ("${s.container_name}"), which parallel leases cannot share`, {
-        keyPath: `services.${s.name}.container_name`,
-        hint: 'leave it out, or override it in an overlay file for tests (container_name: !reset null)',
-      });
+  leaseServices(handle.model, name, { ...who, [LEASE_SNAPSHOT.project]: project }, bindHost);
+  let snap: SnapshotInfo | undefined;
+  if (o.from !== undefined) {
+    snap = await resolveSnapshot(o.from, { engine, project });
+    const services = Object.values(handle.model.services).filter((s) => snap!.services[s.name]);
+    const images = Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, (await engine.inspectImage(imageName(name, s)))?.Id] as const)));
+    const hashes = Object.fromEntries(services.map((s) => [s.name, s.labels![LEASE_SNAPSHOT.configHash]!]));
+    const diffs = await snapshotDifferences(engine, snap, project, hashes, images, Object.keys(handle.model.volumes));
+    if (diffs.length && o.strict) throw new DockyardError('USAGE', `snapshot ${snap.tag} does not match the project: ${diffs.join('; ')}`, { hint: 'take the snapshot again from a lease of the project as it is, or use it anyway (without strict / --strict)' });
+    for (const d of diffs) {
+      warnings.push(d);
+      o.onWarning?.(d);
     }
-    // every published port on a host port the engine picks: leases never collide
-    if (s.ports) s.ports = s.ports.map((p) => ({ ...p, published: undefined, host_ip: bindHost }));
-    // the owner on the containers too: a lease whose marker is gone is still judged by it
-    s.labels = { ...s.labels, [LEASE.name]: name, ...who };
   }
   const created = new Date();
   const expiresAt = new Date(created.getTime() + ttl);
+  const extras: Record<string, string> = { [LEASE_SNAPSHOT.project]: project };
+  if (snap) Object.assign(extras, { [LEASE_SNAPSHOT.from]: `${snap.project}:${snap.tag}`, [LEASE_SNAPSHOT.fromId]: snap.id });
   // the marker first: an acquire killed halfway leaves something gc recognizes
-  await mark(engine, name, expiresAt, created, handle.model.workingDir, who);
+  await mark(engine, name, expiresAt, created, handle.model.workingDir, { ...who, ...extras });
   try {
+    // old leases are reclaimed while a fork's volumes are copied
+    await Promise.all([gcEnvironments({ engine }), snap ? restoreVolumes(engine, snap, handle.model) : undefined]);
     await handle.up({ services: o.services, wait: true, waitTimeoutMs: o.waitTimeoutMs ?? 120_000 });
   } catch (e) {
     await releaseEnvironment(name, { engine }).catch(() => undefined);
     throw e;
   }
-  return new Lease(handle, expiresAt, created, bindHost).refresh();
+  const lease = new Lease(handle, expiresAt, created, bindHost);
+  lease.from = snap;
+  lease.warnings = warnings;
+  return lease.refresh();
+}
+
+export interface ResetOptions {
+  engine?: Engine | string;
+  /** the lease's project as it was acquired (Lease.reset gives its own); by default it is opened again from its containers' labels (working directory, Compose files) */
+  handle?: ProjectHandle;
+  /** with no handle: the environment the files are read with (default process.env) */
+  environment?: Record<string, string | undefined>;
+  /** how long to wait for every service to be ready again (default 120 s) */
+  waitTimeoutMs?: number;
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Puts a fork back to its snapshot: its containers removed (anonymous volumes too), its named
+ * volumes copied again from the snapshot, its services created again on the same host ports and
+ * waited for. A lease that is not a fork is refused.
+ */
+export async function resetEnvironment(name: string, o: ResetOptions = {}): Promise<void> {
+  const engine = await defaultEngine(o.engine ?? o.handle?.engine);
+  const markers = (await engine.listVolumes([`${LEASE.name}=${name}`])).sort((a, b) => (b.Labels[LEASE.expires] ?? '').localeCompare(a.Labels[LEASE.expires] ?? ''));
+  if (!markers.length) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
+  const l = markers[0]!.Labels;
+  const fromId = l[LEASE_SNAPSHOT.fromId];
+  if (!fromId) throw new DockyardError('USAGE', `${name} was not forked from a snapshot: there is nothing to reset it to`, { hint: 'acquire it with from: TAG (dockyard env acquire --from TAG)' });
+  const snap = await resolveSnapshot(fromId, { engine }).catch(() => {
+    throw new DockyardError('USAGE', `the snapshot ${name} was forked from (${l[LEASE_SNAPSHOT.from] ?? fromId}) is gone`, { hint: 'release the lease and acquire a new fork' });
+  });
+  const cs = await engine.listContainers([`${LABEL.project}=${name}`], true);
+  const services = cs.filter((c) => c.labels[LABEL.oneoff] !== 'True');
+  // the host ports the services have now: their URLs stay valid
+  const ports: Record<string, Record<string, number>> = {};
+  let bindHost: string | undefined;
+  for (const c of services.filter((x) => (x.labels[LABEL.number] ?? '1') === '1')) {
+    const svc = c.labels[LABEL.service]!;
+    for (const p of c.ports) {
+      if (p.publicPort === undefined) continue;
+      (ports[svc] ??= {})[`${p.privatePort}/${p.type}`] ??= p.publicPort;
+      bindHost ??= p.ip;
+    }
+  }
+  let handle = o.handle;
+  if (!handle) {
+    const first = services[0];
+    const dir = first?.labels[LABEL.workingDir] ?? l[LEASE.workingDir];
+    handle = await openProject({ workingDir: dir, files: first?.labels[LABEL.configFiles]?.split(',').filter(Boolean), environment: o.environment, engine, projectName: name, onWarning: o.onWarning });
+    const labels = { ...ownerOf(first?.labels ?? l), [LEASE_SNAPSHOT.project]: l[LEASE_SNAPSHOT.project] ?? projectKey(dir ?? name) };
+    leaseServices(handle.model, name, labels, bindHost === '0.0.0.0' || bindHost === '::' || !bindHost ? (bindHost ?? '127.0.0.1') : bindHost);
+    for (const c of services) {
+      const svc = handle.model.services[c.labels[LABEL.service] ?? ''];
+      const was = c.labels[LEASE_SNAPSHOT.configHash];
+      if (svc && was && svc.labels?.[LEASE_SNAPSHOT.configHash] !== was) o.onWarning?.(`service ${svc.name}: the files now configure it differently than when ${name} was acquired; it is recreated as they say now`);
+    }
+  }
+  pinPorts(handle.model, ports);
+  const names = [...new Set(services.map((c) => c.labels[LABEL.service]!).filter((s) => handle!.model.services[s]))];
+  await Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true })));
+  const vols = await engine.listVolumes([`${LABEL.project}=${name}`, LABEL.volume]);
+  await Promise.all(vols.map((v) => engine.removeVolume(v.Name)));
+  await restoreVolumes(engine, snap, handle.model);
+  await handle.up({ services: names.length ? names : undefined, wait: true, waitTimeoutMs: o.waitTimeoutMs ?? 120_000 });
 }

@@ -1,0 +1,371 @@
+/**
+ * Snapshots of leased environments: seed once, fork per test worker, reset between tests.
+ *
+ * A snapshot is an image, `dockyard-snapshot/<project>:<tag>`, holding the named volumes of a
+ * lease's services under `/snapshot/<volume key>/`, labelled `dev.dockyard.snapshot.*` (tag,
+ * project, the lease it was taken from, when, which volumes, and per service the configuration
+ * hash and image id it ran). Being an image, it can be pushed to a registry and pulled elsewhere.
+ *
+ * - capture: every running container of the lease is paused (one point in time for all of them:
+ *   what a crash would leave, never a half-copied tree), a helper container (network none) copies
+ *   the volumes (mounted read-only) into its own filesystem with `cp -a`, the lease resumes, and
+ *   the helper is committed. The helper's image: `helperImage`, `DOCKYARD_HELPER_IMAGE`, or the
+ *   image of a service that mounts the volumes (it needs `sh` and `cp`).
+ * - restore (a fork, a reset): each volume is created empty, then a container is *created* (never
+ *   started) from the snapshot image with the volumes mounted at `/snapshot/<key>`: the engine
+ *   copies an image's content into an empty named volume when it is mounted, so no process runs.
+ *   A tmpfs volume (driver_opts type tmpfs) is restored as a disk volume: a tmpfs volume's content
+ *   lives only while some container mounts it.
+ * - reset: the lease's containers are removed, its named volumes restored, and its services
+ *   created again on the host ports they had (the URLs a test holds stay valid), then waited for.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Engine, ImageInspect } from '../engine/engine.js';
+import { DockyardError } from '../errors.js';
+import { LABEL } from '../model/names.js';
+import type { Project } from '../model/project.js';
+import { volumeBody } from '../converge/spec.js';
+import { normalizeProjectName } from '../load/normalize.js';
+
+export const SNAPSHOT = {
+  tag: 'dev.dockyard.snapshot.tag',
+  /** the project it belongs to (the project directory's name, as in a lease's name) */
+  project: 'dev.dockyard.snapshot.project',
+  /** the lease it was taken from */
+  source: 'dev.dockyard.snapshot.source',
+  created: 'dev.dockyard.snapshot.created',
+  /** the volume keys it holds, comma-separated */
+  volumes: 'dev.dockyard.snapshot.volumes',
+  /** + service name: the service's configuration hash when the snapshot was taken */
+  configHash: 'dev.dockyard.snapshot.config-hash.',
+  /** + service name: the image id the service ran */
+  image: 'dev.dockyard.snapshot.image.',
+  /** on a capture's helper container (gc removes leftovers of an interrupted capture) */
+  helper: 'dev.dockyard.snapshot.helper',
+} as const;
+
+/** The repository of snapshot images: `dockyard-snapshot/<project>:<tag>`. */
+export const SNAPSHOT_REPO = 'dockyard-snapshot';
+
+/** Lease labels that snapshots use (kept here: lease.ts imports this module). */
+export const LEASE_SNAPSHOT = {
+  /** on a lease's containers and marker: the project it is a copy of */
+  project: 'dev.dockyard.lease.project',
+  /** on a lease's containers: the service's configuration hash before the lease changed it */
+  configHash: 'dev.dockyard.lease.config-hash',
+  /** on a lease's marker: the snapshot it was forked from (tag, image id) */
+  from: 'dev.dockyard.lease.from',
+  fromId: 'dev.dockyard.lease.from-id',
+} as const;
+
+export interface SnapshotInfo {
+  tag: string;
+  project: string;
+  /** `dockyard-snapshot/<project>:<tag>` */
+  ref: string;
+  /** the image id */
+  id: string;
+  /** the lease it was taken from */
+  source: string;
+  createdAt: Date;
+  /** the volume keys it holds */
+  volumes: string[];
+  /** per service: its configuration hash and image id when the snapshot was taken */
+  services: Record<string, { configHash?: string; imageId?: string }>;
+  /** bytes */
+  size: number;
+  /** still the image `ref` names (false: replaced by a newer snapshot of that tag) */
+  current: boolean;
+  /** the live leases forked from it */
+  usedBy: string[];
+}
+
+export interface SnapshotOptions {
+  engine?: Engine | string;
+  /** an image with sh and cp for the capture (default: DOCKYARD_HELPER_IMAGE, else the image of a service that mounts the volumes) */
+  helperImage?: string;
+  /** replace a snapshot of that tag (default: refused) */
+  replace?: boolean;
+}
+
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const LEASE_NAME = 'dev.dockyard.lease';
+
+async function defaultEngine(engine?: Engine | string): Promise<Engine> {
+  return (await import('../engine/docker.js')).resolveEngine(engine);
+}
+
+function checkTag(tag: string): void {
+  if (!TAG.test(tag)) throw new DockyardError('USAGE', `invalid snapshot tag "${tag}"`, { hint: 'letters, digits, _ . - (at most 128), not starting with . or -' });
+}
+
+/** The project a lease is a copy of, as acquire names it: the project directory's name. */
+export const projectKey = (workingDir: string): string => normalizeProjectName(workingDir.split(/[\\/]/).filter(Boolean).at(-1) ?? '') || 'env';
+
+function infoOf(img: { Id: string; RepoTags?: string[]; Size?: number; Labels?: Record<string, string> | null }, used: Map<string, string[]>): SnapshotInfo {
+  const l = img.Labels ?? {};
+  const tag = l[SNAPSHOT.tag] ?? '';
+  const project = l[SNAPSHOT.project] ?? '';
+  const ref = `${SNAPSHOT_REPO}/${project}:${tag}`;
+  const services: SnapshotInfo['services'] = {};
+  for (const [k, v] of Object.entries(l)) {
+    if (k.startsWith(SNAPSHOT.configHash)) (services[k.slice(SNAPSHOT.configHash.length)] ??= {}).configHash = v;
+    else if (k.startsWith(SNAPSHOT.image)) (services[k.slice(SNAPSHOT.image.length)] ??= {}).imageId = v;
+  }
+  return {
+    tag,
+    project,
+    ref,
+    id: img.Id,
+    source: l[SNAPSHOT.source] ?? '',
+    createdAt: new Date(l[SNAPSHOT.created] ?? 0),
+    volumes: (l[SNAPSHOT.volumes] ?? '').split(',').filter(Boolean),
+    services,
+    size: img.Size ?? 0,
+    current: (img.RepoTags ?? []).includes(ref),
+    usedBy: used.get(img.Id) ?? [],
+  };
+}
+
+/** Which snapshot each lease was forked from: image id -> lease names (leases still on the engine). */
+async function snapshotUsers(engine: Engine): Promise<Map<string, string[]>> {
+  const used = new Map<string, string[]>();
+  for (const v of await engine.listVolumes([LEASE_SNAPSHOT.fromId])) {
+    const id = v.Labels[LEASE_SNAPSHOT.fromId]!;
+    const lease = v.Labels[LEASE_NAME];
+    if (!lease) continue;
+    const list = used.get(id) ?? [];
+    if (!list.includes(lease)) list.push(lease);
+    used.set(id, list);
+  }
+  return used;
+}
+
+/** The snapshots on the engine (replaced ones too, until gc or rm removes them), newest first. */
+export async function listSnapshots(o: { engine?: Engine | string; project?: string } = {}): Promise<SnapshotInfo[]> {
+  const engine = await defaultEngine(o.engine);
+  const [imgs, used] = await Promise.all([engine.listImages({ label: [o.project ? `${SNAPSHOT.project}=${o.project}` : SNAPSHOT.tag] }), snapshotUsers(engine)]);
+  return imgs
+    .filter((i) => i.Labels[SNAPSHOT.tag])
+    .map((i) => infoOf({ ...i, Size: i.Size }, used))
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || a.tag.localeCompare(b.tag));
+}
+
+/**
+ * The snapshot a tag names: the current image of that tag, of `project` when given. A tag that
+ * several projects use needs the project (an acquire gives its own).
+ */
+export async function findSnapshot(tag: string, o: { engine?: Engine | string; project?: string } = {}): Promise<SnapshotInfo | undefined> {
+  const engine = await defaultEngine(o.engine);
+  const all = (await listSnapshots({ engine })).filter((s) => s.tag === tag && s.current);
+  const mine = o.project ? all.filter((s) => s.project === o.project) : all;
+  if (mine.length === 1) return mine[0];
+  if (mine.length > 1) throw new DockyardError('USAGE', `snapshot tag "${tag}" names snapshots of several projects (${mine.map((s) => s.project).join(', ')})`, { hint: 'name it as project:tag' });
+  // another project's snapshot of that tag, when it is the only one: used, and the hashes tell the differences
+  return all.length === 1 ? all[0] : undefined;
+}
+
+/** A snapshot by tag, `project:tag`, image id or reference; a clear error when there is none. */
+export async function resolveSnapshot(name: string, o: { engine?: Engine | string; project?: string } = {}): Promise<SnapshotInfo> {
+  const engine = await defaultEngine(o.engine);
+  let found: SnapshotInfo | undefined;
+  if (name.startsWith('sha256:') || name.startsWith(`${SNAPSHOT_REPO}/`)) {
+    const img = await engine.inspectImage(name);
+    if (img?.Config?.Labels?.[SNAPSHOT.tag]) found = infoOf(imageRow(img), await snapshotUsers(engine));
+  } else if (/^[^:]+:[^:]+$/.test(name)) {
+    const [project, tag] = name.split(':') as [string, string];
+    found = await findSnapshot(tag, { engine, project });
+    if (found && found.project !== project) found = undefined;
+  } else {
+    found = await findSnapshot(name, { engine, project: o.project });
+  }
+  if (!found) throw new DockyardError('USAGE', `no snapshot "${name}"`, { hint: 'dockyard env snapshots ls lists them; dockyard env snapshot LEASE --as TAG takes one' });
+  return found;
+}
+
+const imageRow = (img: ImageInspect) => ({ Id: img.Id, RepoTags: img.RepoTags, Size: img.Size, Labels: img.Config?.Labels ?? {} });
+
+/** Runs a container to its end; throws with its last log lines when it fails. */
+async function runToEnd(engine: Engine, id: string, what: string): Promise<void> {
+  await engine.startContainer(id);
+  const code = await engine.waitContainer(id);
+  if (code === 0) return;
+  const info = await engine.inspectContainer(id);
+  const logs = await engine.containerLogs(id, { tail: 10 }, info?.Config.Tty ?? false);
+  const chunks: Buffer[] = [];
+  logs.stdout.on('data', (b: Buffer) => chunks.push(b));
+  logs.stderr.on('data', (b: Buffer) => chunks.push(b));
+  await logs.done;
+  await new Promise((r) => setImmediate(r));
+  const out = Buffer.concat(chunks).toString('utf8').trim();
+  throw new DockyardError('ENGINE', `${what} failed (exit code ${code})${out ? `: ${out.split('\n').slice(-5).join(' | ')}` : ''}`, {
+    hint: 'the helper image needs sh and cp: set helperImage (or DOCKYARD_HELPER_IMAGE) to one that has them, such as busybox',
+  });
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Takes a snapshot of a lease's named volumes, consistently: the lease's running containers are
+ * paused while the volumes are copied, then resumed. Returns the snapshot.
+ */
+export async function snapshotEnvironment(name: string, tag: string, o: SnapshotOptions = {}): Promise<SnapshotInfo> {
+  checkTag(tag);
+  const engine = await defaultEngine(o.engine);
+  const [cs, markers, vols] = await Promise.all([
+    engine.listContainers([`${LABEL.project}=${name}`], true),
+    engine.listVolumes([`${LEASE_NAME}=${name}`]),
+    engine.listVolumes([`${LABEL.project}=${name}`, LABEL.volume]),
+  ]);
+  if (!markers.length && !cs.some((c) => c.labels[LEASE_NAME])) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
+  if (!vols.length) throw new DockyardError('USAGE', `the services of ${name} have no named volumes: there is nothing to capture`, { hint: 'a snapshot holds named volumes (volumes: {data: {}} and a service mounting data:/path)' });
+  const services = cs.filter((c) => c.labels[LABEL.oneoff] !== 'True').sort((a, b) => Number(a.labels[LABEL.number] ?? 0) - Number(b.labels[LABEL.number] ?? 0));
+  const project = markers[0]?.Labels[LEASE_SNAPSHOT.project] ?? services.find((c) => c.labels[LEASE_SNAPSHOT.project])?.labels[LEASE_SNAPSHOT.project] ?? projectKey(markers[0]?.Labels['dev.dockyard.lease.working_dir'] ?? name);
+  const ref = `${SNAPSHOT_REPO}/${project}`;
+  const previous = await engine.inspectImage(`${ref}:${tag}`);
+  if (previous && !o.replace) throw new DockyardError('USAGE', `snapshot ${project}:${tag} exists`, { hint: 'remove it first (dockyard env snapshots rm), or replace it (--replace)' });
+
+  const labels: Record<string, string> = {
+    [SNAPSHOT.tag]: tag,
+    [SNAPSHOT.project]: project,
+    [SNAPSHOT.source]: name,
+    [SNAPSHOT.created]: new Date().toISOString(),
+    [SNAPSHOT.volumes]: vols.map((v) => v.Labels[LABEL.volume]!).sort().join(','),
+    [SNAPSHOT.helper]: name,
+  };
+  for (const c of services) {
+    const svc = c.labels[LABEL.service];
+    if (!svc || labels[SNAPSHOT.image + svc]) continue;
+    labels[SNAPSHOT.image + svc] = c.imageId;
+    const hash = c.labels[LEASE_SNAPSHOT.configHash];
+    if (hash) labels[SNAPSHOT.configHash + svc] = hash;
+  }
+  const helperImage = o.helperImage ?? process.env.DOCKYARD_HELPER_IMAGE ?? (await mountingImage(engine, services, new Set(vols.map((v) => v.Name))));
+  if (!helperImage) throw new DockyardError('USAGE', `no image to copy ${name}'s volumes with`, { hint: 'set helperImage (or DOCKYARD_HELPER_IMAGE) to an image with sh and cp, such as busybox' });
+  const keys = vols.map((v) => v.Labels[LABEL.volume]!);
+  const script = ['set -e', 'mkdir -p /snapshot', ...keys.map((k) => `cp -a ${quote(`/dockyard-from/${k}`)} ${quote(`/snapshot/${k}`)}`)].join('\n');
+  const helper = await engine.createContainer(`${name}-snapshot-${randomBytes(3).toString('hex')}`, {
+    Image: helperImage,
+    Entrypoint: ['/bin/sh', '-c'],
+    Cmd: [script],
+    User: '0:0',
+    WorkingDir: '/',
+    Labels: labels,
+    NetworkDisabled: true,
+    HostConfig: { NetworkMode: 'none', Mounts: vols.map((v) => ({ Type: 'volume', Source: v.Name, Target: `/dockyard-from/${v.Labels[LABEL.volume]}`, ReadOnly: true })) },
+  });
+  try {
+    // one point in time for every service: all paused while the copy runs
+    const running = cs.filter((c) => c.state === 'running');
+    const paused: string[] = [];
+    try {
+      await Promise.all(
+        running.map(async (c) => {
+          await engine.pauseContainer(c.id);
+          paused.push(c.id);
+        }),
+      );
+      await runToEnd(engine, helper, `copying ${name}'s volumes`);
+    } finally {
+      await Promise.all(paused.map((id) => engine.unpauseContainer(id).catch(() => undefined)));
+    }
+    const id = await engine.commitContainer(helper, { repo: ref, tag, pause: false, message: `dockyard snapshot of ${name}` });
+    if (previous && previous.Id !== id && !(await snapshotUsers(engine)).has(previous.Id)) await engine.removeImage(previous.Id).catch(() => undefined);
+    const img = await engine.inspectImage(id);
+    return infoOf(imageRow(img!), new Map());
+  } finally {
+    await engine.removeContainer(helper, { force: true, volumes: true }).catch(() => undefined);
+  }
+}
+
+/** The image of a service container that mounts one of these volumes (else the first one's). */
+async function mountingImage(engine: Engine, cs: Array<{ id: string; imageId: string }>, volumes: Set<string>): Promise<string | undefined> {
+  for (const c of cs) {
+    const info = await engine.inspectContainer(c.id);
+    if (info?.Mounts?.some((m) => m.Type === 'volume' && m.Name && volumes.has(m.Name))) return c.imageId;
+  }
+  return cs[0]?.imageId;
+}
+
+/**
+ * What differs between a snapshot and the project about to use it: services whose configuration
+ * or image changed since the snapshot was taken, volumes it holds that the project lacks.
+ */
+export async function snapshotDifferences(engine: Engine, snap: SnapshotInfo, project: string, hashes: Record<string, string>, images: Record<string, string | undefined>, volumes: string[]): Promise<string[]> {
+  const out: string[] = [];
+  if (snap.project && snap.project !== project) out.push(`snapshot ${snap.tag} was taken of project ${snap.project}, not ${project}`);
+  for (const [svc, was] of Object.entries(snap.services)) {
+    if (!(svc in hashes)) continue;
+    if (was.configHash && was.configHash !== hashes[svc]) out.push(`service ${svc}: its configuration changed since snapshot ${snap.tag} was taken`);
+    const now = images[svc];
+    if (was.imageId && now && was.imageId !== now) out.push(`service ${svc}: its image is not the one snapshot ${snap.tag} was taken with (${was.imageId.slice(7, 19)}, now ${now.slice(7, 19)})`);
+  }
+  const missing = snap.volumes.filter((k) => !volumes.includes(k));
+  if (missing.length) out.push(`snapshot ${snap.tag} holds volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which the project does not have (left out)`);
+  return out;
+}
+
+/**
+ * Creates a project's named volumes as copies of a snapshot's: each volume created empty, then a
+ * container created (not started) from the snapshot image with the volumes mounted, which has the
+ * engine copy the image's content into them. `labels` go on that container (it is removed at once).
+ */
+export async function restoreVolumes(engine: Engine, snap: SnapshotInfo, project: Project, labels: Record<string, string> = {}): Promise<string[]> {
+  const keys = snap.volumes.filter((k) => project.volumes[k] && !project.volumes[k]!.external);
+  if (!keys.length) return [];
+  await Promise.all(
+    keys.map(async (k) => {
+      const body = volumeBody(project, k) as { DriverOpts?: Record<string, string> } & Record<string, unknown>;
+      // a tmpfs volume would lose what is copied as soon as the copying container lets it go
+      if (body.DriverOpts?.type === 'tmpfs') delete body.DriverOpts;
+      await engine.createVolume(body);
+    }),
+  );
+  const id = await engine.createContainer(`${project.name}-restore-${randomBytes(3).toString('hex')}`, {
+    Image: snap.id,
+    Cmd: ['true'],
+    Labels: { ...labels, [LABEL.project]: project.name },
+    NetworkDisabled: true,
+    HostConfig: { NetworkMode: 'none', Mounts: keys.map((k) => ({ Type: 'volume', Source: project.volumes[k]!.name, Target: `/snapshot/${k}` })) },
+  });
+  await engine.removeContainer(id, { force: true });
+  return keys;
+}
+
+/** Removes snapshots by tag (`project:tag`, or image id); one a live lease was forked from only with `force`. */
+export async function removeSnapshot(name: string, o: { engine?: Engine | string; force?: boolean } = {}): Promise<SnapshotInfo> {
+  const engine = await defaultEngine(o.engine);
+  const snap = await resolveSnapshot(name, { engine });
+  if (snap.usedBy.length && !o.force) throw new DockyardError('USAGE', `snapshot ${snap.tag} is in use by ${snap.usedBy.join(', ')} (reset restores from it)`, { hint: 'release those leases first, or --force' });
+  await removeImage(engine, snap);
+  return snap;
+}
+
+async function removeImage(engine: Engine, snap: SnapshotInfo): Promise<void> {
+  if (snap.current) await engine.removeImage(snap.ref).catch(() => undefined);
+  await engine.removeImage(snap.id);
+}
+
+/**
+ * Removes the snapshots no live lease was forked from (what `env gc --snapshots` does), and what
+ * an interrupted capture left (its helper container). `keep`: tags to keep; `olderThanMs`: only
+ * snapshots at least that old. Returns the snapshots removed.
+ */
+export async function gcSnapshots(o: { engine?: Engine | string; keep?: string[]; olderThanMs?: number } = {}): Promise<SnapshotInfo[]> {
+  const engine = await defaultEngine(o.engine);
+  // a capture's helper lives seconds; restores' containers carry the label too (from the image) and live less
+  const leftovers = await engine.listContainers([SNAPSHOT.helper], true);
+  await Promise.all(leftovers.filter((c) => c.state !== 'running' && c.state !== 'paused' && Date.now() / 1000 - c.created > 600).map((c) => engine.removeContainer(c.id, { force: true, volumes: true }).catch(() => undefined)));
+  const now = Date.now();
+  const gone = (await listSnapshots({ engine })).filter((s) => !s.usedBy.length && !o.keep?.includes(s.tag) && (o.olderThanMs === undefined || now - s.createdAt.getTime() >= o.olderThanMs));
+  const removed: SnapshotInfo[] = [];
+  for (const s of gone) {
+    try {
+      await removeImage(engine, s);
+      removed.push(s);
+    } catch {
+      // in use meanwhile (a fork restoring from it): kept
+    }
+  }
+  return removed;
+}
