@@ -33,7 +33,7 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .option('--push', 'push the images built (their image: and build tags) to their registries')
     .option('-q, --quiet', 'no progress')
     .action(async (names: string[], o: { cache: boolean; pull?: boolean; parallel: number; push?: boolean; quiet?: boolean }) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, names);
       await handle.engine.ping();
       const t0 = Date.now();
       const progress = o.quiet ? { emit: () => undefined, finish: () => undefined } : progressPrinter();

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import { selectEngine } from '../engine/context.js';
 import type { LoadOptions } from '../load/index.js';
+import { parseDuration } from '../load/units.js';
+import { envFilesFrom, resolveAnsi, resolveProgress } from './colour.js';
 
 export interface GlobalOptions {
   file?: string[];
@@ -60,16 +62,15 @@ function parseParallel(v: string): number {
   return Number(v);
 }
 
-/** Applies the global flags that are settings: --ansi, --progress, --parallel. */
+/**
+ * Applies the global flags that are settings: --ansi (else COMPOSE_ANSI), --progress (else
+ * COMPOSE_PROGRESS), --parallel; an invalid value, from a flag or a variable, is a usage error.
+ */
 export function applyGlobalSettings(g: GlobalOptions): void {
-  if (g.ansi !== undefined) {
-    if (!['never', 'always', 'auto'].includes(g.ansi)) throw new DockyardError('USAGE', `invalid --ansi "${g.ansi}"`, { hint: 'never, always or auto' });
-    setAnsi(g.ansi as 'never');
-  }
-  if (g.progress !== undefined) {
-    if (!['auto', 'tty', 'plain', 'json', 'quiet'].includes(g.progress)) throw new DockyardError('USAGE', `invalid --progress "${g.progress}"`, { hint: 'auto, tty, plain, json or quiet' });
-    setProgress(g.progress as 'auto');
-  }
+  const ansi = resolveAnsi(g.ansi, process.env);
+  setAnsi(ansi);
+  resolveProgress(g.progress, process.env, ansi, process.stderr);
+  if (g.progress !== undefined) setProgress(g.progress as 'auto');
   if (g.parallel !== undefined) process.env.DOCKYARD_PARALLEL = String(g.parallel === -1 ? 1_000_000 : g.parallel);
   // every engine made from here on talks to the engine these name (or, without them, as the docker CLI chooses)
   selectEngine({ context: g.context, host: g.host });
@@ -80,7 +81,8 @@ export function loadOptionsFrom(g: GlobalOptions, extra: Partial<LoadOptions> = 
     files: g.file,
     projectName: g.projectName,
     projectDirectory: g.projectDirectory,
-    envFiles: g.envFile,
+    // COMPOSE_ENV_FILES when no --env-file is given (as Compose reads it: from the shell only)
+    envFiles: envFilesFrom(g.envFile, process.env),
     profiles: g.profile,
     compatibility: g.compatibility,
     onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
@@ -146,13 +148,13 @@ export async function context(g: GlobalOptions, quiet = false, services?: string
 
 export const collectOption = collect;
 
-/** "30s", "1m", "500ms" or a number of seconds, as milliseconds. */
-export function parseTimeoutMs(v: string | undefined): number | undefined {
+/** A number of seconds (30, 1.5) or a Go duration ("30s", "1m30s", "500ms", "1h2m"), as milliseconds. */
+export function parseTimeoutMs(v: string | undefined, flag = 'duration'): number | undefined {
   if (v === undefined) return undefined;
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v);
-  if (!m) throw new DockyardError('USAGE', `invalid duration "${v}"`, { hint: 'write seconds (30) or a duration (30s, 2m)' });
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60000, h: 3600000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  const ns = parseDuration(v);
+  if (ns === undefined || ns < 0) throw new DockyardError('USAGE', `invalid ${flag} "${v}"`, { hint: 'write seconds (30) or a duration (30s, 2m, 1m30s)' });
+  return ns / 1e6;
 }
 
 export function parseIntOption(name: string): (v: string) => number {

@@ -35,7 +35,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .option('--index <n>', 'replica number', '1')
     .passThroughOptions()
     .action(async (service: string, cmd: string[], o: { tty: boolean; detach?: boolean; env?: string[]; user?: string; workdir?: string; privileged?: boolean; index: string }) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, [service]);
       const tty = o.tty && process.stdin.isTTY === true;
       // a detached exec may have a TTY in the container, but leaves the local terminal alone
       let terminal: ReturnType<typeof takeTerminal> | undefined;
@@ -169,7 +169,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .action(async (service: string, port: string, o: { protocol: string; index: string }) => {
       if (!/^\d+$/.test(port)) throw new DockyardError('USAGE', `invalid port "${port}"`, { hint: 'the container port, a number' });
       if (!['tcp', 'udp', 'sctp'].includes(o.protocol)) throw new DockyardError('USAGE', `invalid --protocol "${o.protocol}"`, { hint: 'tcp, udp or sctp' });
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, [service]);
       const b = await handle.port(service, Number(port), { protocol: o.protocol as 'tcp', index: Number(o.index) });
       process.stdout.write(`${b.hostIp}:${b.port}\n`);
     });
@@ -179,7 +179,7 @@ export function registerExec(program: Command, globals: () => GlobalOptions): vo
     .description('show the processes running in containers')
     .argument('[services...]')
     .action(async (names: string[]) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, names);
       for (const t of await handle.top(names)) {
         const rows = [t.titles, ...t.processes];
         const w = t.titles.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

@@ -22,7 +22,7 @@ export function registerFiles(program: Command, globals: () => GlobalOptions): v
     .option('-a, --archive', 'keep the files\' owners (uid, gid)')
     .option('-L, --follow-link', 'copy what symbolic links in the source point to')
     .action(async (src: string, dest: string, o: { index?: number; all?: boolean; archive?: boolean; followLink?: boolean }) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, [src, dest].flatMap(serviceOf));
       // stdin is only touched for `cp - SERVICE:DEST` (opening it would keep the process alive)
       const r = await handle.cp(src, dest, { ...o, stdin: src === '-' ? process.stdin : undefined, stdout: process.stdout });
       if (dest !== '-') process.stderr.write(`copied ${src} to ${dest}${r.containers.length > 1 ? ` (${r.containers.join(', ')})` : ''}\n`);
@@ -36,7 +36,7 @@ export function registerFiles(program: Command, globals: () => GlobalOptions): v
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(async (service: string, o: { index?: number; output?: string }) => {
       if (!o.output && process.stdout.isTTY) throw new DockyardError('USAGE', 'refusing to write a tar archive to a terminal', { hint: 'use -o FILE, or redirect the output' });
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, [service]);
       const tar = await handle.export(service, { index: o.index });
       const out = o.output ? createWriteStream(o.output) : process.stdout;
       await new Promise<void>((res, rej) => {
@@ -58,7 +58,7 @@ export function registerFiles(program: Command, globals: () => GlobalOptions): v
     .option('-c, --change <instruction>', 'a Dockerfile instruction to apply (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-pause', 'do not pause the container while committing')
     .action(async (service: string, ref: string | undefined, o: { index?: number; author?: string; message?: string; change?: string[]; pause: boolean }) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, [service]);
       const at = ref ? ref.lastIndexOf(':') : -1;
       const [repo, tag] = ref && at > ref.lastIndexOf('/') ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, undefined];
       process.stdout.write(`${await handle.commit(service, { index: o.index, repo, tag, author: o.author, message: o.message, changes: o.change, pause: o.pause })}\n`);
@@ -73,7 +73,7 @@ export function registerFiles(program: Command, globals: () => GlobalOptions): v
     .option('--sig-proxy', 'pass signals on to the container (default true; --sig-proxy=false to not)', true)
     .option('--detach-keys <keys>', 'keys that detach (default ctrl-p,ctrl-q)', 'ctrl-p,ctrl-q')
     .action(async (service: string, o: { index?: number; stdin: boolean; sigProxy: boolean | string; detachKeys: string }) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, [service]);
       const info = await handle.inspect(service, o.index ?? 1);
       if (!info?.State.Running) throw new DockyardError('SERVICE_FAILED', `container of ${service} is not running`, { hint: `start it: dockyard start ${service}` });
       const tty = info.Config.Tty === true;
@@ -124,6 +124,12 @@ export function registerFiles(program: Command, globals: () => GlobalOptions): v
         process.stdin.unref?.();
       }
     });
+}
+
+/** The service of a `cp` side written SERVICE:PATH (none for a local path or -), as the copy reads it. */
+function serviceOf(side: string): string[] {
+  const m = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*):/.exec(side);
+  return m && !/^[a-zA-Z]$/.test(m[1]!) ? [m[1]!] : [];
 }
 
 /** "ctrl-p,ctrl-q" as the bytes typed. */

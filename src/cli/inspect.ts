@@ -23,7 +23,7 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
     .option('-q, --quiet', 'print the image ids only')
     .action(async (names: string[], o: { format: string; quiet?: boolean }) => {
       checkFormat(o.format);
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, names);
       const rows = await handle.images(names);
       if (o.quiet) return void process.stdout.write([...new Set(rows.map((r) => r.id))].map((i) => `${i}\n`).join(''));
       const recs = rows.map((r) => ({ ContainerName: r.container, Repository: r.repository, Tag: r.tag, ID: r.id, Size: r.size, Created: new Date(r.created * 1000).toISOString() }));
@@ -42,7 +42,7 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
     .option('--format <format>', 'table, json, or a template', 'table')
     .action(async (names: string[], o: { all?: boolean; stream: boolean; trunc: boolean; format: string }) => {
       checkFormat(o.format);
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, names);
       const stream = o.stream && process.stdout.isTTY === true;
       for (;;) {
         const rows = await handle.stats(names, { all: o.all });
@@ -111,7 +111,7 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
     .option('--since <when>', 'also events since then (a duration ago or a date)')
     .option('--until <when>', 'stop at that time')
     .action(async (names: string[], o: { json?: boolean; since?: string; until?: string }) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, names);
       const { parseSince } = await import('../converge/logs.js');
       const since = o.since ? parseSince(o.since) : undefined;
       const until = o.until ? parseSince(o.until) : undefined;

@@ -1,23 +1,27 @@
-/** `down`, `start`, `stop`, `restart`, `kill`, `rm`. */
+/**
+ * `down`, `start`, `stop`, `restart`, `kill`, `rm`, `pause`, `unpause`, `scale`, `wait`. Services named on
+ * the line have their profiles enabled (as in Compose): `stop job` works on a service under a profile.
+ */
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { context, parseIntOption, parseTimeoutMs } from './common.js';
+import { envFlag } from './colour.js';
 
 export function registerLifecycle(program: Command, globals: () => GlobalOptions): void {
   program
     .command('down')
     .description('stop and remove containers and networks (and volumes with -v)')
     .option('-v, --volumes', 'also remove named volumes declared by the project, and anonymous volumes')
-    .option('--remove-orphans', 'also remove containers of services no longer defined')
+    .option('--remove-orphans', 'also remove containers of services no longer defined (default: COMPOSE_REMOVE_ORPHANS)')
     .option('--rmi <which>', 'remove images: local (built ones without a name) or all')
     .option('-t, --timeout <seconds>', 'seconds to wait for each container to stop', parseIntOption('--timeout'))
     .action(async (o: { volumes?: boolean; removeOrphans?: boolean; rmi?: string; timeout?: number }) => {
       if (o.rmi !== undefined && o.rmi !== 'local' && o.rmi !== 'all') throw new DockyardError('USAGE', `invalid --rmi "${o.rmi}"`, { hint: 'local or all' });
       const { handle } = await context(globals());
       const t0 = Date.now();
-      await handle.down({ volumes: o.volumes, removeOrphans: o.removeOrphans, rmi: o.rmi as 'local' | 'all' | undefined, timeoutS: o.timeout });
+      await handle.down({ volumes: o.volumes, removeOrphans: o.removeOrphans ?? envFlag(process.env.COMPOSE_REMOVE_ORPHANS), rmi: o.rmi as 'local' | 'all' | undefined, timeoutS: o.timeout });
       process.stderr.write(`down in ${((Date.now() - t0) / 1000).toFixed(2)}s\n`);
     });
 
@@ -28,7 +32,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .option('--wait', 'wait until they are running, healthy or completed')
     .option('--wait-timeout <duration>', 'give up waiting after this long (seconds or 30s, 2m)')
     .action(async (names: string[], o: { wait?: boolean; waitTimeout?: string }) => {
-      await (await context(globals())).handle.start(names, { wait: o.wait || o.waitTimeout !== undefined, waitTimeoutMs: parseTimeoutMs(o.waitTimeout) });
+      await (await context(globals(), false, names)).handle.start(names, { wait: o.wait || o.waitTimeout !== undefined, waitTimeoutMs: parseTimeoutMs(o.waitTimeout, '--wait-timeout') });
     });
 
   program
@@ -37,7 +41,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .argument('[services...]')
     .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
     .action(async (names: string[], o: { timeout?: number }) => {
-      await (await context(globals())).handle.stop(names, { timeoutS: o.timeout });
+      await (await context(globals(), false, names)).handle.stop(names, { timeoutS: o.timeout });
     });
 
   program
@@ -47,7 +51,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .option('-t, --timeout <seconds>', 'seconds to wait before killing', parseIntOption('--timeout'))
     .option('--no-deps', 'accepted: restart never restarts dependencies it was not asked to')
     .action(async (names: string[], o: { timeout?: number }) => {
-      await (await context(globals())).handle.restart(names, { timeoutS: o.timeout });
+      await (await context(globals(), false, names)).handle.restart(names, { timeoutS: o.timeout });
     });
 
   program
@@ -55,9 +59,9 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .description('send a signal to running containers')
     .argument('[services...]')
     .option('-s, --signal <signal>', 'the signal (SIGTERM, TERM, 15, SIGRTMIN+3)', parseSignal, 'SIGKILL')
-    .option('--remove-orphans', 'remove containers of services no longer defined')
+    .option('--remove-orphans', 'remove containers of services no longer defined (default: COMPOSE_REMOVE_ORPHANS)')
     .action(async (names: string[], o: { signal: string; removeOrphans?: boolean }) => {
-      await (await context(globals())).handle.kill(names, { signal: o.signal, removeOrphans: o.removeOrphans });
+      await (await context(globals(), false, names)).handle.kill(names, { signal: o.signal, removeOrphans: o.removeOrphans ?? envFlag(process.env.COMPOSE_REMOVE_ORPHANS) });
     });
 
   program
@@ -68,7 +72,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOptions
     .option('-f, --force', 'do not ask (dockyard never asks)')
     .option('-v, --volumes', 'remove anonymous volumes too')
     .action(async (names: string[], o: { stop?: boolean; volumes?: boolean }) => {
-      const removed = await (await context(globals())).handle.rm(names, o);
+      const removed = await (await context(globals(), false, names)).handle.rm(names, o);
       if (!removed.length) process.stderr.write('no stopped containers\n');
     });
 }
@@ -80,7 +84,7 @@ export function registerMoreLifecycle(program: Command, globals: () => GlobalOpt
       .description(what)
       .argument('[services...]')
       .action(async (names: string[]) => {
-        const { handle } = await context(globals(), true);
+        const { handle } = await context(globals(), true, names);
         const done = await handle[verb](names);
         process.stderr.write(done.length ? done.map((n) => ` ✔ Container ${n}  ${verb === 'pause' ? 'Paused' : 'Unpaused'}\n`).join('') : `no ${verb === 'pause' ? 'running' : 'paused'} containers\n`);
       });
@@ -108,7 +112,7 @@ export function registerMoreLifecycle(program: Command, globals: () => GlobalOpt
     .argument('<services...>')
     .option('--down-project', 'bring the project down once the first container stops')
     .action(async (names: string[], o: { downProject?: boolean }) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, names);
       process.exitCode = await handle.wait(names, { downProject: o.downProject, onExit: (c, code) => process.stdout.write(`container "${c}" exited with status code ${code}\n`) });
     });
 }

@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
+import { colourOut } from './render.js';
 
 export function registerLint(program: Command, globals: () => GlobalOptions): void {
   program
@@ -37,7 +38,8 @@ export function registerLint(program: Command, globals: () => GlobalOptions): vo
       } else if (o.format === 'sarif') {
         process.stdout.write(`${JSON.stringify(sarif(findings, cwd), null, 2)}\n`);
       } else {
-        const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
+        // --ansi / COMPOSE_ANSI, FORCE_COLOR, NO_COLOR, TERM=dumb, and whether stdout is a terminal
+        const tty = colourOut();
         const paint = (sev: string, s: string) => (!tty ? s : `\x1b[${sev === 'error' ? 31 : sev === 'warning' ? 33 : 36}m${s}\x1b[0m`);
         let last = '';
         for (const f of findings) {

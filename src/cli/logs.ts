@@ -40,7 +40,7 @@ export function registerLogs(program: Command, globals: () => GlobalOptions): vo
       if (tail !== undefined && !Number.isInteger(tail)) throw new DockyardError('USAGE', `invalid --tail "${o.tail}"`, { hint: 'a number of lines, or all' });
       const since = o.since ? parseSince(o.since) : undefined;
       const until = o.until ? parseSince(o.until) : undefined;
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, names);
       const print = logPrinter({ prefix: o.logPrefix, timestamps: o.timestamps });
       for await (const item of handle.logStream(names, { follow: o.follow, tail, since, until, index: o.index ? Number(o.index) : undefined })) print(item);
     });

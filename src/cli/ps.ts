@@ -31,7 +31,7 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
       }
       for (const s of status) if (!STATES.includes(s)) throw new DockyardError('USAGE', `invalid status "${s}"`, { hint: `one of ${STATES.join(', ')}` });
       if (o.format !== 'table' && o.format !== 'json' && !o.format.includes('{{')) throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: "table, json, or a template such as '{{.Name}}'" });
-      const { project, handle } = await context(globals(), true);
+      const { project, handle } = await context(globals(), true, names);
       const cs = await handle.ps({ services: names, all: o.all, status, orphans: o.orphans });
       if (o.services) {
         process.stdout.write([...new Set(cs.map((c) => c.service))].map((s) => `${s}\n`).join(''));

@@ -55,7 +55,7 @@ export function registerRegistry(program: Command, globals: () => GlobalOptions)
     })
     .option('--dry-run', 'only list what would be deleted')
     .action(async (names: string[], o: { keep: number; dryRun?: boolean }) => {
-      const { handle } = await context(globals(), true);
+      const { handle } = await context(globals(), true, names);
       const dryRun = o.dryRun || globals().dryRun;
       for (const r of await handle.registryPrune(names, { keep: o.keep, dryRun })) {
         process.stdout.write(`${r.registry}/${r.repository}: keep ${r.kept.join(', ') || '(none)'}; ${dryRun ? 'would delete' : 'deleted'} ${r.removed.join(', ') || '(none)'}\n`);

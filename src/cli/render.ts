@@ -1,18 +1,28 @@
 /** Rendering for the terminal: progress lines, prefixed logs, timelines (text Gantt and SVG). */
 import type { ProgressEvent, Timeline } from '../converge/events.js';
 import type { LogLine } from '../converge/logs.js';
+import { colourFor, resolveAnsi, resolveProgress } from './colour.js';
+import type { AnsiMode, ProgressMode } from './colour.js';
 
-let colorMode: 'auto' | 'always' | 'never' = 'auto';
-/** --ansi (never, always, auto) and --no-color: whether output has colours and live redraws. */
-export function setAnsi(mode: 'auto' | 'always' | 'never'): void {
-  colorMode = mode;
+let ansiMode: AnsiMode | undefined;
+let noColour = false;
+/** --ansi (never, always, auto; else COMPOSE_ANSI): colours, and whether auto progress may be live. */
+export function setAnsi(mode: AnsiMode): void {
+  ansiMode = mode;
 }
+/** --no-color (logs, up): no colours at all. */
 export function setColor(on: boolean): void {
-  colorMode = on ? 'always' : 'never';
+  noColour = !on;
 }
-const tty = () => colorMode === 'always' || (colorMode === 'auto' && process.stderr.isTTY === true && !process.env.NO_COLOR);
+const ansi = (): AnsiMode => ansiMode ?? resolveAnsi(undefined, process.env);
+/** Colours in what goes to stdout (log lines, lint findings): decided from stdout, not stderr. */
+export const colourOut = (): boolean => !noColour && colourFor(process.stdout, ansi(), process.env);
+/** Colours in what goes to stderr (progress, timelines). */
+export const colourErr = (): boolean => !noColour && colourFor(process.stderr, ansi(), process.env);
+const tty = colourErr;
 const COLORS = [36, 33, 32, 35, 34, 91, 92, 93, 94, 95, 96];
-export const color = (i: number, s: string) => (tty() ? `\x1b[${COLORS[i % COLORS.length]}m${s}\x1b[0m` : s);
+/** A log prefix in its service's colour (log lines go to stdout). */
+export const color = (i: number, s: string) => (colourOut() ? `\x1b[${COLORS[i % COLORS.length]}m${s}\x1b[0m` : s);
 const dim = (s: string) => (tty() ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s: string) => (tty() ? `\x1b[1m${s}\x1b[0m` : s);
 const green = (s: string) => (tty() ? `\x1b[32m${s}\x1b[0m` : s);
@@ -71,16 +81,21 @@ export function finishProgress(): void {
   live.clear();
 }
 
-let progressMode: 'auto' | 'tty' | 'plain' | 'json' | 'quiet' = 'auto';
-/** --progress: auto (live on a terminal, else plain lines), tty, plain, json (a JSON object per event), quiet. */
-export function setProgress(mode: 'auto' | 'tty' | 'plain' | 'json' | 'quiet'): void {
-  progressMode = mode;
+let progressFlag: string | undefined;
+/** --progress: auto (live on a terminal, else plain lines), tty, plain, json (a JSON object per event), quiet; else COMPOSE_PROGRESS. */
+export function setProgress(mode: ProgressMode): void {
+  progressFlag = mode;
+}
+/** The progress mode in effect: the flag or COMPOSE_PROGRESS, auto resolved against stderr. */
+export function progressMode(): Exclude<ProgressMode, 'auto'> {
+  return resolveProgress(progressFlag, process.env, ansi(), process.stderr);
 }
 
 export function progressPrinter(t0 = Date.now()): Progress {
-  if (progressMode === 'quiet') return { emit: (e) => (e.type === 'warning' ? void process.stderr.write(`warning: ${e.message}\n`) : undefined), finish: () => undefined };
-  if (progressMode === 'json') return { emit: (e) => void process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`), finish: () => undefined };
-  if (progressMode === 'plain' || (progressMode === 'auto' && !tty())) return plainProgress(t0);
+  const mode = progressMode();
+  if (mode === 'quiet') return { emit: (e) => (e.type === 'warning' ? void process.stderr.write(`warning: ${e.message}\n`) : undefined), finish: () => undefined };
+  if (mode === 'json') return { emit: (e) => void process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`), finish: () => undefined };
+  if (mode === 'plain') return plainProgress(t0);
   const p = liveProgress();
   live.add(p);
   return p;
@@ -153,10 +168,12 @@ function plainProgress(t0: number): Progress {
       }
       const { key, label } = rowOf(e);
       if (!FINAL.has(e.action)) {
-        began.set(key, Date.now());
+        // a step reports progress many times (a pull's bytes): it began at its first report
+        if (!began.has(key)) began.set(key, Date.now());
         return;
       }
       const secs = ((Date.now() - (began.get(key) ?? t0)) / 1000).toFixed(1);
+      began.delete(key);
       process.stderr.write(` ✔ ${label.padEnd(36)} ${(WORDS[e.action] ?? e.action).padEnd(10)} ${secs}s${e.detail ? ` ${e.detail}` : ''}\n`);
     },
     finish: () => undefined,

@@ -1,20 +1,26 @@
 /** Durations, byte sizes and shell words as Compose reads and prints them. */
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
-/** Parses a Go duration ("1m30s", "500ms", "2h") into nanoseconds; undefined when invalid. */
+/**
+ * Parses a Go duration ("1m30s", "500ms", "2h", "-1.5h") into nanoseconds; undefined when invalid.
+ * As Go's time.ParseDuration: one optional sign before the first number, every number with its unit
+ * (only "0" may go without), units ns, us (µs, μs), ms, s, m, h.
+ */
 export function parseDuration(s: string): number | undefined {
-  if (s === '0') return 0;
-  const re = /([-+]?(?:\d+(?:\.\d*)?|\.\d+))(ns|us|µs|ms|s|m|h)/gy;
+  const sign = s.startsWith('-') ? -1 : 1;
+  const body = /^[-+]/.test(s) ? s.slice(1) : s;
+  if (body === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
   let total = 0;
   let pos = 0;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(s))) {
+  while ((m = re.exec(body))) {
     total += Number(m[1]) * UNIT_NS[m[2]!]!;
     pos = re.lastIndex;
   }
-  if (pos !== s.length || pos === 0) return undefined;
-  return Math.round(total);
+  if (pos !== body.length || pos === 0) return undefined;
+  return sign * Math.round(total);
 }
 
 /** Formats nanoseconds as Go's time.Duration.String() does: 1m30s, 500ms, 1.5s, 0s. */

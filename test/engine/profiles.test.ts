@@ -1,0 +1,97 @@
+/**
+ * A service under a profile, named on the command line, has its profiles enabled by every command
+ * that takes services (as docker compose does, not only up and run): issue 28.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import './setup.js';
+import { BASE, docker, useProjects } from '../helpers/engine.js';
+
+const project = useProjects(afterEach);
+const images: string[] = [];
+afterAll(() => {
+  for (const i of images) spawnSync('docker', ['rmi', '-f', i], { stdio: 'ignore' });
+});
+
+const COMPOSE = `services:
+  web:
+    image: ${BASE}
+    command: ["sleep", "600"]
+    init: true
+  job:
+    image: ${BASE}
+    profiles: [tools]
+    command: ["sh", "-c", "echo job-ran; exec sleep 600"]
+    init: true
+    ports: ["80"]
+`;
+
+describe('profiles enabled by the services named', () => {
+  it('every command that takes services works on a service under a profile it names', async () => {
+    const p = project({ 'compose.yaml': COMPOSE });
+    const commit = `dyt-profiles-${p.name}:1`;
+    images.push(commit);
+    // each command, exit 0 and never "disabled by profiles"
+    const ok = (args: string[]) => {
+      const r = p.ok(args);
+      expect(`${r.stdout}${r.stderr}`, args.join(' ')).not.toMatch(/profile/);
+      return r;
+    };
+    // without naming it, the service is not there
+    expect(p.run(['ps', 'job']).stderr).toBe('');
+    expect(p.run(['config', '--services']).stdout).toBe('web\n');
+
+    ok(['create', 'job']);
+    ok(['start', 'job']);
+    ok(['up', '-d', 'job']);
+    expect(p.containers().map((c) => c.service)).toEqual(['job']);
+    expect(ok(['ps', 'job']).stdout).toMatch(new RegExp(`${p.name}-job-1`));
+    expect(ok(['ps', '--services', 'job']).stdout).toBe('job\n');
+    expect(ok(['logs', 'job']).stdout).toMatch(/job-ran/);
+    expect(ok(['top', 'job']).stdout).toMatch(/sleep 600/);
+    expect(ok(['port', 'job', '80']).stdout).toMatch(/^[\d.:]+:\d+\n$/);
+    expect(ok(['images', 'job']).stdout).toMatch(/job/);
+    expect(ok(['stats', '--no-stream', 'job']).stdout).toMatch(new RegExp(`${p.name}-job-1`));
+    expect(ok(['exec', '-T', 'job', 'echo', 'in-job']).stdout).toBe('in-job\n');
+    ok(['cp', 'job:/etc/hostname', join(p.dir, 'hostname')]);
+    expect(existsSync(join(p.dir, 'hostname'))).toBe(true);
+    ok(['export', 'job', '-o', join(p.dir, 'fs.tar')]);
+    expect(statSync(join(p.dir, 'fs.tar')).size).toBeGreaterThan(0);
+    ok(['commit', 'job', commit]);
+    expect(docker('image', 'inspect', '--format', '{{.Id}}', commit)).toMatch(/^sha256:/);
+    ok(['pause', 'job']);
+    expect(p.containers()[0]!.state).toBe('paused');
+    ok(['unpause', 'job']);
+    ok(['restart', 'job']);
+    ok(['scale', 'job=1']);
+    ok(['build', 'job']);
+    ok(['pull', '--policy', 'missing', 'job']);
+    ok(['--dry-run', 'push', 'job']);
+    ok(['events', '--since', '10m', '--until', '1s', 'job']);
+    ok(['run', '--rm', 'job', 'true']);
+    ok(['stop', 'job']);
+    expect(p.containers()[0]!.state).toBe('exited');
+    ok(['start', 'job']);
+    ok(['kill', 'job']);
+    // the container has stopped: wait reports its exit code (137: killed)
+    const waited = p.run(['wait', 'job']);
+    expect(waited.stderr).not.toMatch(/profile/);
+    expect(waited.stdout).toMatch(/exited with status code 137/);
+    ok(['rm', '-f', 'job']);
+    expect(p.containers()).toEqual([]);
+    // attach, watch: past loading (the profile is enabled), each stops for its own reason
+    const attach = p.run(['attach', 'job']);
+    expect(attach.stderr).toMatch(/service "job" has no container/);
+    const watch = p.run(['watch', '--no-up', 'job']);
+    expect(watch.stderr).not.toMatch(/disabled by profiles|no such service/);
+  }, 180_000);
+
+  it('a service name that is nowhere is still refused', () => {
+    const p = project({ 'compose.yaml': COMPOSE });
+    const nope = p.run(['ps', 'nope']);
+    expect(nope.code).toBe(2);
+    expect(nope.stderr).toMatch(/no such service: nope/);
+  });
+});
