@@ -7,8 +7,11 @@ import type { GlobalOptions } from './common.js';
 import { collectOption, context, parseIntOption, parseTimeoutMs } from './common.js';
 import { logPrinter } from './logs.js';
 import { runWatch } from './watch.js';
+import { startDashboard, untilInterrupted } from './dashboard.js';
+import type { Dashboard } from '../dashboard/server.js';
 import { setColor, timelineGantt, timelineSummary, timelineSvg } from './render.js';
 import { formatPlan, formatResources } from '../converge/plan.js';
+import type { ProgressEvent } from '../converge/events.js';
 
 interface UpFlags {
   detach?: boolean;
@@ -41,6 +44,9 @@ interface UpFlags {
   timestamps?: boolean;
   menu?: string | boolean;
   watch?: boolean;
+  dashboard?: boolean;
+  dashboardPort?: number;
+  dashboardBind?: string;
 }
 
 export function registerUp(program: Command, globals: () => GlobalOptions): void {
@@ -111,6 +117,9 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option('--timestamps', 'show timestamps in the log lines')
     .option('-y, --yes', 'answer yes to prompts (dockyard never prompts)')
     .option('-w, --watch', "follow the services' develop.watch rules (sync, rebuild, restart...) while up")
+    .option('--dashboard', 'serve a live page of the project (printed URL) while it runs; with -d, until Ctrl-C')
+    .option('--dashboard-port <port>', 'the dashboard\'s port (default: a free one)', parseIntOption('--dashboard-port'))
+    .option('--dashboard-bind <address>', 'where the dashboard listens (default 127.0.0.1)')
     .option('--menu [enabled]', 'not available: dockyard has no interactive menu (--menu=false is accepted)')
     .action(async (names: string[], o: UpFlags) => {
       checkFlags(o);
@@ -126,22 +135,35 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       const planned = { services: names, scale, forceRecreate: o.forceRecreate, recreateDeps: o.alwaysRecreateDeps, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build, pull };
       // --dry-run (a global flag): up prints its plan, with the reasons, and changes nothing
       if (globals().dryRun) return printPlan(await ctx.handle.plan(planned));
-      const result = await converge(ctx, o, planned);
-      if (!result) return;
-      process.stderr.write(`${timelineSummary(result.timeline)}\n`);
-      if (o.timeline) process.stderr.write(`${timelineGantt(result.timeline)}\n`);
-      if (o.timelineSvg) writeFileSync(o.timelineSvg, timelineSvg(result.timeline));
-      // --watch: the services' develop.watch rules, alongside (detached: until Ctrl-C)
-      const watchStop = new AbortController();
-      const watching = o.watch && o.start ? runWatch(ctx.handle, names, watchStop.signal) : undefined;
+      // --dashboard: the page is up before the first change, so it shows up's progress too
+      const dash = o.dashboard ? await startDashboard(ctx.handle, { port: o.dashboardPort, bind: o.dashboardBind }, (l) => process.stderr.write(`${l}\n`)) : undefined;
       try {
-        if (!(o.detach || o.wait) && o.start) await followAttached(ctx.handle, names, o, result);
-        else await watching;
+        await upAndFollow(ctx, names, o, planned, dash);
       } finally {
-        watchStop.abort();
-        await watching?.catch(() => undefined);
+        await dash?.close();
       }
     });
+}
+
+/** up, its timeline, then (attached) the services' output or (detached) the watch and the dashboard. */
+async function upAndFollow(ctx: UpContext, names: string[], o: UpFlags, planned: Planned, dash: Dashboard | undefined): Promise<void> {
+  const result = await converge(ctx, o, planned, dash);
+  if (!result) return;
+  dash?.setTimeline(result.timeline);
+  process.stderr.write(`${timelineSummary(result.timeline)}\n`);
+  if (o.timeline) process.stderr.write(`${timelineGantt(result.timeline)}\n`);
+  if (o.timelineSvg) writeFileSync(o.timelineSvg, timelineSvg(result.timeline));
+  // --watch: the services' develop.watch rules, alongside (detached: until Ctrl-C)
+  const watchStop = new AbortController();
+  const watching = o.watch && o.start ? runWatch(ctx.handle, names, watchStop.signal) : undefined;
+  try {
+    if (!(o.detach || o.wait) && o.start) await followAttached(ctx.handle, names, o, result);
+    else if (dash) await Promise.race([untilInterrupted(), ...(watching ? [watching] : [])]);
+    else await watching;
+  } finally {
+    watchStop.abort();
+    await watching?.catch(() => undefined);
+  }
 }
 
 type UpContext = Awaited<ReturnType<typeof context>>;
@@ -165,7 +187,9 @@ function printPlan(plan: Awaited<ReturnType<UpContext['handle']['plan']>>): void
 }
 
 /** The up itself, with live progress; Ctrl-C finishes the steps under way, then says what exists (undefined then). */
-async function converge({ project, handle, progress }: UpContext, o: UpFlags, planned: Planned): Promise<UpDone | undefined> {
+async function converge({ project, handle, progress }: UpContext, o: UpFlags, planned: Planned, dash?: Dashboard): Promise<UpDone | undefined> {
+  const shown = dash?.activity(`up ${planned?.services?.join(' ') || project.name}`);
+  const print = o.quietBuild ? (e: ProgressEvent) => (e.type === 'resource' && e.kind === 'image' && /^build/.test(e.action) ? undefined : progress.emit(e)) : progress.emit;
   const abort = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -184,10 +208,11 @@ async function converge({ project, handle, progress }: UpContext, o: UpFlags, pl
       timeoutS: o.timeout,
       quietPull: o.quietPull,
       renewAnonVolumes: o.renewAnonVolumes,
-      onEvent: o.quietBuild ? (e) => (e.type === 'resource' && e.kind === 'image' && /^build/.test(e.action) ? undefined : progress.emit(e)) : progress.emit,
+      onEvent: shown ? (e) => (shown.progress(e), print(e)) : print,
       signal: abort.signal,
-    });
+    }).then((r) => (shown?.end(), r));
   } catch (e) {
+    shown?.end(e);
     progress.finish();
     if (!abort.signal.aborted) throw e;
     const cs = await handle.ps({ all: true }).catch(() => []);
