@@ -111,6 +111,7 @@ import type { DockerEngine } from '../engine/docker.js';
 import type { Project } from '../model/project.js';
 import { finishProgress, progressPrinter, setAnsi, setProgress } from './render.js';
 import type { Progress } from './render.js';
+import { pullProgress } from './pull-progress.js';
 
 export interface Context {
   project: Project;
@@ -140,7 +141,13 @@ export async function engineFor(g: GlobalOptions): Promise<DockerEngine> {
 export async function context(g: GlobalOptions, quiet = false, services?: string[]): Promise<Context> {
   const project = loadProject(loadOptionsFrom(g, { services }));
   const [engine, { Converger }, { ProjectHandle }] = await Promise.all([engineFor(g), import('../converge/runner.js'), import('../api/project.js')]);
-  const progress: Progress = quiet || g.dryRun ? { emit: () => undefined, finish: () => undefined } : progressPrinter();
+  let progress: Progress = quiet || g.dryRun ? { emit: () => undefined, finish: () => undefined } : progressPrinter();
+  if (!quiet && !g.dryRun) {
+    // the bytes and layers of every pull (pull, up, run) in its image's row
+    const pulls = pullProgress(progress.emit);
+    engine.onPullProgress = pulls.onMessage;
+    progress = { emit: pulls.emit, finish: progress.finish };
+  }
   const converger = new Converger(engine, project, progress.emit);
   const handle = new ProjectHandle(project, engine, (emit) => new Converger(engine, project, emit ?? progress.emit));
   return { project, engine, converger, handle, progress };

@@ -88,6 +88,11 @@ export class DockerEngine implements Engine {
   /** the engine in use and the context that named it */
   readonly endpoint: EngineEndpoint;
   readonly credentials: CredentialStore;
+  /**
+   * Hears the engine's progress messages of every pull (layers, bytes), whoever asked for the pull
+   * (pull, up, run): the CLI renders them. A pull's own onProgress is called too.
+   */
+  onPullProgress?: (ref: string, msg: Record<string, unknown>) => void;
 
   /** A dockerode client as it is, or options: a context, a host, credentials (default: as the docker CLI) */
   constructor(o?: Docker | DockerEngineOptions) {
@@ -456,7 +461,8 @@ export class DockerEngine implements Engine {
     const what = `pull ${ref}`;
     try {
       const stream = (await this.docker.pull(ref, authconfig ? { authconfig } : {})) as unknown as Readable;
-      await this.follow(stream, what, onProgress);
+      const hook = this.onPullProgress;
+      await this.follow(stream, what, hook ? (m) => (onProgress?.(m), hook(ref, m)) : onProgress);
     } catch (e) {
       throw this.registryError(e, what, ref, cred);
     }
