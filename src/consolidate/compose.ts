@@ -299,11 +299,18 @@ export function consolidateCompose(dir: string, out: string, builds?: BuildTarge
   // first, then base and environments only
   const canKeep = Object.keys(written).length === originals.length;
   let last: ComposeReport | undefined;
+  let tiered: ComposeReport | undefined;
   for (const layered of [true, false]) {
     for (const [items, kept] of [[true, true], [false, true], [true, false], [false, false]] as const) {
       if (kept && !canKeep) continue;
       last = attempt(items, kept, layered);
-      if (!last.unproven.length) return last;
+      tiered ??= last;
+      if (!last.unproven.length) {
+        // (the three tiers did not load to an original: say which, and what was done instead)
+        const u = tiered.unproven[0];
+        if (!layered && u) last.tiers.notes.unshift(`the three-tier layout did not load to ${u.file} (${u.difference}): base and one overlay per environment instead`);
+        return last;
+      }
     }
   }
   return last!;

@@ -40,6 +40,27 @@ export class Override {
   constructor(readonly value: unknown) {}
 }
 
+/**
+ * Mappings the loader (as compose-go) merges as KEY=VALUE sequences: once two files are merged, a
+ * `!reset` of one of their keys finds a list and removes nothing.
+ */
+const SEQUENCED = [
+  ['services', '*', 'environment'],
+  ['services', '*', 'labels'],
+  ['services', '*', 'annotations'],
+  ['services', '*', 'sysctls'],
+  ['services', '*', 'extra_hosts'],
+  ['services', '*', 'build', 'args'],
+  ['services', '*', 'build', 'labels'],
+  ['services', '*', 'build', 'additional_contexts'],
+  ['services', '*', 'build', 'extra_hosts'],
+  ['services', '*', 'deploy', 'labels'],
+  ['networks', '*', 'labels'],
+  ['volumes', '*', 'labels'],
+];
+/** The sequenced mapping a path is strictly below, if any. */
+const sequencedAbove = (path: string[]) => SEQUENCED.find((pat) => path.length > pat.length && pat.every((k, i) => k === '*' || k === path[i]))?.length;
+
 const isMap = (v: unknown): v is Rec => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Reset) && !(v instanceof Override);
 const isAppended = (path: string[]) => path.length === 3 && path[0] === 'services' && APPENDED.has(path[2]!);
 
@@ -285,10 +306,11 @@ export function tiers(models: Record<string, Rec>, o: TierOptions): Tiering {
   });
 
   // tier 1: per path, the value most environments share
-  const byPath = new Map<string, { path: string[]; vals: Map<string, { value: unknown; units: number[] }>; lacking: number }>();
+  /** per leaf path: its values and where; how many environments lack it (a reset each); whether one lacks a key of a sequenced mapping it has */
+  const byPath = new Map<string, { path: string[]; vals: Map<string, { value: unknown; units: number[] }>; lacking: number; keyless: boolean }>();
   units.forEach((u, i) => {
     for (const [k, l] of u.map) {
-      const e = byPath.get(k) ?? byPath.set(k, { path: l.path, vals: new Map(), lacking: 0 }).get(k)!;
+      const e = byPath.get(k) ?? byPath.set(k, { path: l.path, vals: new Map(), lacking: 0, keyless: false }).get(k)!;
       const vk = JSON.stringify(l.value);
       (e.vals.get(vk) ?? e.vals.set(vk, { value: l.value, units: [] }).get(vk)!).units.push(i);
     }
@@ -297,7 +319,12 @@ export function tiers(models: Record<string, Rec>, o: TierOptions): Tiering {
     for (let i = 1; i < p.length; i++) if (u.map.has(PK(p.slice(0, i)))) return true;
     return false;
   };
-  for (const [k, e] of byPath) e.lacking = units.filter((u) => !u.map.has(k) && !u.under.has(k) && !hasPrefixLeaf(u, e.path)).length;
+  for (const [k, e] of byPath) {
+    const lack = units.filter((u) => !u.map.has(k) && !u.under.has(k) && !hasPrefixLeaf(u, e.path));
+    e.lacking = lack.length;
+    const at = sequencedAbove(e.path);
+    e.keyless = at !== undefined && lack.some((u) => u.under.has(PK(e.path.slice(0, at))));
+  }
 
   /**
    * The layout for one rule of the base: a value most environments share goes to the base when the
@@ -305,7 +332,9 @@ export function tiers(models: Record<string, Rec>, o: TierOptions): Tiering {
    */
   const chooseBase = (weight: number) => {
     const base = new Map<string, { path: string[]; value: unknown }>();
-    for (const [k, { path, vals, lacking }] of byPath) {
+    for (const [k, { path, vals, lacking, keyless }] of byPath) {
+      // (no reset for one key of a sequenced mapping: a key some environment's mapping lacks stays out)
+      if (keyless) continue;
       const all = [...vals.values()];
       if (o.items && isAppended(path) && all.every((v) => Array.isArray(v.value))) {
         const lists = all.map((v) => v.value as unknown[]);

@@ -142,52 +142,63 @@ function rng(seed: number) {
 }
 
 describe('consolidate: property', () => {
-  it('random environments built from random overlays are all proven, and the files are smaller', () => {
-    for (let seed = 1; seed <= 12; seed++) {
-      const r = rng(seed);
+  it('random environments built from random overlays, resets and optional services are all proven in three tiers, each original in at most four files', () => {
+    for (let seed = 1; seed <= 16; seed++) {
+      const r = rng(seed * 7919);
       const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
       const services = ['api', 'web', 'db', 'worker', 'cache'].slice(0, 2 + Math.floor(r() * 4));
-      // candidate overlays: each a few service keys
-      const overlays = Array.from({ length: 4 }, (_, i) =>
+      // candidate concerns: each a few service keys
+      const concerns = Array.from({ length: 5 }, (_, i) =>
         Object.fromEntries(
-          services.filter(() => r() < 0.5).map((s) => [
+          services.filter(() => r() < 0.6).map((s) => [
             s,
             {
-              ...(r() < 0.5 ? { environment: { [`K${i}`]: pick(['a', 'b', '1']) } } : {}),
+              ...(r() < 0.5 ? { environment: { [`K${i}`]: pick(['a', 'b']) } } : {}),
               ...(r() < 0.4 ? { ports: [`${10000 + i * 10 + services.indexOf(s)}:80`] } : {}),
               ...(r() < 0.3 ? { read_only: true } : {}),
-              ...(r() < 0.3 ? { volumes: [`v${i}:/data${i}`] } : {}),
-              ...(r() < 0.3 ? { command: ['run', `--mode=${i}`] } : {}),
+              ...(r() < 0.3 ? { cap_drop: ['ALL'] } : {}),
+              ...(r() < 0.2 ? { command: ['run', `--m${i}`] } : {}),
+              ...(r() < 0.2 ? { restart: pick(['always', 'no']) } : {}),
             },
           ]),
         ),
       );
       const files: Record<string, string> = {};
-      const nEnv = 2 + Math.floor(r() * 5);
+      const nEnv = 3 + Math.floor(r() * 9);
       for (let e = 0; e < nEnv; e++) {
-        const svc: Record<string, Record<string, unknown>> = Object.fromEntries(services.map((s) => [s, { image: `${s}:1`, environment: { COMMON: 'yes' } }]));
-        const vols = new Set<string>();
-        for (const o of overlays.filter(() => r() < 0.5)) {
-          for (const [s, keys] of Object.entries(o)) {
-            const t = svc[s]!;
+        type Svc = Record<string, unknown> & { environment: Record<string, string> };
+        const svc: Record<string, Svc> = Object.fromEntries(services.map((s) => [s, { image: `${s}:1`, environment: { COMMON: 'yes', LOG: r() < 0.7 ? 'info' : 'debug' }, ports: [`${20000 + services.indexOf(s)}:80`], restart: 'unless-stopped' }]));
+        // what most have and a few lack (a reset), a service some leave out
+        if (r() < 0.2) delete svc[services[0]!]!.ports;
+        if (r() < 0.15) delete svc[services.at(-1)!];
+        for (const c of concerns.filter(() => r() < 0.4)) {
+          for (const [s, keys] of Object.entries(c)) {
+            const t = svc[s];
+            if (!t) continue;
             for (const [k, v] of Object.entries(keys)) {
-              if (k === 'environment') t.environment = { ...(t.environment as object), ...(v as object) };
-              else if (k === 'ports' || k === 'volumes') t[k] = [...((t[k] as string[]) ?? []), ...(v as string[])];
+              if (k === 'environment') t.environment = { ...t.environment, ...(v as Record<string, string>) };
+              else if (k === 'ports' || k === 'cap_drop') t[k] = [...((t[k] as string[]) ?? []), ...(v as string[]).filter((p) => !((t[k] as string[]) ?? []).includes(p))];
               else t[k] = v;
-              if (k === 'volumes') for (const x of v as string[]) vols.add(x.split(':')[0]!);
             }
           }
         }
-        files[`compose.env${e}.yaml`] = jsyaml.dump({ services: svc, ...(vols.size ? { volumes: Object.fromEntries([...vols].map((v) => [v, {}])) } : {}) });
+        // optional services
+        const extra: Record<string, unknown> = {};
+        if (r() < 0.35) extra.adminer = { image: 'adminer:4', ports: ['8081:8080'] };
+        if (r() < 0.25) extra.prometheus = { image: 'prom:1', volumes: ['prom:/data'] };
+        files[`compose.env${e}.yaml`] = jsyaml.dump({ services: { ...svc, ...extra }, ...(extra.prometheus ? { volumes: { prom: {} } } : {}) });
       }
       const dir = tree(files);
       const rep = consolidateCompose(dir, join(dir, 'consolidated'))!;
       expect(rep.unproven, `seed ${seed}`).toEqual([]);
       expect(rep.proven.sort(), `seed ${seed}`).toEqual(Object.keys(files).sort());
+      // the three tiers themselves loaded to the originals (no fallback to base + one overlay each)
+      expect(rep.tiers.notes.filter((n) => n.startsWith('the three-tier layout did not load')), `seed ${seed}`).toEqual([]);
+      expect(rep.variables, `seed ${seed}`).toBe('kept');
       expect(rep.compose[Object.keys(files)[0]!]![0]).toBe('compose.base.yaml');
-      // base + environment + at most two cross-cutting overlays
       expect(Object.values(rep.compose).every((l) => l.length <= 4), `seed ${seed}`).toBe(true);
       expect(rep.tiers.crossCutting.length, `seed ${seed}`).toBeLessThanOrEqual(3);
+      expect(rep.linesAfter, `seed ${seed}`).toBeLessThan(rep.linesBefore);
     }
   });
 });
