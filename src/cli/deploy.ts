@@ -17,8 +17,9 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
     .option('-v, --volumes', 'deploy rm: also remove the named volumes of the stack')
     .option('--resolve-image <when>', 'pin images to the digest their registry has: always, changed or never', 'always')
     .option('--with-registry-auth', "send the docker CLI's registry credentials to the Swarm agents (private images on every node)")
+    .option('--registry <host>', 'push images that only this engine has (naming no registry) through this registry, so that every node can pull them')
     .option('-q, --quiet', 'no progress')
-    .action(async (action: string | undefined, stack: string | undefined, o: { detach?: boolean; prune?: boolean; timeout: string; quiet?: boolean; volumes?: boolean; resolveImage: string; withRegistryAuth?: boolean }) => {
+    .action(async (action: string | undefined, stack: string | undefined, o: { detach?: boolean; prune?: boolean; timeout: string; quiet?: boolean; volumes?: boolean; resolveImage: string; withRegistryAuth?: boolean; registry?: string }) => {
       const say = o.quiet ? () => undefined : (l: string) => process.stderr.write(`${l}\n`);
       const swarm = await import('../deploy/swarm.js');
       if (action === undefined) {
@@ -27,7 +28,8 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
         if (resolveImage !== 'always' && resolveImage !== 'changed' && resolveImage !== 'never') throw new DockyardError('USAGE', `--resolve-image: "${resolveImage}" is not always, changed or never`, { hint: 'always (the default) pins every image to its registry digest; never deploys the references as written' });
         const { project, engine } = await context(g, true);
         // in a dry run the engine itself says what would change
-        const r = await swarm.deployStack(engine, project, { detach: o.detach, prune: o.prune, timeoutMs: parseTimeoutMs(o.timeout), resolveImage, withRegistryAuth: o.withRegistryAuth, onProgress: g.dryRun ? () => undefined : say });
+        const r = await swarm.deployStack(engine, project, { detach: o.detach, prune: o.prune, timeoutMs: parseTimeoutMs(o.timeout), resolveImage, withRegistryAuth: o.withRegistryAuth, registry: o.registry, onProgress: g.dryRun ? () => undefined : say });
+        for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
         for (const u of r.unresolved) process.stderr.write(`warning: no registry gave a digest for ${u.image} (${u.reason}): each node uses whatever ${u.image} means to it, which may differ between nodes\n`);
         if (r.ignored.length) process.stderr.write(`warning: Swarm cannot honour ${r.ignored.length} key(s), ignored: ${r.ignored.join(', ')}\n`);
         say(`stack ${r.stack}: ${r.created.length} ${g.dryRun ? 'to create' : 'created'}, ${r.updated.length} ${g.dryRun ? 'to update' : 'updated'}, ${r.removed.length} ${g.dryRun ? 'to remove' : 'removed'}${o.detach || g.dryRun ? '' : ', converged'}`);

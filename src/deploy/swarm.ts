@@ -35,6 +35,11 @@ export interface DeployOptions {
    * images (`docker stack deploy --with-registry-auth`); the digest lookups use them regardless
    */
   withRegistryAuth?: boolean;
+  /**
+   * a registry (HOST[:PORT]) to push images through that only this engine has and that name no
+   * registry: they are tagged `HOST/<image>`, pushed, and deployed by that digest
+   */
+  registry?: string;
 }
 
 export interface DeployResult {
@@ -46,10 +51,16 @@ export interface DeployResult {
   ignored: string[];
   /** images no registry gave a digest for (each node then resolves the tag on its own) */
   unresolved: Array<{ image: string; reason: string }>;
+  /** images of `build:` services built (or found up to date) before deploying */
+  built: string[];
+  /** images pushed before deploying: built ones to the registry they name, local ones through `registry` */
+  pushed: Array<{ image: string; as: string }>;
+  /** what Swarm cannot do here (no IPVS: virtual IPs and the ingress mesh), with the services concerned */
+  warnings: string[];
 }
 
 /** Keys a Swarm service has no place for (listed in one warning). */
-const UNSUPPORTED = ['build', 'container_name', 'links', 'external_links', 'network_mode', 'privileged', 'devices', 'cgroup_parent', 'cpu_shares', 'cpuset', 'mem_limit', 'mem_reservation', 'cpus', 'userns_mode', 'ipc', 'pid', 'security_opt', 'volumes_from', 'depends_on', 'shm_size', 'mac_address', 'runtime', 'scale', 'blkio_config', 'oom_score_adj', 'platform', 'profiles', 'pull_policy', 'develop', 'post_start', 'pre_stop', 'extends', 'attach', 'gpus', 'uts', 'label_file', 'env_file', 'models', 'provider'];
+const UNSUPPORTED = ['container_name', 'links', 'external_links', 'network_mode', 'privileged', 'devices', 'cgroup_parent', 'cpu_shares', 'cpuset', 'mem_limit', 'mem_reservation', 'cpus', 'userns_mode', 'ipc', 'pid', 'security_opt', 'volumes_from', 'depends_on', 'shm_size', 'mac_address', 'runtime', 'scale', 'blkio_config', 'oom_score_adj', 'platform', 'profiles', 'pull_policy', 'develop', 'post_start', 'pre_stop', 'extends', 'attach', 'gpus', 'uts', 'label_file', 'env_file', 'models', 'provider'];
 
 const ns = (v?: number) => (v === undefined ? undefined : Math.round(v));
 const nameOf = (stack: string, key: string) => `${stack}_${key}`;
@@ -127,8 +138,15 @@ export async function deployStack(engineOrContext: Engine | string | undefined, 
   const say = o.onProgress ?? (() => undefined);
   const stack = project.name;
   const labels = { [STACK_LABEL]: stack };
-  const result: DeployResult = { stack, created: [], updated: [], removed: [], ignored: [], unresolved: [] };
+  const result: DeployResult = { stack, created: [], updated: [], removed: [], ignored: [], unresolved: [], built: [], pushed: [], warnings: [] };
   await requireSwarm(engine);
+  const [nodes, self] = await Promise.all([swarmNodes(engine), engine.swarmSelf()]);
+  result.warnings.push(...ipvsWarnings(project, self.ipvs));
+
+  // images first: built, pushed, pinned, and every one of them able to reach the nodes that will
+  // run it; nothing is created before that is settled
+  const existing = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((x) => [x.Spec.Name as string, x]));
+  const pinned = await prepareImages(engine, project, existing, o, result, say, nodes, self.nodeId);
 
   for (const s of Object.values(project.services)) {
     for (const k of Object.keys(s)) if (UNSUPPORTED.includes(k)) result.ignored.push(`services.${s.name}.${k}`);
@@ -180,8 +198,6 @@ export async function deployStack(engineOrContext: Engine | string | undefined, 
   }
 
   // services
-  const existing = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((x) => [x.Spec.Name as string, x]));
-  const pinned = await resolveImages(engine, project, existing, o.resolveImage ?? 'always', result);
   const wanted = new Map<string, Wanted>();
   for (const s of Object.values(project.services)) {
     const spec = serviceSpec(project, s, netNames, files, labels, pinned.get(s.name));
@@ -218,6 +234,192 @@ export async function deployStack(engineOrContext: Engine | string | undefined, 
     }
   }
   return result;
+}
+
+/** A Swarm node, as deploy reads it. */
+export interface SwarmNode {
+  id: string;
+  /** the node's host name (what `docker node ls` shows) */
+  name: string;
+  role: string;
+  /** ready, down, unknown, disconnected */
+  state: string;
+  /** active, pause, drain */
+  availability: string;
+  addr?: string;
+  labels: Record<string, string>;
+  engineLabels: Record<string, string>;
+  os?: string;
+  arch?: string;
+}
+
+/** The Swarm's nodes (asked of a manager). */
+export async function swarmNodes(engine: Engine): Promise<SwarmNode[]> {
+  return (await engine.listNodes()).map((n) => ({
+    id: String(n.ID),
+    name: String(n.Description?.Hostname ?? n.ID),
+    role: String(n.Spec?.Role ?? ''),
+    state: String(n.Status?.State ?? 'unknown'),
+    availability: String(n.Spec?.Availability ?? 'active'),
+    addr: n.Status?.Addr,
+    labels: n.Spec?.Labels ?? {},
+    engineLabels: n.Description?.Engine?.Labels ?? {},
+    os: n.Description?.Platform?.OS,
+    arch: n.Description?.Platform?.Architecture,
+  }));
+}
+
+/** Whether a node meets one placement constraint (`node.role==worker`, `node.labels.zone!=a`...); one we cannot read here is met. */
+export function meetsConstraint(n: SwarmNode, constraint: string): boolean {
+  const m = /^\s*([^=!\s]+)\s*(==|!=)\s*(.*?)\s*$/.exec(constraint);
+  if (!m) return true; // the engine refuses a malformed constraint itself
+  const key = m[1]!.toLowerCase();
+  const want = m[3]!;
+  const named: Record<string, string | undefined> = { 'node.id': n.id, 'node.hostname': n.name, 'node.role': n.role, 'node.platform.os': n.os, 'node.platform.arch': n.arch };
+  let have: string | undefined;
+  if (key in named) have = named[key];
+  else if (key.startsWith('node.labels.')) have = n.labels[m[1]!.slice('node.labels.'.length)];
+  else if (key.startsWith('engine.labels.')) have = n.engineLabels[m[1]!.slice('engine.labels.'.length)];
+  else return true;
+  const eq = have !== undefined && have.toLowerCase() === want.toLowerCase();
+  return m[2] === '==' ? eq : !eq;
+}
+
+/** The nodes a service's tasks may be placed on now: ready, active, meeting its constraints. */
+export function eligibleNodes(nodes: SwarmNode[], s: Service): SwarmNode[] {
+  const cs = s.deploy?.placement?.constraints ?? [];
+  return nodes.filter((n) => n.state === 'ready' && n.availability === 'active' && cs.every((c) => meetsConstraint(n, c)));
+}
+
+/** `host:5000/app:1`, `localhost/app`, `docker.io/library/x` name a registry; `app:1`, `org/app` do not. */
+export function namesRegistry(image: string): boolean {
+  const slash = image.indexOf('/');
+  if (slash < 0) return false;
+  const first = image.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost';
+}
+
+/** Without IPVS, Swarm's virtual IPs and its ingress mesh cannot route: which services rely on them. */
+function ipvsWarnings(project: Project, ipvs: boolean | undefined): string[] {
+  if (ipvs !== false) return [];
+  const services = Object.values(project.services);
+  const vip = services.filter((s) => (s.deploy?.endpoint_mode ?? 'vip') === 'vip').map((s) => s.name);
+  const ingress = services.flatMap((s) => (s.ports ?? []).filter((p) => p.mode !== 'host' && p.published).map((p) => `${s.name}:${p.published}`));
+  const out: string[] = [];
+  if (vip.length) out.push(`this engine's kernel has no IPVS, so Swarm's virtual IPs do not route: the names of ${vip.join(', ')} (endpoint_mode vip) resolve to an address nothing answers on; set deploy.endpoint_mode: dnsrr`);
+  if (ingress.length) out.push(`this engine's kernel has no IPVS, so the ingress routing mesh does not answer: ports ${ingress.join(', ')} publish through it; publish with mode: host`);
+  return out;
+}
+
+
+/**
+ * Which of `ask` lack an image: a global job whose command does not exist runs on every other
+ * node once; where the image is there its task fails to start ("executable file not found"),
+ * where it is not, the engine rejects it ("No such image"). Then the job is removed.
+ */
+async function nodesLacking(engine: Engine, image: string, ask: SwarmNode[], self: string): Promise<{ lacking: SwarmNode[]; silent: SwarmNode[] }> {
+  const name = `dockyard-image-probe-${hash(image + Date.now())}`;
+  const id = await engine.createSwarm('services', {
+    Name: name,
+    Labels: { 'dev.dockyard.probe': image },
+    TaskTemplate: {
+      ContainerSpec: { Image: image, Command: ['/dockyard-image-probe'] },
+      RestartPolicy: { Condition: 'none', MaxAttempts: 1 },
+      Placement: { Constraints: [`node.id!=${self}`] },
+    },
+    Mode: { GlobalJob: {} },
+  });
+  const verdict = new Map<string, boolean>();
+  try {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      for (const t of await engine.listSwarm('tasks', { service: [id] })) {
+        const st = t.Status?.State as string | undefined;
+        if (!t.NodeID || verdict.has(t.NodeID) || !['failed', 'rejected', 'complete', 'running', 'shutdown'].includes(st ?? '')) continue;
+        verdict.set(t.NodeID, !/No such image/i.test(String(t.Status?.Err ?? '')));
+      }
+      if (ask.every((n) => verdict.has(n.id))) break;
+      await sleep(200);
+    }
+  } finally {
+    await engine.removeSwarm('services', id);
+  }
+  return { lacking: ask.filter((n) => verdict.get(n.id) === false), silent: ask.filter((n) => !verdict.has(n.id)) };
+}
+
+/**
+ * Images, before anything is deployed: `build:` services built here (their image pushed to the
+ * registry it names); every image pinned to its registry digest (see resolveImages); an image no
+ * registry has is pushed through `o.registry`, else it must be on every node that may run it
+ * (a built one is only here; another is looked for on the other nodes), or deploy is refused.
+ */
+async function prepareImages(engine: Engine, project: Project, existing: Map<string, Record<string, any>>, o: DeployOptions, result: DeployResult, say: (l: string) => void, nodes: SwarmNode[], self: string): Promise<Map<string, string>> {
+  const services = Object.values(project.services);
+  const builds = services.filter((s) => s.build);
+  const built = new Set(builds.map((s) => imageName(project.name, s)));
+  if (builds.length) {
+    const { buildServices } = await import('../build/builder.js');
+    await buildServices(engine, project, builds.map((s) => s.name), {
+      dryRun: engine.dryRun,
+      onEvent: (e) => {
+        if (e.type !== 'build') return;
+        if (e.action === 'built') say(`image ${e.image} built (service ${e.service})`);
+        else if (e.action === 'skipped') say(`image ${e.image} up to date (service ${e.service})`);
+      },
+    });
+    result.built.push(...built);
+    for (const image of built) {
+      if (!namesRegistry(image)) continue;
+      if (!engine.dryRun) await engine.pushImage(image);
+      result.pushed.push({ image, as: image });
+      say(`image ${image} pushed to ${image.slice(0, image.indexOf('/'))}: the nodes pull it from there`);
+    }
+  }
+  const mode = o.resolveImage ?? 'always';
+  const pinned = await resolveImages(engine, project, existing, mode, result);
+  if (mode === 'never' || engine.dryRun) return pinned;
+
+  const selfNode = nodes.find((n) => n.id === self);
+  const refusals: string[] = [];
+  for (const u of [...result.unresolved]) {
+    const uses = services.filter((s) => imageName(project.name, s) === u.image && !pinned.has(s.name));
+    if (!uses.length) continue;
+    const local = await engine.inspectImage(u.image);
+    if (o.registry && local && !namesRegistry(u.image)) {
+      const tagged = u.image.slice(u.image.lastIndexOf('/') + 1).includes(':') ? u.image : `${u.image}:latest`;
+      const as = `${o.registry.replace(/\/+$/, '')}/${tagged}`;
+      const colon = as.lastIndexOf(':');
+      await engine.tagImage(u.image, as.slice(0, colon), as.slice(colon + 1));
+      await engine.pushImage(as);
+      const digest = await engine.registryDigest(as);
+      for (const s of uses) pinned.set(s.name, `${as}@${digest}`);
+      result.pushed.push({ image: u.image, as });
+      result.unresolved.splice(result.unresolved.indexOf(u), 1);
+      say(`image ${u.image} is only on this engine: pushed to ${o.registry} as ${as}, deployed by its digest`);
+      continue;
+    }
+    const may = new Map<string, SwarmNode>();
+    for (const s of uses) for (const n of eligibleNodes(nodes, s)) may.set(n.id, n);
+    const lacking: SwarmNode[] = [];
+    if (may.has(self) && !local) lacking.push(may.get(self)!);
+    const others = [...may.values()].filter((n) => n.id !== self);
+    if (built.has(u.image)) lacking.push(...others);
+    else if (others.length) {
+      const probe = await nodesLacking(engine, u.image, others, self);
+      lacking.push(...probe.lacking);
+      if (probe.silent.length) result.warnings.push(`could not tell whether ${probe.silent.map((n) => n.name).join(', ')} have ${u.image} (no answer in 30 s)`);
+    }
+    if (!lacking.length) continue;
+    const names = lacking.map((n) => n.name).sort();
+    const here = local ? `this engine${selfNode ? ` (${selfNode.name})` : ''} has it${built.has(u.image) ? ' (built here)' : ''}` : 'this engine lacks it too';
+    refusals.push(`${u.image} (${uses.length > 1 ? 'services' : 'service'} ${uses.map((s) => s.name).join(', ')}): no registry has it, and ${names.join(', ')} would lack it; ${here}. The registry said: ${u.reason}`);
+  }
+  if (refusals.length) {
+    throw new DockyardError('MISSING_REFERENCE', `cannot deploy: ${refusals.length === 1 ? 'an image' : `${refusals.length} images`} would not reach the nodes that may run ${refusals.length === 1 ? 'it' : 'them'} (nothing was deployed):\n  ${refusals.join('\n  ')}`, {
+      hint: 'name a registry in image: (REGISTRY/NAME:TAG; a build: service is then built and pushed there by deploy), or deploy --registry HOST to push such images through HOST, or constrain the service to nodes that have it (deploy.placement.constraints)',
+    });
+  }
+  return pinned;
 }
 
 /**

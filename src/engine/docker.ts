@@ -1,8 +1,10 @@
 /** The Docker Engine API through dockerode: the only module that talks to a daemon. */
 import Docker from 'dockerode';
+import { existsSync } from 'node:fs';
 import { Agent } from 'node:http';
 import type { AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { release as osRelease } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { DockyardError, EngineError } from '../errors.js';
@@ -656,6 +658,29 @@ export class DockerEngine implements Engine {
       throw engineError(e, `remove ${kind.slice(0, -1)} ${id}`, this.endpoint);
     }
   }
+
+  async listNodes(): Promise<Array<Record<string, any>>> {
+    return (await this.call('list nodes', () => this.docker.listNodes())) as Array<Record<string, any>>;
+  }
+
+  async swarmSelf(): Promise<{ nodeId: string; ipvs?: boolean }> {
+    const info = (await this.call('info', () => this.docker.info())) as { Swarm?: { NodeID?: string }; KernelVersion?: string };
+    return { nodeId: info.Swarm?.NodeID ?? '', ipvs: localIpvs(info.KernelVersion) };
+  }
+}
+
+/**
+ * Whether the kernel has IPVS, when the engine runs on this machine's kernel (same release: a
+ * local engine, not one in a VM or elsewhere): /proc/net/ip_vs exists once the module is in; a
+ * kernel without module support, or without the module file, cannot get it.
+ */
+function localIpvs(engineKernel: string | undefined): boolean | undefined {
+  if (!engineKernel || engineKernel !== osRelease() || process.platform !== 'linux') return undefined;
+  if (existsSync('/proc/net/ip_vs')) return true;
+  if (!existsSync('/proc/modules')) return false;
+  const dir = `/lib/modules/${engineKernel}`;
+  if (!existsSync(dir)) return undefined;
+  return existsSync(`${dir}/kernel/net/netfilter/ipvs`) ? undefined : false;
 }
 
 function demuxBuffer(buf: Buffer, stdout: PassThrough, stderr: PassThrough): void {

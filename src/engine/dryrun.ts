@@ -218,4 +218,10 @@ export class DryRunEngine implements Engine {
   async removeSwarm(kind: Exclude<SwarmKind, 'tasks'>, id: string): Promise<void> {
     this.say(`would remove ${kind.slice(0, -1)} ${id}`);
   }
+  listNodes() {
+    return this.real.listNodes();
+  }
+  swarmSelf() {
+    return this.real.swarmSelf();
+  }
 }

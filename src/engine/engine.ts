@@ -183,6 +183,14 @@ export interface Engine {
   updateService(id: string, version: number, body: Record<string, unknown>, o?: { registryAuth?: boolean }): Promise<void>;
   /** removes a service, config or secret; gone already is fine */
   removeSwarm(kind: Exclude<SwarmKind, 'tasks'>, id: string): Promise<void>;
+  /** Swarm (a manager): the nodes, as the API gives them (ID, Spec, Description, Status, ManagerStatus) */
+  listNodes(): Promise<Array<Record<string, any>>>;
+  /**
+   * Swarm: this engine's node id, and whether its kernel has IPVS (virtual IPs and the ingress
+   * mesh need it): false or true when it can be told from here (the engine runs on this machine's
+   * kernel), undefined otherwise
+   */
+  swarmSelf(): Promise<{ nodeId: string; ipvs?: boolean }>;
 }
 
 export type SwarmKind = 'services' | 'tasks' | 'configs' | 'secrets';
