@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { consolidate, loadProject, projectModel, writeConsolidation } from 'dockyard';
-import { cleanupTrees, tree } from '../helpers/fs.js';
+import { cleanupTrees, cli, tree } from '../helpers/fs.js';
 
 afterAll(cleanupTrees);
 
@@ -108,6 +108,34 @@ describe('consolidate: three tiers on examples/sprawl', () => {
     expect(manifest.compose['docker-compose.staging.yml']).toEqual(['compose.base.yaml', 'compose.prod.yaml']);
     expect(manifest.compose['docker-compose.yml']).toEqual(['compose.base.yaml']);
     expect(r.tiers.notes).toEqual([]);
+  });
+
+  it('the migration table, run as printed (up -> config), gives each original its project, --profile and all', () => {
+    const dir = join(ROOT, 'examples', 'sprawl');
+    const out = join(tree({}), 'out');
+    const w = cli(['consolidate', '.', '--out', out], { cwd: dir });
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stdout).toMatch(/^ {2}profile monitoring: prometheus, node-exporter, in the base, enabled by docker-compose\.monitoring\.yml, docker-compose\.staging\.yml with --profile monitoring \(optional services: a profile, not an overlay\)$/m);
+    expect(w.stdout).toMatch(/^proven: docker-compose\.staging\.yml = compose\.base\.yaml \+ compose\.prod\.yaml --profile monitoring$/m);
+    const manifest = JSON.parse(readFileSync(join(out, 'consolidate.json'), 'utf8')) as { dockerfiles: Record<string, { target: string }> };
+    const rows = [...w.stdout.matchAll(/^docker compose -f (\S+) up +dockyard (.*) up$/gm)];
+    expect(rows).toHaveLength(8);
+    const config = (args: string[]) => {
+      const r = cli([...args, 'config', '--format', 'json'], { cwd: dir, env: { COMPOSE_PROFILES: '' } });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Rec;
+    };
+    for (const [, f, after] of rows) {
+      const want = config(['-f', f!]);
+      // (the builds of the original Dockerfiles build their targets in the new one)
+      for (const s of Object.values(want.services as Record<string, Rec>)) {
+        const t = s.build && manifest.dockerfiles[relative(dir, join(s.build.context, s.build.dockerfile ?? 'Dockerfile'))];
+        if (t) s.build = { context: dir, dockerfile: join(out, 'Dockerfile'), target: t.target };
+      }
+      const got = config(after!.split(' '));
+      for (const s of ['prometheus', 'node-exporter']) delete (got.services as Record<string, Rec>)[s]?.profiles;
+      expect(got, f).toEqual(want);
+    }
   });
 });
 
