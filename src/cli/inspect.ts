@@ -3,12 +3,14 @@ import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { context } from './common.js';
-import { table, template } from './table.js';
+import { compileTemplate, table, template } from './table.js';
 
 const VERSION = '0.1.0';
 
-function checkFormat(f: string, allowed = ['table', 'json']): void {
-  if (!allowed.includes(f) && !f.includes('{{')) throw new DockyardError('USAGE', `unknown format "${f}"`, { hint: `${allowed.join(' or ')}, or a template such as '{{.Name}}'` });
+/** table, json, or a template (read here: one that cannot run is refused before the engine is asked). */
+function checkFormat(f: string, allowed = ['table', 'json'], templates = true): void {
+  if (!allowed.includes(f) && (!templates || !f.includes('{{'))) throw new DockyardError('USAGE', `unknown format "${f}"`, { hint: `${allowed.join(' or ')}${templates ? ", or a template such as '{{.Name}}'" : ''}` });
+  if (!allowed.includes(f)) compileTemplate(f);
 }
 
 const size = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(3)}GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}kB` : `${n}B`);
@@ -75,7 +77,7 @@ export function registerInspect(program: Command, globals: () => GlobalOptions):
     .option('--format <format>', 'table or json', 'table')
     .option('-q, --quiet', 'print the project names only')
     .action(async (o: { all?: boolean; filter?: string; format: string; quiet?: boolean }) => {
-      checkFormat(o.format, ['table', 'json']);
+      checkFormat(o.format, ['table', 'json'], false);
       let nameFilter: string | undefined;
       if (o.filter) {
         const m = /^name=(.*)$/.exec(o.filter);

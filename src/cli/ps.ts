@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context } from './common.js';
-import { table, template } from './table.js';
+import { compileTemplate, table } from './table.js';
 
 const STATES = ['paused', 'restarting', 'removing', 'running', 'dead', 'created', 'exited'];
 
@@ -31,6 +31,8 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
       }
       for (const s of status) if (!STATES.includes(s)) throw new DockyardError('USAGE', `invalid status "${s}"`, { hint: `one of ${STATES.join(', ')}` });
       if (o.format !== 'table' && o.format !== 'json' && !o.format.includes('{{')) throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: "table, json, or a template such as '{{.Name}}'" });
+      // a template is read (and refused if it cannot run) before the engine is asked anything
+      const tpl = o.format !== 'table' && o.format !== 'json' ? compileTemplate(o.format) : undefined;
       const { project, handle } = await context(globals(), true, names);
       const cs = await handle.ps({ services: names, all: o.all, status, orphans: o.orphans });
       if (o.services) {
@@ -63,7 +65,7 @@ export function registerPs(program: Command, globals: () => GlobalOptions): void
           Command: `"${c.command}"`,
           RunningFor: ago(c.created),
         }));
-        process.stdout.write(o.format === 'json' ? `${JSON.stringify(rows)}\n` : template(o.format, rows));
+        process.stdout.write(tpl ? tpl.render(rows) : `${JSON.stringify(rows)}\n`);
         return;
       }
       process.stdout.write(table(['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], cs.map((c) => [c.name, c.image, cmd(c), c.service, ago(c.created), c.status, ports(c)])));
