@@ -6,7 +6,7 @@ import type { GlobalOptions } from './common.js';
 import { table } from './table.js';
 import { leaseVariables } from '../envs/variables.js';
 
-function acquireOptions(g: GlobalOptions, o: { ttl?: string; bindHost?: string }) {
+function acquireOptions(g: GlobalOptions, o: { ttl?: string; bindHost?: string; from?: string; strict?: boolean }) {
   return {
     files: g.file,
     projectDirectory: g.projectDirectory,
@@ -14,8 +14,23 @@ function acquireOptions(g: GlobalOptions, o: { ttl?: string; bindHost?: string }
     profiles: g.profile,
     ttl: o.ttl,
     bindHost: o.bindHost,
+    from: o.from,
+    strict: o.strict,
+    onWarning: (m: string) => void process.stderr.write(`warning: ${m}\n`),
   };
 }
+
+const SNAPSHOTS = `
+Snapshots: seed once, fork per test worker, reset between tests.
+  dockyard env snapshot NAME --as TAG     the lease's named volumes, captured with its services paused
+  dockyard env acquire --from TAG         a fork: its volumes start as copies of the snapshot's
+  dockyard test --from TAG -- CMD         the same for a command
+  dockyard env reset NAME                 a fork back to its snapshot (same host ports), services ready
+  dockyard env snapshots ls | rm TAG...   what there is; rm refuses one a live fork uses (--force)
+  dockyard env gc --snapshots             also removes the snapshots no live lease was forked from
+A snapshot is an image, dockyard-snapshot/<project>:<tag>, labelled dev.dockyard.snapshot.*: it can
+be pushed to a registry and pulled elsewhere. It records each service's configuration hash and image
+id: a fork of another configuration warns, and --strict refuses it.`;
 
 /** `--owner-pid`: a pid, or `parent` (the process that ran dockyard, e.g. the shell). */
 function ownerPid(v: string | undefined): { pid: number } | 'none' {
@@ -41,8 +56,10 @@ until its expiry. dockyard test and the library's acquireEnvironment are owned b
 env ls shows each lease's owner (user@host, pid, command) and its state: owner alive, owner gone,
 no owner (until expiry), owner elsewhere (until expiry), expired.`;
 
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
 export function registerEnvs(program: Command, globals: () => GlobalOptions): void {
-  const env = program.command('env').description('leased, isolated environments for tests: acquire, release, ls, gc, health, renew').addHelpText('after', OWNERS);
+  const env = program.command('env').description('leased, isolated environments for tests: acquire, release, ls, gc, health, renew, snapshot, reset').addHelpText('after', OWNERS + '\n' + SNAPSHOTS);
 
   env
     .command('acquire')
@@ -50,6 +67,8 @@ export function registerEnvs(program: Command, globals: () => GlobalOptions): vo
     .option('--ttl <duration>', 'how long it lives unless renewed (default 1h)')
     .option('--bind-host <ip>', 'where published ports bind (default 127.0.0.1)')
     .option('--owner-pid <pid>', 'the process the lease belongs to (a pid, or "parent"): gc releases it once that process is gone (default: none, the lease lives until its expiry)')
+    .option('--from <tag>', 'a fork of this snapshot (tag, project:tag or image id): its named volumes start as copies of it')
+    .option('--strict', 'with --from: refuse a snapshot taken of another configuration or image of a service')
     .option('--format <format>', 'text or json', 'text')
     .addHelpText('after', `
 This command exits while the lease lives on. Without --owner-pid the lease has no owner process:
@@ -59,7 +78,7 @@ count): gc, and every acquire, releases it once that process is gone. In a scrip
   name=$(dockyard env acquire --owner-pid $$ --format json | jq -r .name)
 ("parent" is dockyard's parent process: in a pipeline or $(...) that may be a subshell that ends
 at once, taking the lease with it; prefer $$.)`)
-    .action(async (o: { ttl?: string; bindHost?: string; ownerPid?: string; format: string }) => {
+    .action(async (o: { ttl?: string; bindHost?: string; ownerPid?: string; from?: string; strict?: boolean; format: string }) => {
       if (!['text', 'json'].includes(o.format)) throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'text or json' });
       const owner = ownerPid(o.ownerPid);
       const { acquireEnvironment } = await import('../envs/lease.js');
@@ -116,10 +135,65 @@ at once, taking the lease with it; prefer $$.)`)
   env
     .command('gc')
     .description('remove expired leases and those whose owner process is gone (a reused pid does not count as the owner)')
-    .action(async () => {
+    .option('--snapshots', 'also remove the snapshots no live lease was forked from')
+    .option('--keep <tags...>', 'with --snapshots: keep these tags')
+    .action(async (o: { snapshots?: boolean; keep?: string[] }) => {
       const { gcEnvironments } = await import('../envs/lease.js');
       const gone = await gcEnvironments();
-      process.stderr.write(gone.length ? `removed ${gone.join(', ')}\n` : 'nothing to remove\n');
+      const snaps = o.snapshots ? await (await import('../envs/snapshot.js')).gcSnapshots({ keep: o.keep }) : [];
+      const all = [...gone, ...snaps.map((s) => `snapshot ${s.project}:${s.tag}`)];
+      process.stderr.write(all.length ? `removed ${all.join(', ')}\n` : 'nothing to remove\n');
+    });
+
+  env
+    .command('snapshot')
+    .description("capture a lease's named volumes (its services paused meanwhile) as a snapshot others fork")
+    .argument('<name>', 'the lease')
+    .requiredOption('--as <tag>', 'the snapshot\'s tag')
+    .option('--replace', 'replace a snapshot of that tag')
+    .option('--helper-image <image>', 'an image with sh and cp to copy with (default: DOCKYARD_HELPER_IMAGE, else the image of a service that mounts the volumes)')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (name: string, o: { as: string; replace?: boolean; helperImage?: string; format: string }) => {
+      const { snapshotEnvironment } = await import('../envs/snapshot.js');
+      const s = await snapshotEnvironment(name, o.as, { replace: o.replace, helperImage: o.helperImage });
+      if (o.format === 'json') return void process.stdout.write(`${JSON.stringify(s)}\n`);
+      process.stdout.write(`${s.project}:${s.tag}  ${s.ref}  ${s.id.slice(7, 19)}  volumes: ${s.volumes.join(', ')}  ${mb(s.size)}\n`);
+    });
+
+  const snapshots = env.command('snapshots').description('the snapshots on this engine: ls, rm');
+  snapshots
+    .command('ls', { isDefault: true })
+    .description('list snapshots: tag, project, volumes, size, the lease it was taken from, the leases forked from it')
+    .option('--format <format>', 'table or json', 'table')
+    .action(async (o: { format: string }) => {
+      if (!['table', 'json'].includes(o.format)) throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'table or json' });
+      const { listSnapshots } = await import('../envs/snapshot.js');
+      const ls = await listSnapshots();
+      if (o.format === 'json') return void process.stdout.write(`${JSON.stringify(ls)}\n`);
+      process.stdout.write(
+        table(
+          ['TAG', 'PROJECT', 'ID', 'CREATED', 'VOLUMES', 'SIZE', 'FROM LEASE', 'USED BY'],
+          ls.map((s) => [s.current ? s.tag : `${s.tag} (replaced)`, s.project, s.id.slice(7, 19), s.createdAt.toISOString(), s.volumes.join(','), mb(s.size), s.source, s.usedBy.join(',') || '-']),
+        ),
+      );
+    });
+  snapshots
+    .command('rm')
+    .description('remove snapshots (tag, project:tag or image id); one a live fork uses only with --force')
+    .argument('<tags...>')
+    .option('--force', 'even when a live lease was forked from it (its reset then fails)')
+    .action(async (tags: string[], o: { force?: boolean }) => {
+      const { removeSnapshot } = await import('../envs/snapshot.js');
+      for (const t of tags) await removeSnapshot(t, { force: o.force });
+    });
+
+  env
+    .command('reset')
+    .description('put a fork back to its snapshot: containers recreated on the same host ports, volumes copied again, services ready')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const { resetEnvironment } = await import('../envs/lease.js');
+      await resetEnvironment(name, { onWarning: (m) => void process.stderr.write(`warning: ${m}\n`) });
     });
 
   env
@@ -154,8 +228,10 @@ at once, taking the lease with it; prefer $$.)`)
     .argument('<command...>')
     .option('--ttl <duration>', 'lease time (default 1h)')
     .option('--bind-host <ip>', 'where published ports bind (default 127.0.0.1)')
+    .option('--from <tag>', 'a fork of this snapshot (see dockyard env --help)')
+    .option('--strict', 'with --from: refuse a snapshot taken of another configuration or image of a service')
     .passThroughOptions()
-    .action(async (cmd: string[], o: { ttl?: string; bindHost?: string }) => {
+    .action(async (cmd: string[], o: { ttl?: string; bindHost?: string; from?: string; strict?: boolean }) => {
       const { acquireEnvironment } = await import('../envs/lease.js');
       const lease = await acquireEnvironment(acquireOptions(globals(), o));
       let child: ReturnType<typeof spawn> | undefined;
