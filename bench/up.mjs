@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMPOSE_V1, DOCKYARD, line, measure, median, report, run, tmpDir } from './lib.mjs';
+import { COMPOSE_V1, DOCKYARD, RUNS, figure, line, median, note, run, sideBySide, tmpDir } from './lib.mjs';
 
 const IMAGE = process.env.DOCKYARD_TEST_IMAGE ?? 'dockyard-test/busybox:latest';
 
@@ -59,6 +59,7 @@ const fmtS = (x) => `${x.toFixed(2)}s`;
  * tools, so that the engine's drift over the run weighs on all three alike.
  */
 function engineFloor(n, tag) {
+  // (each call is a fresh Node process: its start is not timed)
   return rawApi(`
     const net = 'dockyard-bench-floor-${tag}';
     const t0 = Date.now();
@@ -125,74 +126,79 @@ function chainCriticalPath(project, sep, lat) {
   return total;
 }
 
-const m = (xs) => measure(xs.length, (i) => xs[i]);
-
-/** `which`: 'all', '30' (30 independent services up and down) or 'chain'. Returns extra misses. */
-export function benchUp(which = 'all') {
+/** `which`: 'all', '30' (30 independent services up and down) or 'chain'. */
+export async function benchUp(which = 'all') {
   line('\n## up / down');
-  const N = Number(process.env.BENCH_RUNS ?? 3);
-  if (which !== 'chain') bench30(N);
-  return which === '30' ? 0 : benchChain(N);
+  if (which !== 'chain') await bench30();
+  if (which !== '30') await benchChain();
 }
 
-function bench30(N) {
+async function bench30() {
   const dir30 = tmpDir('up-30');
   writeFileSync(join(dir30, 'docker-compose.yml'), independent(30));
-
-  // 30 independent services: up -d, then down; the engine alone in the same turn
-  const up30 = { ours: [], base: [] };
-  const noop30 = { ours: [], base: [] };
-  const down30 = { ours: [], base: [] };
-  const floors = [];
-  for (let i = 0; i < N; i++) {
-    for (const [tool, cmd, key] of [['dy', DOCKYARD, 'ours'], ['v1', COMPOSE_V1, 'base']]) {
-      const project = `bench${tool}30x${i}${RUN_ID}`;
-      cleanup(project);
-      up30[key].push(run(cmd, ['-p', project, 'up', '-d'], { cwd: dir30 }));
+  // 30 independent services: up -d, up -d again (nothing to do), down; with each tool and with the
+  // engine alone (raw API), interleaved, each warmed once
+  const tool = (name, cmd) => (i) => {
+    const project = `bench${name}30x${i < 0 ? 'w' : i}${RUN_ID}`;
+    cleanup(project);
+    try {
+      const up = run(cmd, ['-p', project, 'up', '-d'], { cwd: dir30 });
       // the same again: everything is running and current, nothing to do
-      noop30[key].push(run(cmd, ['-p', project, 'up', '-d'], { cwd: dir30 }));
-      down30[key].push(run(cmd, ['-p', project, 'down'], { cwd: dir30 }));
+      const noop = run(cmd, ['-p', project, 'up', '-d'], { cwd: dir30 });
+      const down = run(cmd, ['-p', project, 'down'], { cwd: dir30 });
+      return { up, noop, down };
+    } finally {
       cleanup(project);
     }
-    floors.push(engineFloor(30, `${RUN_ID}${i}`));
-  }
-  // (the 0.6x-of-v1 targets are retired: the engine's own floor is above them on this machine;
-  // the targets are now relative to that floor, measured in the same run)
-  report('up -d, 30 independent services', m(up30.ours), m(up30.base));
-  report('up -d again, 30 running and current (no-op)', m(noop30.ours), m(noop30.base), 0.3);
-  report('down, 30 services', m(down30.ours), m(down30.base));
-  const floor = { up: median(floors.map((f) => f.up)), down: median(floors.map((f) => f.down)) };
-  report('up -d, 30 services, against the engine floor', m(up30.ours), { seconds: floor.up }, 1.15, 'engine floor');
-  report('down, 30 services, against the engine floor', m(down30.ours), { seconds: floor.down }, 1.15, 'engine floor');
-  line(`  engine floor (raw API, no tool, all at once, median: network + create+start 30 ${fmtS(floor.up)}, stop+remove 30 ${fmtS(floor.down)}): dockyard spends ${fmtS(m(up30.ours).seconds - floor.up)} / ${fmtS(m(down30.ours).seconds - floor.down)} above it, docker-compose v1 ${fmtS(m(up30.base).seconds - floor.up)} / ${fmtS(m(down30.base).seconds - floor.down)}`);
+  };
+  const r = await sideBySide({
+    ours: tool('dy', DOCKYARD),
+    base: tool('v1', COMPOSE_V1),
+    floor: (i) => {
+      const f = engineFloor(30, `${RUN_ID}${i < 0 ? 'w' : i}`);
+      return { up: f.up, down: f.down };
+    },
+  });
+  // the 0.6x-of-v1 marks are retired: the engine's own floor is above them on this machine; the
+  // marks are relative to that floor, measured in the same run
+  figure({ id: 'up.30', name: 'up -d, 30 independent services', value: r.ours.up.seconds, baseline: r.base.up.seconds, floor: r.floor.up.seconds, unit: 's', runs: RUNS, mark: { max: 1.15, of: 'floor' } });
+  figure({ id: 'up.30.noop', name: 'up -d again, 30 running and current (no-op)', value: r.ours.noop.seconds, baseline: r.base.noop.seconds, unit: 's', runs: RUNS, mark: { max: 0.3, of: 'baseline' } });
+  figure({ id: 'down.30', name: 'down, 30 services', value: r.ours.down.seconds, baseline: r.base.down.seconds, floor: r.floor.down.seconds, unit: 's', runs: RUNS, mark: { max: 1.15, of: 'floor' } });
+  note(`engine floor: raw API, no tool, all at once: network + create+start 30 ${fmtS(r.floor.up.seconds)}, stop+remove 30 ${fmtS(r.floor.down.seconds)}; dockyard spends ${fmtS(r.ours.up.seconds - r.floor.up.seconds)} / ${fmtS(r.ours.down.seconds - r.floor.down.seconds)} above it, docker-compose v1 ${fmtS(r.base.up.seconds - r.floor.up.seconds)} / ${fmtS(r.base.down.seconds - r.floor.down.seconds)}`);
   // the fastest this engine did the same work in this run, through the raw API or through dockyard
-  const best = { up: Math.min(floor.up, m(up30.ours).seconds), down: Math.min(floor.down, m(down30.ours).seconds) };
-  line(`  a tool that added nothing to the engine's fastest run of this work would be ${(best.up / m(up30.base).seconds).toFixed(2)}x (up) and ${(best.down / m(down30.base).seconds).toFixed(2)}x (down) of docker-compose v1 on this engine`);
+  const best = { up: Math.min(r.floor.up.seconds, r.ours.up.seconds), down: Math.min(r.floor.down.seconds, r.ours.down.seconds) };
+  note(`a tool that added nothing to the engine's fastest run of this work would be ${(best.up / r.base.up.seconds).toFixed(2)}x (up) and ${(best.down / r.base.down.seconds).toFixed(2)}x (down) of docker-compose v1 on this engine`);
 }
 
-function benchChain(N) {
+async function benchChain() {
   const dirChain = tmpDir('up-chain');
   writeFileSync(join(dirChain, 'docker-compose.yml'), chain);
-  const lat = engineLatencies();
-  const chainRuns = { ours: [], base: [] };
+  const lat = engineLatencies(RUNS);
   const crit = [];
-  for (let i = 0; i < N; i++) {
-    for (const [tool, cmd, key, sep] of [['dy', DOCKYARD, 'ours', '-'], ['v1', COMPOSE_V1, 'base', '_']]) {
-      const project = `bench${tool}chain${i}${RUN_ID}`;
-      cleanup(project);
-      const r = run(cmd, ['-p', project, 'up', '-d'], { cwd: dirChain });
+  const tool = (name, cmd, sep) => (i) => {
+    const project = `bench${name}chain${i < 0 ? 'w' : i}${RUN_ID}`;
+    cleanup(project);
+    try {
       // v1 returns once c is started; dockyard too (without --wait): compare the same point
-      chainRuns[key].push(r);
-      if (key === 'ours') crit.push({ path: chainCriticalPath(project, sep, lat), total: r.seconds });
+      const r = run(cmd, ['-p', project, 'up', '-d'], { cwd: dirChain });
+      if (name === 'dy' && i >= 0) crit.push({ path: chainCriticalPath(project, sep, lat), total: r.seconds });
+      return r;
+    } finally {
       cleanup(project);
     }
-  }
-  report('up -d, 3-level health-check chain', m(chainRuns.ours), m(chainRuns.base), 0.8);
-  crit.sort((a, b) => a.total - b.total);
-  const mid = crit[Math.floor(crit.length / 2)];
-  const over = (mid.total - mid.path) * 1000;
-  line(
-    `  chain critical path (the engine's own steps, one after the other: network create ${(lat.network * 1000).toFixed(0)}ms + start ${(lat.start * 1000).toFixed(0)}ms x3 + each level's start->healthy): ${(mid.path * 1000).toFixed(0)}ms; dockyard total ${(mid.total * 1000).toFixed(0)}ms; overhead ${over.toFixed(0)}ms (target <= 300ms)${over <= 300 ? '  ok' : '  MISSED'}`,
-  );
-  return over <= 300 ? 0 : 1;
+  };
+  const r = await sideBySide({ ours: tool('dy', DOCKYARD, '-'), base: tool('v1', COMPOSE_V1, '_') });
+  figure({ id: 'up.chain', name: 'up -d, 3-level health-check chain', value: r.ours.seconds, baseline: r.base.seconds, unit: 's', runs: RUNS, mark: { max: 0.8, of: 'baseline' } });
+  // dockyard's time above the chain's own critical path, per run; the median of those
+  const over = median(crit.map((c) => (c.total - c.path) * 1000));
+  const path = median(crit.map((c) => c.path * 1000));
+  figure({
+    id: 'up.chain.overhead',
+    name: 'up -d, chain: dockyard above its critical path',
+    value: over,
+    unit: 'ms',
+    runs: crit.length,
+    mark: { max: 300 },
+    detail: `critical path (the engine's own steps, one after the other: network create ${(lat.network * 1000).toFixed(0)} ms + start ${(lat.start * 1000).toFixed(0)} ms x3 + each level's start->healthy): ${path.toFixed(0)} ms`,
+  });
 }
