@@ -74,7 +74,13 @@ export function dockyardEnvironment(o: VitestEnvironmentOptions = {}) {
     const n = Math.max(1, forks ?? ctx.config?.maxWorkers ?? 1);
     const fork = () => acquireEnvironment({ ...acquire, from: tag, strict: true });
     let leases: Lease[] | undefined;
-    if (snap) leases = await Promise.all(Array.from({ length: n }, fork)).catch(() => undefined);
+    if (snap) {
+      // a kept snapshot of another configuration is refused (strict) before anything starts: seeded again
+      const tries = await Promise.allSettled(Array.from({ length: n }, fork));
+      const made = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []));
+      if (made.length === n) leases = made;
+      else await Promise.all(made.map((l) => l.release()));
+    }
     if (!leases) {
       const seeding = await acquireEnvironment({ ...acquire, ttl: acquire.ttl ?? '30m' });
       try {
