@@ -58,7 +58,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
 #logs { height:38vh; min-height:200px; overflow:auto; background:#0d1117; border:1px solid var(--line); border-radius:5px; padding:4px 8px; font:12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; contain:strict; }
 .l { white-space:pre-wrap; word-break:break-all; }
 .l.h { display:none; }
-.l .t { color:#4d5866; margin-right:8px; }
+.l::before { content: attr(data-t); color:#4d5866; margin-right:8px; }
 .l .s { margin-right:8px; font-weight:600; }
 .l.e { color:#ffb4ad; }
 .l.gap { color:var(--warn); font-style:italic; }
@@ -93,6 +93,9 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     if (!c) { var h = 0; for (var i = 0; i < svc.length; i++) h = (h * 31 + svc.charCodeAt(i)) >>> 0; c = "hsl(" + (h % 360) + " 65% 66%)"; hues.set(svc, c); }
     return c;
   }
+  var lastSec = -1, lastClock = "";
+  function clock(t) { var sec = Math.floor(t / 1000); if (sec !== lastSec) { lastSec = sec; lastClock = new Date(t).toTimeString().slice(0, 8); } return lastClock; }
+  function dur(n) { var s = Math.max(0, Math.round(n / 1000)), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60; return h ? h + "h " + m + "m" : m ? m + "m " + r + "s" : r + "s"; }
   function ms(n) { return n < 1000 ? Math.round(n) + " ms" : (n / 1000).toFixed(n < 10000 ? 2 : 1) + " s"; }
 
   // ---- services ----
@@ -235,9 +238,9 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     if (l.gap) { d.className = "l gap"; d.textContent = "… " + l.gap + " line(s) skipped: the page fell behind"; return d; }
     d.className = l.e ? "l e" : "l";
     d.setAttribute("data-service", l.s);
-    var t = document.createElement("span"); t.className = "t"; t.textContent = new Date(l.t).toTimeString().slice(0, 8);
+    d.setAttribute("data-t", clock(l.t));
     var s = document.createElement("span"); s.className = "s"; s.style.color = color(l.s); s.textContent = l.c;
-    d.appendChild(t); d.appendChild(s); d.appendChild(document.createTextNode(l.x));
+    d.appendChild(s); d.appendChild(document.createTextNode(l.x));
     if (!matches(l.s, l.x)) d.classList.add("h");
     return d;
   }
@@ -327,7 +330,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     box.innerHTML = "<table><thead><tr><th>lease</th><th>expires</th><th>owner</th><th>containers</th><th>health</th></tr></thead><tbody>" + S.leases.map(function (l) {
       var left = l.expiresAt - Date.now();
       var health = l.unhealthy ? '<span class="badge bad">' + l.unhealthy + " unhealthy</span>" : l.healthy ? '<span class="badge ok">' + l.healthy + " healthy</span>" : '<span class="sub">—</span>';
-      return '<tr data-lease="' + esc(l.name) + '"><td class="mono">' + esc(l.name) + "</td><td>" + (l.expired ? '<span class="badge bad">expired</span>' : "in " + ms(left)) + "</td><td>" + esc(l.owner) + ' <span class="sub">' + esc(l.ownerState) + "</span></td><td>" + l.running + "/" + l.containers + " running</td><td>" + health + "</td></tr>";
+      return '<tr data-lease="' + esc(l.name) + '"><td class="mono">' + esc(l.name) + "</td><td>" + (l.expired ? '<span class="badge bad">expired</span>' : "in " + dur(left)) + "</td><td>" + esc(l.owner) + ' <span class="sub">' + esc(l.ownerState) + "</span></td><td>" + l.running + "/" + l.containers + " running</td><td>" + health + "</td></tr>";
     }).join("") + "</tbody></table>";
   }
   setInterval(function () { if (S.leases.length) renderLeases(); }, 1000);

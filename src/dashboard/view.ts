@@ -134,6 +134,8 @@ export class ProjectView {
   private subs: EventSubscription[] = [];
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  /** events patched into a row per container: an inspection begun before the last one is not sent */
+  private readonly patches = new Map<string, number>();
   private readonly followers = new Map<string, { close(): void }>();
   /** the newest log line's time per container: a follower started again skips what was shown */
   private readonly lastLogTime = new Map<string, number>();
@@ -176,7 +178,8 @@ export class ProjectView {
       project: this.handle.name,
       services,
       containers: [...this.containers.values()],
-      logs: [...this.logs],
+      // the containers' tails arrive one container after another: in time order for the page
+      logs: [...this.logs].sort((x, y) => x.t - y.t),
       activity: [...this.activity],
       timeline: this.timeline,
       plan: this.plan,
@@ -220,10 +223,22 @@ export class ProjectView {
     const id = e.Actor.ID;
     if (action === 'destroy') {
       this.containers.delete(id);
+      this.patches.delete(id);
       this.followers.get(id)?.close();
       this.followers.delete(id);
       this.send({ type: 'removed', id });
-    } else void this.refresh(id);
+    } else {
+      // what the event itself says goes out at once; the inspection that follows completes the row
+      const known = this.containers.get(id);
+      const patch = known && eventPatch(e);
+      if (known && patch) {
+        const v = { ...known, ...patch };
+        this.containers.set(id, v);
+        this.patches.set(id, (this.patches.get(id) ?? 0) + 1);
+        this.send({ type: 'container', container: v });
+      }
+      void this.refresh(id);
+    }
     if (['create', 'destroy', 'rename'].includes(action)) this.later('plan', 500, () => this.refreshPlan());
   }
 
@@ -263,8 +278,11 @@ export class ProjectView {
       return running;
     }
     const p = (async () => {
+      const seq = this.patches.get(id) ?? 0;
       const c = await this.engine.inspectContainer(id).catch(() => undefined);
       if (this.closed) return;
+      // an event came meanwhile: its patch is newer than this answer, and another inspection follows
+      if (seq !== (this.patches.get(id) ?? 0) && this.again.has(id)) return;
       if (!c) {
         if (this.containers.delete(id)) this.send({ type: 'removed', id });
         return;
@@ -426,6 +444,24 @@ export class ProjectView {
     const a = this.begin('watch', `watch ${w.action} ${w.service}`, w.service);
     a.note(`${w.files} file(s) to ${w.containers.join(', ') || '(no container running)'} in ${w.ms} ms`);
     a.end(w.error);
+  }
+}
+
+/** The change an engine event makes to a container's row, as far as the event itself tells. */
+function eventPatch(e: EngineEvent): Partial<ContainerView> | undefined {
+  switch (e.Action) {
+    case 'start':
+    case 'unpause':
+    case 'restart':
+      return { state: 'running', exitCode: undefined };
+    case 'pause':
+      return { state: 'paused' };
+    case 'die':
+      return { state: 'exited', exitCode: e.Actor.Attributes.exitCode !== undefined ? Number(e.Actor.Attributes.exitCode) : undefined };
+    default: {
+      const h = /^health_status: (\w+)/.exec(e.Action.trim());
+      return h ? { health: h[1] } : undefined;
+    }
   }
 }
 
