@@ -2,12 +2,14 @@
  * A service under a profile, named on the command line, has its profiles enabled by every command
  * that takes services (as docker compose does, not only up and run): issue 28.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { BASE, docker, useProjects } from '../helpers/engine.js';
+import { CLI, dockerEnv } from '../helpers/fs.js';
 
 const project = useProjects(afterEach);
 const images: string[] = [];
@@ -94,4 +96,30 @@ describe('profiles enabled by the services named', () => {
     expect(nope.code).toBe(2);
     expect(nope.stderr).toMatch(/no such service: nope/);
   });
+});
+
+describe('COMPOSE_* variables and terminals, on the engine', () => {
+  it('logs > file typed in a terminal: no colour codes in the file (colour follows stdout); COMPOSE_REMOVE_ORPHANS; --wait-timeout 1m30s; COMPOSE_ENV_FILES', async () => {
+    const p = project({
+      'compose.yaml': `services:\n  web:\n    image: ${BASE}\n    command: ["sh", "-c", "echo hello-\${GREETING:-none}; exec sleep 600"]\n    init: true\n  worker:\n    image: ${BASE}\n    command: ["sleep", "600"]\n    init: true\n`,
+      'greet.env': 'GREETING=env-files\n',
+    });
+    p.ok(['up', '-d'], { env: { COMPOSE_ENV_FILES: 'greet.env' } });
+    // stdout to a file, stderr still the terminal
+    const inTerminal = (args: string) =>
+      promisify(execFile)('script', ['-qec', `'${process.execPath}' '${CLI}' -p ${p.name} ${args}`, '/dev/null'], { cwd: p.dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', TERM: 'xterm', ...dockerEnv() } });
+    await inTerminal('logs web > out.txt');
+    const file = readFileSync(join(p.dir, 'out.txt'), 'utf8');
+    expect(file).toMatch(new RegExp(`^${p.name}-web-1 +\\| hello-env-files\\n$`));
+    expect((await inTerminal('logs web')).stdout).toMatch(new RegExp(`\\x1b\\[\\d+m${p.name}-web-1 *\\x1b\\[0m \\| hello-env-files`));
+    // worker is no longer defined: an orphan, removed by kill when COMPOSE_REMOVE_ORPHANS says so
+    p.writeFile('compose.yaml', `services:\n  web:\n    image: ${BASE}\n    command: ["sleep", "600"]\n    init: true\n`);
+    p.ok(['kill', 'web']);
+    expect(p.containers().map((c) => c.service)).toEqual(['web', 'worker']);
+    p.ok(['kill', 'web'], { env: { COMPOSE_REMOVE_ORPHANS: 'true' } });
+    expect(p.containers().map((c) => c.service)).toEqual(['web']);
+    // a Go duration
+    p.ok(['start', '--wait-timeout', '1m30s', 'web']);
+    expect(p.run(['start', '--wait-timeout', '1m30', 'web']).stderr).toMatch(/invalid --wait-timeout "1m30"/);
+  }, 120_000);
 });

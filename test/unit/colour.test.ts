@@ -1,8 +1,13 @@
 /** Colours per stream, progress modes and the COMPOSE_* variables the CLI reads (issue 28). */
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
 import { colourFor, envFilesFrom, envFlag, resolveAnsi, resolveProgress } from '../../src/cli/colour.js';
 import { loadOptionsFrom, parseTimeoutMs } from '../../src/cli/common.js';
 import { parseDuration } from '../../src/load/units.js';
+import { CLI, cleanupTrees, tree } from '../helpers/fs.js';
 
 const TTY = { isTTY: true };
 const FILE = { isTTY: false };
@@ -113,4 +118,33 @@ describe('timeouts', () => {
     expect(parseDuration('0')).toBe(0);
     expect(parseDuration('10μs')).toBe(10e3);
   });
+});
+
+describe('in a real terminal (a pseudo-terminal made by script)', () => {
+  const dir = tree({ Dockerfile: 'FROM ubuntu\nMAINTAINER me\n' });
+  afterAll(cleanupTrees);
+  /** runs `dockyard ARGS [> out.txt]` with stdout and stderr on a terminal (or stdout to a file); its terminal text and the file */
+  const inTerminal = async (args: string, env: Record<string, string> = {}, toFile = false) => {
+    rmSync(join(dir, 'out.txt'), { force: true });
+    const cmd = `'${process.execPath}' '${CLI}' ${args}${toFile ? ' > out.txt' : ''}`;
+    const { stdout } = await promisify(execFile)('script', ['-qec', cmd, '/dev/null'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', TERM: 'xterm', ...env } }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+    return { terminal: stdout, file: toFile ? readFileSync(join(dir, 'out.txt'), 'utf8') : '' };
+  };
+  const ESC = /\x1b\[/;
+
+  it('lint > file typed in a terminal writes no colour codes into the file; the terminal gets them', async () => {
+    const redirected = await inTerminal('lint Dockerfile', {}, true);
+    expect(redirected.file).toMatch(/warning DY101/);
+    expect(redirected.file).not.toMatch(ESC);
+    expect((await inTerminal('lint Dockerfile')).terminal).toMatch(/\x1b\[33mwarning\x1b\[0m DY101/);
+  }, 60_000);
+
+  it('lint honours --ansi, COMPOSE_ANSI, NO_COLOR, TERM=dumb and FORCE_COLOR', async () => {
+    expect((await inTerminal('--ansi never lint Dockerfile')).terminal).not.toMatch(ESC);
+    expect((await inTerminal('lint --ansi always Dockerfile', {}, true)).file).toMatch(ESC);
+    expect((await inTerminal('lint Dockerfile', { COMPOSE_ANSI: 'never' })).terminal).not.toMatch(ESC);
+    expect((await inTerminal('lint Dockerfile', { NO_COLOR: '1' })).terminal).not.toMatch(ESC);
+    expect((await inTerminal('lint Dockerfile', { TERM: 'dumb' })).terminal).not.toMatch(ESC);
+    expect((await inTerminal('lint Dockerfile', { FORCE_COLOR: '1' }, true)).file).toMatch(ESC);
+  }, 120_000);
 });
