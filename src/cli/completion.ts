@@ -250,8 +250,12 @@ if [[ "$funcstack[1]" == _dockyard ]]; then _dockyard "$@"; else compdef _dockya
 
 const FISH = `# dockyard completion for fish: dockyard completion fish | source
 function __dockyard_complete
-    set -l words (commandline -opc) (commandline -ct)
-    set -l out (command $words[1] __complete $words[2..-1] 2>/dev/null)
+    set -l words (commandline -opc)
+    # the word being typed, also when it is empty (a quoted empty list is one empty string)
+    set -l cur (commandline -ct)
+    set -l cmd $words[1]
+    set -e words[1]
+    set -l out (command $cmd __complete $words "$cur" 2>/dev/null)
     set -l directive $out[-1]
     set -e out[-1]
     for line in $out
