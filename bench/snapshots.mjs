@@ -32,7 +32,7 @@ volumes:
   data: {}
 `;
 // the seeding: 50 files of 1 MB and 2,000 small rows, as a migration and fixtures would write them
-const SEED = 'mkdir -p /data/tables /data/rows && for i in $(seq 1 50); do head -c 1048576 /dev/urandom > /data/tables/t$i; done && for i in $(seq 1 2000); do echo "row $i" > /data/rows/r$i; done && du -sm /data | cut -f1';
+const SEED = 'mkdir -p /data/tables /data/rows && head -c 1048576 /dev/urandom > /tmp/mb && for i in $(seq 1 50); do cat /tmp/mb > /data/tables/t$i; done && for i in $(seq 1 2000); do echo "row $i" > /data/rows/r$i; done && du -sm /data | cut -f1';
 
 function lib(dir, body) {
   const script = `
@@ -90,7 +90,10 @@ export async function benchSnapshots() {
      };
      const names = Object.keys(sides);
      for (const n of names) await sides[n](false);
-     for (let i = 0; i < ${RUNS}; i++) for (let k = 0; k < names.length; k++) await sides[names[(k + i) % names.length]](true);
+     for (let i = 0; i < ${RUNS}; i++) {
+       for (let k = 0; k < names.length; k++) await sides[names[(k + i) % names.length]](true);
+       process.stderr.write('  snapshots: round ' + (i + 1) + ' of ${RUNS} done\\n');
+     }
      await S.removeSnapshot(tag);
      return { seedS, mb: Number(mb.stdout.trim()), snapS, size: snap.size, ...out };`,
   );

@@ -35,12 +35,12 @@ volumes:
   data: {}
 `;
 
-/** A service that writes without pause: file f<i>, then last = i. */
+/** A service that writes without pause: file f<i>, then last = i (replaced whole: written aside, renamed). */
 const WRITER = `services:
   writer:
     image: \${DOCKYARD_BASE_IMAGE}
     init: true
-    command: ["sh", "-c", "i=0; while :; do i=$$((i + 1)); echo $$i > /data/f$$i; echo $$i > /data/last; usleep 1000; done"]
+    command: ["sh", "-c", "i=0; while :; do i=$$((i + 1)); echo $$i > /data/f$$i; echo $$i > /data/last.new; mv /data/last.new /data/last; done"]
     volumes: [data:/data]
 volumes:
   data: {}
@@ -142,7 +142,7 @@ describe('snapshots of leased environments', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const snap = await l.snapshot(t);
     // every file up to last exists, and at most one more (written before last was updated)
-    const [last, count, hasLast] = inImage(snap.id, 'cd /snapshot/data && cat last && ls | grep -c "^f" && test -f f$(cat last) && echo yes').split('\n');
+    const [last, count, hasLast] = inImage(snap.id, 'cd /snapshot/data; cat last; ls | grep -c "^f"; if test -f "f$(cat last)"; then echo yes; else echo no; fi').split('\n');
     expect(Number(last)).toBeGreaterThan(10);
     expect([Number(last), Number(last) + 1]).toContain(Number(count));
     expect(hasLast).toBe('yes');
