@@ -4,14 +4,14 @@
  * record of each layer); an environment of a larger sprawl (test/fixtures-sprawl2) comes up from
  * its new files (base + environment + two cross-cutting overlays) as the original says.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { BASE, docker, dockerJson, useProjects } from '../helpers/engine.js';
-import { cleanupTrees, cli, tree } from '../helpers/fs.js';
+import { CLI, cleanupTrees, cli, dockerEnv, tree } from '../helpers/fs.js';
 
 const tag = `dyt-consolidate-${randomBytes(4).toString('hex')}`;
 const images: string[] = [];
@@ -21,19 +21,39 @@ afterAll(() => {
 });
 
 /**
+ * Runs a command without blocking vitest's worker (a build takes minutes on a busy engine, and a
+ * worker blocked that long times out its calls to the runner).
+ */
+function run(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: o.env ?? process.env, cwd: o.cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+/** the built CLI, as helpers/fs.ts's cli() runs it, without blocking */
+const dockyard = (args: string[], cwd?: string) => run(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...dockerEnv() } });
+/** every file of an image and its checksum (timestamps of rebuilt layers differ, contents must not) */
+const filesOfImage = async (image: string) => {
+  const r = await run('docker', ['run', '--rm', '--entrypoint', 'sh', image, '-c', 'find / -xdev -type f ! -path "/proc/*" ! -path "/sys/*" ! -path "/etc/hostname" ! -path "/etc/hosts" ! -path "/etc/resolv.conf" -exec md5sum {} + | sort']);
+  if (r.code !== 0) throw new Error(`listing the files of ${image} failed:\n${r.stderr}`);
+  return r.stdout.trim();
+};
+
+/**
  * An original is built by `docker build` (the classic builder, which reads the folder's
  * .dockerignore); a target by dockyard, from a Compose file as a user would, which reads
  * Dockerfile.dockerignore beside the consolidated Dockerfile.
  */
-const build = (dockerfile: string, context: string, name: string, target?: string) => {
+const build = async (dockerfile: string, context: string, name: string, target?: string) => {
   const image = `${tag}:${name}`;
   images.push(image);
   const r = target
-    ? cli(['-p', `${tag}-${name}`, '-f', join(tree({ 'compose.yaml': `services:\n  t:\n    image: ${image}\n    build:\n      context: ${context}\n      dockerfile: ${dockerfile}\n      target: ${target}\n` }), 'compose.yaml'), 'build', '--quiet'])
-    : (() => {
-        const x = spawnSync('docker', ['build', '-q', '-f', dockerfile, '-t', image, context], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '0' } });
-        return { code: x.status, stderr: x.stderr };
-      })();
+    ? await dockyard(['-p', `${tag}-${name}`, '-f', join(tree({ 'compose.yaml': `services:\n  t:\n    image: ${image}\n    build:\n      context: ${context}\n      dockerfile: ${dockerfile}\n      target: ${target}\n` }), 'compose.yaml'), 'build', '--quiet'])
+    : await run('docker', ['build', '-q', '-f', dockerfile, '-t', image, context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
   if (r.code !== 0) throw new Error(`building ${dockerfile} failed:\n${r.stderr}`);
   return {
     config: configOf(image),
@@ -42,8 +62,7 @@ const build = (dockerfile: string, context: string, name: string, target?: strin
     history: docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', image).split('\n').map((l) => l.replace(/(dir|file|multi):[0-9a-f]{64}/, '$1:*'))
       // (the labels dockyard puts on what it builds are layers of their own: not the Dockerfile's)
       .filter((l) => !/#\(nop\) +LABEL (dev\.dockyard|com\.docker\.compose)\./.test(l)),
-    // every file of the image and its checksum (timestamps of rebuilt layers differ, contents must not)
-    files: docker('run', '--rm', '--entrypoint', 'sh', image, '-c', 'find / -xdev -type f ! -path "/proc/*" ! -path "/sys/*" ! -path "/etc/hostname" ! -path "/etc/hosts" ! -path "/etc/resolv.conf" -exec md5sum {} + | sort'),
+    files: await filesOfImage(image),
   };
 };
 
@@ -52,9 +71,6 @@ const build = (dockerfile: string, context: string, name: string, target?: strin
  * and not by Dockerfile: the parent layer's id, the builder's host name, the labels dockyard puts
  * on what it builds.
  */
-/** lets vitest's worker answer its runner between long synchronous steps (its calls time out otherwise) */
-const tick = () => new Promise<void>((r) => setImmediate(r));
-
 function configOf(image: string): Record<string, unknown> {
   const c = dockerJson<Array<{ Config: Record<string, unknown> }>>('image', 'inspect', image)[0]!.Config;
   const { Image: _i, Hostname: _h, Labels, ...rest } = c;
@@ -85,10 +101,7 @@ describe('consolidate (engine)', () => {
     expect(Object.keys(manifest.dockerfiles).sort()).toEqual(['a/Dockerfile', 'b/Dockerfile.prod', 'c.Dockerfile']);
     const filesOf = new Map<string, string>();
     for (const [orig, t] of Object.entries(manifest.dockerfiles)) {
-      const before = build(join(dir, orig), join(dir, dirname(orig)), `${t.target}-before`);
-      await tick();
-      const after = build(join(out, t.dockerfile), join(out, t.context), `${t.target}-after`, t.target);
-      await tick();
+      const [before, after] = await Promise.all([build(join(dir, orig), join(dir, dirname(orig)), `${t.target}-before`), build(join(out, t.dockerfile), join(out, t.context), `${t.target}-after`, t.target)]);
       expect(after.history, orig).toEqual(before.history);
       expect(after.files, orig).toBe(before.files);
       expect(after.config, orig).toEqual(before.config);
@@ -101,18 +114,18 @@ describe('consolidate (engine)', () => {
     const manifestCompose = (JSON.parse(readFileSync(join(out, 'consolidate.json'), 'utf8')) as { compose: Record<string, string[]> }).compose;
     const name = `${tag}-compose`;
     for (const [orig, files] of Object.entries(manifestCompose)) {
-      const b = cli(['-p', name, '--project-directory', dir, ...files.flatMap((f) => ['-f', join(out, f)]), 'build', '--quiet']);
+      const b = await dockyard(['-p', name, '--project-directory', dir, ...files.flatMap((f) => ['-f', join(out, f)]), 'build', '--quiet']);
       expect(b.code, b.stderr).toBe(0);
       for (const svc of orig === 'compose.yaml' ? ['a', 'b'] : ['a', 'c']) {
         const image = `${name}-${svc}`;
         images.push(image);
-        const files = docker('run', '--rm', '--entrypoint', 'sh', image, '-c', 'find / -xdev -type f ! -path "/proc/*" ! -path "/sys/*" ! -path "/etc/hostname" ! -path "/etc/hosts" ! -path "/etc/resolv.conf" -exec md5sum {} + | sort');
+        const files = await filesOfImage(image);
         if (svc === 'c') expect(files, `${orig} ${svc}`).toMatch(/ \/src\/a\.txt$/m); // the build stage of c.Dockerfile
         else expect(files, `${orig} ${svc}`).toBe(filesOf.get(svc === 'a' ? 'a/Dockerfile' : 'b/Dockerfile.prod'));
       }
     }
     expect(readFileSync(join(out, 'compose.base.yaml'), 'utf8')).toMatch(/target: a\n/);
-  }, 120_000);
+  }, 300_000);
 });
 
 /** test/fixtures-sprawl2's files, its image names pointed at the test image. */
@@ -141,15 +154,12 @@ describe('consolidate (engine): a larger sprawl', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'consolidate.json'), 'utf8')) as { dockerfiles: Record<string, { dockerfile: string; target: string; context: string }> };
     expect(Object.keys(manifest.dockerfiles).sort()).toEqual(['api/Dockerfile', 'api/Dockerfile.dev', 'tools/Dockerfile.test', 'web/Dockerfile', 'worker/Dockerfile']);
     for (const [orig, t] of Object.entries(manifest.dockerfiles)) {
-      const before = build(join(dir, orig), join(dir, dirname(orig)), `s2-${t.target}-before`);
-      await tick();
-      const after = build(join(out, t.dockerfile), join(out, t.context), `s2-${t.target}-after`, t.target);
-      await tick();
+      const [before, after] = await Promise.all([build(join(dir, orig), join(dir, dirname(orig)), `s2-${t.target}-before`), build(join(out, t.dockerfile), join(out, t.context), `s2-${t.target}-after`, t.target)]);
       expect(after.files, orig).toBe(before.files);
       expect(after.config, orig).toEqual(before.config);
       expect(before.files, orig).toMatch(orig.startsWith('web') ? / \/www\/index\.html$/m : / \/app\/package\.json$/m);
     }
-  }, 240_000);
+  }, 480_000);
 
   it('production-secure comes up from base + prod + performance + hardening, as the original describes it', async () => {
     const p = project(sprawl2());
@@ -159,10 +169,8 @@ describe('consolidate (engine): a larger sprawl', () => {
     const files = manifest.compose['docker-compose.production-secure.yml']!;
     expect(files).toEqual(['compose.base.yaml', 'compose.prod.yaml', 'compose.performance.yaml', 'compose.hardening.yaml']);
     expect(manifest.profiles['docker-compose.production-secure.yml']).toBeUndefined();
-    await tick();
-    const up = p.run(['--project-directory', '.', ...files.flatMap((f) => ['-f', `consolidated/${f}`]), 'up', '--wait', '--wait-timeout', '120s'], { timeoutMs: 200_000 });
+    const up = await dockyard(['-p', p.name, '--project-directory', '.', ...files.flatMap((f) => ['-f', `consolidated/${f}`]), 'up', '--wait', '--wait-timeout', '240s'], p.dir);
     expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
-    await tick();
     const running = p.containers();
     expect(running.map((x) => [x.service, x.state])).toEqual([
       ['api', 'running'],
@@ -192,5 +200,5 @@ describe('consolidate (engine): a larger sprawl', () => {
     expect(db.HostConfig.RestartPolicy.Name).toBe('always');
     // the built image is the consolidated Dockerfile's api target
     expect(docker('run', '--rm', '--entrypoint', 'cat', api.Image, '/app/deps.txt')).toMatch(/package\.json/);
-  }, 240_000);
+  }, 360_000);
 });
