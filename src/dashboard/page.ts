@@ -76,6 +76,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
 <div id="logs"></div></section>
 <section class="wide"><h2>Leased environments</h2><div id="leases"><div class="none">no leases on this engine</div></div></section>
 </main>
+<!--snapshot-->
 <script>
 (function () {
   "use strict";
@@ -352,6 +353,9 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     c.setAttribute("data-connected", on ? "true" : "false");
     c.textContent = on ? "live" : "reconnecting…";
   }
+  // the snapshot the page came with: painted before the event stream is even open (it sends a fresh one)
+  var pre = document.getElementById("snapshot");
+  if (pre) applySnapshot(JSON.parse(pre.textContent));
   var es = new EventSource("/events?token=" + encodeURIComponent(TOKEN));
   var on = function (type, fn) { es.addEventListener(type, function (e) { fn(JSON.parse(e.data)); }); };
   on("snapshot", applySnapshot);

@@ -94,7 +94,9 @@ export async function serveDashboard(handle: ProjectHandle, o: DashboardOptions 
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (req.method === 'GET' && url.pathname === '/') {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'", 'Referrer-Policy': 'no-referrer' });
-      res.end(PAGE);
+      // the page comes with a snapshot, so that its first paint needs no second request
+      const snap = JSON.stringify(view.snapshot()).replace(/</g, '\\u003c');
+      res.end(PAGE.replace('<!--snapshot-->', () => `<script type="application/json" id="snapshot">${snap}</script>`));
       return;
     }
     if (req.method === 'GET' && url.pathname === '/events') return openStream(req, res);

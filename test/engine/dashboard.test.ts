@@ -6,7 +6,9 @@
  * The README's screenshot is taken here (written to docs/dashboard.png with DOCKYARD_SCREENSHOT=1).
  */
 import { copyFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
+import { promisify } from 'node:util';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,7 +19,7 @@ import { openProject } from 'dockyard';
 import type { ProjectHandle } from 'dockyard';
 import { serveDashboard } from '../../dist/dashboard/server.js';
 import type { Dashboard } from '../../dist/dashboard/server.js';
-import { BASE, docker, TestProject } from '../helpers/engine.js';
+import { BASE, TestProject } from '../helpers/engine.js';
 import { launchBrowser } from '../helpers/browser.js';
 import type { TestBrowser } from '../helpers/browser.js';
 
@@ -43,7 +45,13 @@ const statusOf = (port: number, path: string, host: string) =>
       .end();
   });
 
-const startedAt = (container: string) => docker('inspect', '-f', '{{.State.StartedAt}}', container);
+/**
+ * The docker CLI without blocking: the dashboard serves from this very process, and a synchronous
+ * child process would hold its events back for as long as the command runs.
+ */
+const run = promisify(execFile);
+const dockerA = async (...args: string[]) => (await run('docker', args, { encoding: 'utf8' })).stdout.trim();
+const startedAt = (container: string) => dockerA('inspect', '-f', '{{.State.StartedAt}}', container);
 
 describe('dashboard (real browser)', () => {
   // the shop example under a project name of the test's own; cleaned up by label whatever happens
@@ -79,7 +87,7 @@ describe('dashboard (real browser)', () => {
     await expect.poll(() => row(page, 'api').getAttribute('data-health')).toBe('healthy');
     expect(await row(page, 'worker').locator('[data-container]').count()).toBe(2);
     // the published port is a link to the port the engine chose
-    const web = docker('port', `${shop.name}-web-1`, '80/tcp').split('\n')[0]!.split(':').at(-1);
+    const web = (await dockerA('port', `${shop.name}-web-1`, '80/tcp')).split('\n')[0]!.split(':').at(-1);
     expect(await row(page, 'web').locator('a').first().getAttribute('href')).toBe(`http://127.0.0.1:${web}/`);
     expect(await page.locator('#timeline svg rect[data-timeline="api"]').count()).toBe(1);
     await expect.poll(() => page.locator('.l[data-service="worker"]').count()).toBeGreaterThan(0);
@@ -102,8 +110,8 @@ describe('dashboard (real browser)', () => {
         }).observe(tr, { attributes: true, attributeFilter: ['data-state'] });
       });
     }
-    docker('stop', '-t', '1', `${shop.name}-web-1`);
-    const finished = Date.parse(docker('inspect', '-f', '{{.State.FinishedAt}}', `${shop.name}-web-1`));
+    await dockerA('stop', '-t', '1', `${shop.name}-web-1`);
+    const finished = Date.parse(await dockerA('inspect', '-f', '{{.State.FinishedAt}}', `${shop.name}-web-1`));
     for (const p of [a, b]) {
       await p.waitForSelector('tr[data-service="web"][data-state="exited"]', { timeout: 5000 });
       const seen = await p.evaluate(() => (window as unknown as { exitedAt: number }).exitedAt);
@@ -112,7 +120,7 @@ describe('dashboard (real browser)', () => {
     // one page goes away mid-stream: the other goes on, and the server forgets the closed one
     await b.close();
     await expect.poll(() => dash.clients).toBe(1);
-    docker('start', `${shop.name}-web-1`);
+    await dockerA('start', `${shop.name}-web-1`);
     await a.waitForSelector('tr[data-service="web"][data-state="running"]', { timeout: 1000 });
     await a.close();
   });
@@ -121,7 +129,7 @@ describe('dashboard (real browser)', () => {
     const page = await browser.page(dash.url);
     await page.waitForSelector('#conn[data-connected="true"]');
     const marker = `marker-${Date.now()}`;
-    docker('exec', `${shop.name}-api-1`, 'sh', '-c', `echo ${marker} > /proc/1/fd/1`);
+    await dockerA('exec', `${shop.name}-api-1`, 'sh', '-c', `echo ${marker} > /proc/1/fd/1`);
     const line = page.locator('.l[data-service="api"]', { hasText: marker });
     await line.waitFor({ timeout: 2000 });
     // the filter keeps only what matches
@@ -132,7 +140,7 @@ describe('dashboard (real browser)', () => {
 
   it('the restart button restarts the container (the engine\'s StartedAt changes) and shows the result', async () => {
     const page = await browser.page(dash.url);
-    const before = startedAt(`${shop.name}-web-1`);
+    const before = await startedAt(`${shop.name}-web-1`);
     await row(page, 'web').locator('button[data-action="restart"]').click();
     await expect.poll(() => startedAt(`${shop.name}-web-1`), { timeout: 20_000 }).not.toBe(before);
     await page.waitForSelector('[data-activity][data-service="web"][data-state="done"]', { timeout: 20_000 });
@@ -141,7 +149,7 @@ describe('dashboard (real browser)', () => {
   });
 
   it('an action without the token (or with another) is refused, and changes nothing', async () => {
-    const before = startedAt(`${shop.name}-web-1`);
+    const before = await startedAt(`${shop.name}-web-1`);
     const base = dash.url.replace(/\?.*/, '');
     const post = (headers: Record<string, string>, query = '') => fetch(`${base}api/actions${query}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ action: 'stop', service: 'web' }) });
     expect((await post({})).status).toBe(403);
@@ -159,8 +167,8 @@ describe('dashboard (real browser)', () => {
     expect(status).toBe(403);
     await page.close();
     await new Promise((r) => setTimeout(r, 300));
-    expect(startedAt(`${shop.name}-web-1`)).toBe(before);
-    expect(docker('inspect', '-f', '{{.State.Status}}', `${shop.name}-web-1`)).toBe('running');
+    expect(await startedAt(`${shop.name}-web-1`)).toBe(before);
+    expect(await dockerA('inspect', '-f', '{{.State.Status}}', `${shop.name}-web-1`)).toBe('running');
   });
 });
 
