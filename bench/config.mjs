@@ -29,7 +29,7 @@ export async function benchConfig() {
       ours: () => run(DOCKYARD, ['config'], { cwd: dir }),
       base: () => run(COMPOSE_V1, ['config'], { cwd: dir }),
     });
-    figure({ id, name, value: r.ours.seconds, baseline: r.base.seconds, unit: 's', runs: RUNS, mark: { max: 0.33, of: 'baseline' } });
+    figure({ id, name, value: r.ours.seconds, baseline: r.base.seconds, unit: 's', runs: RUNS, mark: { max: 0.33, of: 'baseline' }, samples: { dockyard: r.ours.samples, baseline: r.base.samples } });
     if (dir === big) {
       figure({ id: 'config.1000.time', name: 'config, 1000 services (time)', value: r.ours.seconds, unit: 's', runs: RUNS, mark: { max: 1 } });
       figure({ id: 'config.1000.rss', name: 'config, 1000 services (peak memory)', value: r.ours.rssMb ?? NaN, unit: 'MB', runs: RUNS, mark: { max: 200 } });

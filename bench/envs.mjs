@@ -119,8 +119,8 @@ export async function benchEnvs() {
       base: () => v1UpAndWait(dir, `benchenv${Math.random().toString(36).slice(2, 8)}`),
     });
     const p50 = r.ours.up.seconds;
-    figure({ id: 'envs.acquire', name: 'acquire (p50)', value: p50, baseline: r.base.up.seconds, unit: 's', runs: RUNS, mark: { max: 1.5 } });
-    figure({ id: 'envs.release', name: 'release (p50)', value: r.ours.down.seconds, baseline: r.base.down.seconds, unit: 's', runs: RUNS, mark: { max: 1 } });
+    figure({ id: 'envs.acquire', name: 'acquire (p50)', value: p50, baseline: r.base.up.seconds, unit: 's', runs: RUNS, mark: { max: 1.5 }, samples: { dockyard: r.ours.up.samples, baseline: r.base.up.samples } });
+    figure({ id: 'envs.release', name: 'release (p50)', value: r.ours.down.seconds, baseline: r.base.down.seconds, unit: 's', runs: RUNS, mark: { max: 1 }, samples: { dockyard: r.ours.down.samples, baseline: r.base.down.samples } });
     note(`the engine's own part of an acquire (first container created -> last one ready: starts and health-check intervals, 500 ms here; this engine, API 1.41, has no start_interval): p50 ${r.ours.span.seconds.toFixed(2)}s; dockyard's part ${(p50 - r.ours.span.seconds).toFixed(2)}s (loading, gc of old leases, the marker, network, listing)`);
     const eight = await repeat(() => lib.ask('eight'));
     figure({ id: 'envs.acquire8', name: '8 acquired at once, all ready', value: eight.up.seconds, unit: 's', runs: RUNS, mark: { max: 6 }, detail: `8 released in ${eight.down.seconds.toFixed(2)} s` });

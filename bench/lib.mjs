@@ -98,8 +98,10 @@ const notes = [];
  * unit where there are; `mark`, the pass mark: { max } or { min } on the value, or
  * { max, of: 'baseline' | 'floor' } on the ratio value / baseline (or floor).
  */
-export function figure({ id, name, value, unit, mark, baseline, floor, runs, detail }) {
-  const f = { id, name, value, unit, runs, baseline, floor, mark, detail };
+export function figure({ id, name, value, unit, mark, baseline, floor, runs, detail, samples }) {
+  // samples: each side's counted runs, in seconds ({ dockyard: [...], baseline: [...], floor: [...] })
+  const round = (xs) => xs?.map((x) => (Number.isFinite(x) ? +x.toPrecision(4) : null));
+  const f = { id, name, value, unit, runs, baseline, floor, mark, detail, samples: samples && Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(v)])) };
   f.ok = passes(f);
   figures.push(f);
   const side = (label, v) => (v === undefined ? '' : `   ${label} ${formatValue(v, unit)}`);

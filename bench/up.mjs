@@ -161,9 +161,9 @@ async function bench30() {
   });
   // the 0.6x-of-v1 marks are retired: the engine's own floor is above them on this machine; the
   // marks are relative to that floor, measured in the same run
-  figure({ id: 'up.30', name: 'up -d, 30 independent services', value: r.ours.up.seconds, baseline: r.base.up.seconds, floor: r.floor.up.seconds, unit: 's', runs: RUNS, mark: { max: 1.15, of: 'floor' } });
-  figure({ id: 'up.30.noop', name: 'up -d again, 30 running and current (no-op)', value: r.ours.noop.seconds, baseline: r.base.noop.seconds, unit: 's', runs: RUNS, mark: { max: 0.3, of: 'baseline' } });
-  figure({ id: 'down.30', name: 'down, 30 services', value: r.ours.down.seconds, baseline: r.base.down.seconds, floor: r.floor.down.seconds, unit: 's', runs: RUNS, mark: { max: 1.15, of: 'floor' } });
+  figure({ id: 'up.30', name: 'up -d, 30 independent services', value: r.ours.up.seconds, baseline: r.base.up.seconds, floor: r.floor.up.seconds, unit: 's', runs: RUNS, mark: { max: 1.15, of: 'floor' }, samples: { dockyard: r.ours.up.samples, baseline: r.base.up.samples, floor: r.floor.up.samples } });
+  figure({ id: 'up.30.noop', name: 'up -d again, 30 running and current (no-op)', value: r.ours.noop.seconds, baseline: r.base.noop.seconds, unit: 's', runs: RUNS, mark: { max: 0.3, of: 'baseline' }, samples: { dockyard: r.ours.noop.samples, baseline: r.base.noop.samples } });
+  figure({ id: 'down.30', name: 'down, 30 services', value: r.ours.down.seconds, baseline: r.base.down.seconds, floor: r.floor.down.seconds, unit: 's', runs: RUNS, mark: { max: 1.15, of: 'floor' }, samples: { dockyard: r.ours.down.samples, baseline: r.base.down.samples, floor: r.floor.down.samples } });
   note(`engine floor: raw API, no tool, all at once: network + create+start 30 ${fmtS(r.floor.up.seconds)}, stop+remove 30 ${fmtS(r.floor.down.seconds)}; dockyard spends ${fmtS(r.ours.up.seconds - r.floor.up.seconds)} / ${fmtS(r.ours.down.seconds - r.floor.down.seconds)} above it, docker-compose v1 ${fmtS(r.base.up.seconds - r.floor.up.seconds)} / ${fmtS(r.base.down.seconds - r.floor.down.seconds)}`);
   // the fastest this engine did the same work in this run, through the raw API or through dockyard
   const best = { up: Math.min(r.floor.up.seconds, r.ours.up.seconds), down: Math.min(r.floor.down.seconds, r.ours.down.seconds) };
@@ -188,7 +188,7 @@ async function benchChain() {
     }
   };
   const r = await sideBySide({ ours: tool('dy', DOCKYARD, '-'), base: tool('v1', COMPOSE_V1, '_') });
-  figure({ id: 'up.chain', name: 'up -d, 3-level health-check chain', value: r.ours.seconds, baseline: r.base.seconds, unit: 's', runs: RUNS, mark: { max: 0.8, of: 'baseline' } });
+  figure({ id: 'up.chain', name: 'up -d, 3-level health-check chain', value: r.ours.seconds, baseline: r.base.seconds, unit: 's', runs: RUNS, mark: { max: 0.8, of: 'baseline' }, samples: { dockyard: r.ours.samples, baseline: r.base.samples } });
   // dockyard's time above the chain's own critical path, per run; the median of those
   const over = median(crit.map((c) => (c.total - c.path) * 1000));
   const path = median(crit.map((c) => c.path * 1000));
