@@ -15,8 +15,6 @@ import { normalizeProjectName } from '../load/normalize.js';
 import { projectModel, sortKeys } from '../model/serialize.js';
 import { dumpCompose, leaves, tiers, type Rec } from './tiers.js';
 
-export { leaves } from './tiers.js';
-
 const PROJECT = 'consolidate';
 
 /** Absolute paths under the project folder, made relative to it again (./x), in every string. */
