@@ -25,7 +25,7 @@ import { openProject } from '../api/project.js';
 import type { ProjectHandle } from '../api/project.js';
 import type { Engine } from '../engine/engine.js';
 import type { Project } from '../model/project.js';
-import { DockyardError } from '../errors.js';
+import { DockyardError, isConflict } from '../errors.js';
 import { parseDuration } from '../load/units.js';
 import { LABEL } from '../model/names.js';
 import { normalizeProjectName } from '../load/normalize.js';
@@ -327,7 +327,11 @@ export async function releaseEnvironment(name: string, o: { engine?: Engine | st
   const markers = await engine.listVolumes([`${LEASE.name}=${name}`]);
   const cs = await engine.listContainers([`${LABEL.project}=${name}`], true);
   if (!markers.length && cs.some((c) => !c.labels[LEASE.name])) throw new DockyardError('USAGE', `${name} is not a dockyard lease`, { hint: 'dockyard env ls lists the leases' });
-  await Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true })));
+  // two releases of one lease at once (two gcs): the engine refuses the second removal while the first runs
+  await Promise.all(cs.map((c) => retry(() => engine.removeContainer(c.id, { force: true, volumes: true }).catch(async (e: unknown) => {
+    if (!isConflict(e)) throw e;
+    if (await engine.inspectContainer(c.id)) throw e;
+  }))));
   const nets = await engine.listNetworks([`${LABEL.project}=${name}`]);
   for (const n of nets) {
     for (let attempt = 0; ; attempt++) {
@@ -341,7 +345,20 @@ export async function releaseEnvironment(name: string, o: { engine?: Engine | st
     }
   }
   const vols = await engine.listVolumes([`${LABEL.project}=${name}`]);
-  await Promise.all(vols.map((v) => engine.removeVolume(v.Name)));
+  // a volume stays in use while a container's removal (another release's) is still under way
+  await Promise.all(vols.map((v) => retry(() => engine.removeVolume(v.Name))));
+}
+
+/** Retries what the engine refuses as a conflict (something else is removing the same things), for up to 2 s. */
+async function retry(f: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (attempt >= 20 || !isConflict(e)) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Extends a lease to `ttl` from now (its owner unchanged): a new marker replaces the old ones. */
