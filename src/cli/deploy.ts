@@ -45,7 +45,19 @@ export function registerDeploy(program: Command, globals: () => GlobalOptions): 
         process.stdout.write(table(['NAME', 'SERVICES'], list.map((s) => [s.name, String(s.services)])));
       } else if (action === 'ps') {
         const tasks = await swarm.stackTasks(engine, need());
-        process.stdout.write(table(['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'], tasks.map((t) => [t.id, `${t.service}${t.slot ? `.${t.slot}` : ''}`, t.image, t.node, t.desired, t.state, t.error ?? ''])));
+        // a slot's earlier tasks under its current one, as docker stack ps shows them
+        const seen = new Set<string>();
+        const rows = tasks.map((t) => {
+          const key = `${t.service}/${t.slot || t.nodeId}`;
+          const name = `${seen.has(key) ? ' \\_ ' : ''}${swarm.taskName(t)}`;
+          seen.add(key);
+          return [t.id, name, t.image, t.nodeState && t.nodeState !== 'ready' ? `${t.node} (${t.nodeState})` : t.node, t.desired, t.state, t.error ?? ''];
+        });
+        process.stdout.write(table(['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'], rows));
+        for (const loss of swarm.tasksThatLeft(tasks)) {
+          process.stdout.write(`node ${loss.node} is ${loss.state}: ${loss.tasks.length} task(s) left it\n`);
+          for (const t of loss.tasks) process.stdout.write(`  ${t.name} (${t.task}): ${t.now ? `now on ${t.now.node} (${t.now.state}, task ${t.now.task})` : t.global ? 'not placed elsewhere (a global service runs one task per node)' : 'not placed elsewhere yet'}\n`);
+        }
       } else if (action === 'rm') {
         const r = await swarm.removeStack(engine, need(), say, { volumes: o.volumes });
         say(`stack ${stack} removed (${r.removed.length} objects)`);

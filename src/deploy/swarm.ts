@@ -224,7 +224,7 @@ export async function deployStack(engineOrContext: Engine | string | undefined, 
       say(`service ${name} removed`);
     }
   }
-  if (!o.detach && !engine.dryRun) await waitConverged(engine, stack, wanted, o.timeoutMs ?? 300_000, say);
+  if (!o.detach && !engine.dryRun) await waitConverged(engine, stack, wanted, o.timeoutMs ?? 300_000, say, nodes);
   // configs and secrets of earlier contents, no longer used by any service
   for (const kind of ['configs', 'secrets'] as const) {
     const keep = new Set([...files[kind].values()].map((f) => f.id));
@@ -545,23 +545,65 @@ function serviceSpec(
   };
 }
 
-/** Polls the tasks until every service runs its replicas on its current spec; reports task errors. */
-async function waitConverged(engine: Engine, stack: string, wanted: Map<string, Wanted>, timeoutMs: number, say: (l: string) => void): Promise<void> {
+/** A task's words for why it failed: its error, and the container's exit code when the error does not say it. */
+function taskReason(t: Record<string, any>): string {
+  const err = String(t.Status?.Err ?? t.Status?.Message ?? '');
+  const code = t.Status?.ContainerStatus?.ExitCode as number | undefined;
+  return code !== undefined && code !== 0 && !err.includes(`(${code})`) ? `${err || 'exited'} (exit code ${code})` : err || `state ${String(t.Status?.State)}`;
+}
+
+/**
+ * Per node, what a service's tasks are doing: `dys-w1: 1 new; dys-w2: 1 new starting, 1 old`
+ * (new: the service's current spec; old: an earlier one still running).
+ */
+function perNode(tasks: Array<Record<string, any>>, spec: string, nodeName: (id: string) => string, rollingBack: boolean): string {
+  const by = new Map<string, Map<string, number>>();
+  // in a rollback the service's spec is the previous one again: its tasks are "restored"
+  const [cur, other] = rollingBack ? ['restored', 'rolled back'] : ['new', 'old'];
+  for (const t of tasks) {
+    const st = String(t.Status?.State ?? '');
+    const isNew = canonical(t.Spec?.ContainerSpec) === spec;
+    let key: string;
+    if (isNew && t.DesiredState === 'running') key = st === 'running' ? cur : `${cur} ${st}`;
+    else if (!isNew && st === 'running') key = other;
+    else continue;
+    const node = t.NodeID ? nodeName(t.NodeID) : 'unassigned';
+    const m = by.get(node) ?? by.set(node, new Map()).get(node)!;
+    m.set(key, (m.get(key) ?? 0) + 1);
+  }
+  return [...by]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([node, m]) => `${node}: ${[...m].sort(([a], [b]) => (a === cur ? -1 : b === cur ? 1 : a.localeCompare(b))).map(([k, n]) => `${n} ${k}`).join(', ')}`)
+    .join('; ');
+}
+
+/**
+ * Polls the tasks until every service runs its replicas on its current spec; reports task errors.
+ * On a Swarm of several nodes each line says what runs where (`dys-w1: 1 new; dys-w2: 1 old`), so
+ * a rolling update is seen node by node. An update Swarm rolls back or pauses ends the wait with
+ * the errors of the new spec's tasks, per node.
+ */
+async function waitConverged(engine: Engine, stack: string, wanted: Map<string, Wanted>, timeoutMs: number, say: (l: string) => void, nodeList: SwarmNode[] = []): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const last = new Map<string, string>();
   const label = [`${STACK_LABEL}=${stack}`];
   const pending = ['new', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting'];
+  const names = new Map(nodeList.map((n) => [n.id, n.name]));
+  const nodeName = (id: string) => names.get(id) ?? id.slice(0, 12);
+  const several = nodeList.length > 1;
   for (;;) {
     let done = true;
     const failures: string[] = [];
     // one listing of the stack's services and one of its tasks per round
     const [services, allTasks] = await Promise.all([engine.listSwarm('services', { label }), engine.listSwarm('tasks', { label })]);
+    if (several && allTasks.some((t) => t.NodeID && !names.has(t.NodeID))) for (const n of await swarmNodes(engine)) names.set(n.id, n.name);
     for (const [name, { mode, job, once, oneoff }] of wanted) {
       const svc = services.find((x) => x.Spec.Name === name);
       if (!svc) continue;
       // a task runs the current spec when its container spec is the service's (the engine copies it)
       const spec = canonical(svc.Spec.TaskTemplate?.ContainerSpec);
-      const tasks = allTasks.filter((t) => t.ServiceID === svc.ID && canonical(t.Spec?.ContainerSpec) === spec);
+      const own = allTasks.filter((t) => t.ServiceID === svc.ID);
+      const tasks = own.filter((t) => canonical(t.Spec?.ContainerSpec) === spec);
       const state = (t: Record<string, any>) => t.Status?.State as string | undefined;
       const current = tasks.filter((t) => t.DesiredState === 'running');
       // a one-off run (restart: "no") is done when its task of the current spec completed; a
@@ -572,14 +614,25 @@ async function waitConverged(engine: Engine, stack: string, wanted: Map<string, 
       // why a task of the current spec is not running yet (pending on a port, no such image, ...)
       const waiting = current.find((t) => state(t) !== 'running' && state(t));
       const why = waiting ? ` — ${state(waiting)}${waiting.Status.Err ? `: ${waiting.Status.Err}` : ''}` : '';
-      const line = `${name}: ${running}/${want} ${oneoff ? 'complete' : job ? 'running or complete' : 'running'}${update && update !== 'completed' ? ` (update ${update})` : ''}${running < want ? why : ''}`;
+      const where = several && !oneoff ? perNode(own, spec, nodeName, /rollback/.test(update ?? '')) : '';
+      const line = `${name}: ${running}/${want} ${oneoff ? 'complete' : job ? 'running or complete' : 'running'}${update && update !== 'completed' ? ` (update ${update})` : ''}${running < want ? why : ''}${where ? ` [${where}]` : ''}`;
       if (last.get(name) !== line) say(line);
       last.set(name, line);
       const failed = tasks.filter((t) => state(t) === 'failed' || state(t) === 'rejected');
-      const lastErr = failed.sort((x, y) => String(x.UpdatedAt).localeCompare(String(y.UpdatedAt))).map((t) => t.Status?.Err ?? t.Status?.Message).filter(Boolean).at(-1) ?? 'no reason given';
-      if (update && /paused|rollback_completed/.test(update)) failures.push(`${name}: update ${update} (${svc.UpdateStatus?.Message ?? ''}); ${failed.length} failed, last: ${lastErr}`);
-      // a job is retried while what it needs starts: only the timeout ends that wait
-      else if (!job && failed.length >= 3 && running < want) failures.push(`${name}: ${failed.length} tasks failed, last: ${lastErr}`);
+      const byTime = (x: Record<string, any>, y: Record<string, any>) => String(x.UpdatedAt).localeCompare(String(y.UpdatedAt));
+      const lastErr = failed.sort(byTime).map((t) => t.Status?.Err ?? t.Status?.Message).filter(Boolean).at(-1) ?? 'no reason given';
+      const action = (svc.Spec.UpdateConfig?.FailureAction as string | undefined) ?? 'pause';
+      if (update && /paused|rollback_completed|rollback_paused/.test(update)) {
+        // the tasks of the spec that failed: since the update started, of another spec than the one now running (a rollback restored the previous one)
+        const since = String(svc.UpdateStatus?.StartedAt ?? '');
+        const rolled = /rollback/.test(update);
+        const bad = own.filter((t) => (state(t) === 'failed' || state(t) === 'rejected') && String(t.UpdatedAt) >= since && (rolled ? canonical(t.Spec?.ContainerSpec) !== spec : canonical(t.Spec?.ContainerSpec) === spec)).sort(byTime);
+        const reasons = [...new Map(bad.map((t) => [`${t.NodeID ? nodeName(t.NodeID) : 'unassigned'}: ${taskReason(t)}`, true])).keys()];
+        const why2 = reasons.length ? `${bad.length} task(s) of the new spec failed — ${reasons.join('; ')}` : `Swarm says: ${String(svc.UpdateStatus?.Message ?? 'no message')}`;
+        failures.push(rolled ? `${name}: the update failed and Swarm rolled it back (${update}); ${why2}; the service runs its previous spec` : `${name}: update ${update} (${svc.UpdateStatus?.Message ?? ''}); ${failed.length} failed, last: ${lastErr}${several && reasons.length ? ` — ${reasons.join('; ')}` : ''}`);
+      }
+      // Swarm decides on a failed update when told to (rollback, pause): its decision is awaited
+      else if (!job && failed.length >= 3 && running < want && !(update === 'updating' && action !== 'continue') && !/rollback_started/.test(update ?? '')) failures.push(`${name}: ${failed.length} tasks failed, last: ${lastErr}`);
       else if (once && failed.length && running < want && !allTasks.some((t) => t.ServiceID === svc.ID && (pending.includes(state(t) ?? '') || state(t) === 'running'))) {
         failures.push(`${name}: the job failed, last: ${lastErr}`);
       }
@@ -615,10 +668,24 @@ export interface StackTask {
   service: string;
   slot?: number;
   image: string;
+  /** the node's host name (what `docker stack ps` shows; its id if the Swarm no longer knows it) */
   node: string;
+  nodeId: string;
+  /** the node's state: ready, down, unknown, disconnected */
+  nodeState: string;
   desired: string;
   state: string;
   error?: string;
+  /** when the task last changed (the engine's time) */
+  updated?: string;
+}
+
+/** The tasks that were running on a node that is no longer ready, and where each one's slot runs now. */
+export interface NodeLoss {
+  node: string;
+  state: string;
+  /** now: where the task's slot runs now (a replica); global: a global service's task, which stays with its node */
+  tasks: Array<{ task: string; name: string; now?: { node: string; state: string; task: string }; global?: boolean }>;
 }
 
 export async function stackTasks(engineOrContext: Engine | string | undefined, stack: string): Promise<StackTask[]> {
@@ -626,15 +693,50 @@ export async function stackTasks(engineOrContext: Engine | string | undefined, s
   await requireSwarm(engine);
   const services = new Map((await engine.listSwarm('services', { label: [`${STACK_LABEL}=${stack}`] })).map((s) => [s.ID as string, s.Spec.Name as string]));
   if (!services.size) throw new DockyardError('MISSING_REFERENCE', `no stack named "${stack}"`, { hint: 'dockyard deploy ls lists them' });
-  const tasks = await engine.listSwarm('tasks', { label: [`${STACK_LABEL}=${stack}`] });
+  const [tasks, nodes] = await Promise.all([engine.listSwarm('tasks', { label: [`${STACK_LABEL}=${stack}`] }), swarmNodes(engine)]);
+  const byId = new Map(nodes.map((n) => [n.id, n]));
   return tasks
     .filter((t) => services.has(t.ServiceID))
-    .map((t) => ({ id: String(t.ID).slice(0, 12), service: services.get(t.ServiceID)!, slot: t.Slot, image: t.Spec?.ContainerSpec?.Image ?? '', node: t.NodeID ? String(t.NodeID).slice(0, 12) : '', desired: t.DesiredState, state: t.Status?.State ?? '', error: t.Status?.Err }))
-    .sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0));
+    .map((t) => {
+      const n = t.NodeID ? byId.get(t.NodeID) : undefined;
+      return {
+        id: String(t.ID).slice(0, 12),
+        service: services.get(t.ServiceID)!,
+        slot: t.Slot,
+        image: t.Spec?.ContainerSpec?.Image ?? '',
+        node: n?.name ?? (t.NodeID ? String(t.NodeID).slice(0, 12) : ''),
+        nodeId: String(t.NodeID ?? ''),
+        nodeState: n?.state ?? (t.NodeID ? 'unknown' : ''),
+        desired: t.DesiredState,
+        state: t.Status?.State ?? '',
+        error: t.Status?.Err,
+        updated: t.Status?.Timestamp ?? t.UpdatedAt,
+      };
+    })
+    .sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0) || (a.slot ? 0 : a.node.localeCompare(b.node)) || Number(b.desired === 'running') - Number(a.desired === 'running') || String(b.updated).localeCompare(String(a.updated)));
+}
+
+/** `web.2` (a replica's slot) or `web` (a global service's task, one per node) */
+export const taskName = (t: StackTask) => `${t.service}${t.slot ? `.${t.slot}` : ''}`;
+
+/**
+ * Nodes that are not ready (down: a dockerd that died, a machine gone), the tasks that were running
+ * there when they went, and where each task's slot runs now (Swarm starts a replica elsewhere; a
+ * global service's task stays with its node).
+ */
+export function tasksThatLeft(tasks: StackTask[]): NodeLoss[] {
+  const out = new Map<string, NodeLoss>();
+  for (const t of tasks) {
+    if (!t.nodeId || t.nodeState === 'ready' || t.state !== 'running') continue;
+    const loss = out.get(t.nodeId) ?? out.set(t.nodeId, { node: t.node, state: t.nodeState, tasks: [] }).get(t.nodeId)!;
+    const now = t.slot ? tasks.find((x) => x.service === t.service && x.slot === t.slot && !['shutdown', 'remove', 'orphaned'].includes(x.desired) && x.nodeId !== t.nodeId) : undefined;
+    loss.tasks.push({ task: t.id, name: taskName(t), ...(now ? { now: { node: now.node, state: now.state, task: now.id } } : {}), ...(t.slot ? {} : { global: true }) });
+  }
+  return [...out.values()];
 }
 
 /** Removes the stack's services, then its networks, configs and secrets (and volumes if asked): that stack's only. */
-export async function removeStack(engineOrContext: Engine | string | undefined, stack: string, say: (l: string) => void = () => undefined, o: { volumes?: boolean } = {}): Promise<{ removed: string[] }> {
+export async function removeStack(engineOrContext: Engine | string | undefined, stack: string, say: (l: string) => void = () => undefined, o: { volumes?: boolean } = {}): Promise<{ removed: string[]; left: string[] }> {
   const engine = await engineOf(engineOrContext);
   await requireSwarm(engine);
   const label = [`${STACK_LABEL}=${stack}`];
@@ -644,14 +746,32 @@ export async function removeStack(engineOrContext: Engine | string | undefined, 
   const secrets = await engine.listSwarm('secrets', { label });
   const networks = await engine.listNetworks(label);
   if (!services.length && !configs.length && !secrets.length && !networks.length) throw new DockyardError('MISSING_REFERENCE', `no stack named "${stack}"`, { hint: 'dockyard deploy ls lists them' });
+  // on a Swarm of several nodes: which other nodes hold the stack's named volumes (the tasks made
+  // them there), and which nodes are not ready (their engines remove their tasks when they return)
+  const [nodes, self] = await Promise.all([swarmNodes(engine), engine.swarmSelf()]);
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const elsewhere = new Map<string, Set<string>>();
+  for (const t of await engine.listSwarm('tasks', { label })) {
+    if (!t.NodeID || t.NodeID === self.nodeId || !services.some((s) => s.ID === t.ServiceID)) continue;
+    for (const m of (t.Spec?.ContainerSpec?.Mounts ?? []) as Array<{ Type?: string; Source?: string }>) {
+      if (m.Type === 'volume' && m.Source) (elsewhere.get(m.Source) ?? elsewhere.set(m.Source, new Set()).get(m.Source)!).add(byId.get(t.NodeID)?.name ?? t.NodeID);
+    }
+  }
+  const left: string[] = [];
   for (const s of services) {
     await engine.removeSwarm('services', s.ID);
     removed.push(`service ${s.Spec.Name}`);
     say(`service ${s.Spec.Name} removed`);
   }
-  // the tasks' containers must be gone before their configs, secrets and networks can go
+  // the tasks' containers must be gone before their configs, secrets and networks can go; a node
+  // that is not ready cannot say so (its engine removes them when it comes back)
   const deadline = Date.now() + 60_000;
-  while (!engine.dryRun && (await engine.listSwarm('tasks', { label })).some((t) => services.some((s) => s.ID === t.ServiceID)) && Date.now() < deadline) await sleep(300);
+  const reachable = (t: Record<string, any>) => !t.NodeID || !byId.has(t.NodeID) || byId.get(t.NodeID)!.state === 'ready';
+  while (!engine.dryRun && (await engine.listSwarm('tasks', { label })).some((t) => services.some((s) => s.ID === t.ServiceID) && reachable(t)) && Date.now() < deadline) await sleep(300);
+  const away = nodes.filter((n) => n.state !== 'ready').map((n) => n.name);
+  if (away.length && services.length) {
+    left.push(`${away.join(', ')} ${away.length > 1 ? 'are' : 'is'} not ready: ${away.length > 1 ? 'their engines remove' : 'its engine removes'} this stack's containers there when ${away.length > 1 ? 'they come' : 'it comes'} back`);
+  }
   for (const [kind, list] of [['configs', configs], ['secrets', secrets]] as const) {
     for (const x of list) {
       await engine.removeSwarm(kind, x.ID);
@@ -672,5 +792,8 @@ export async function removeStack(engineOrContext: Engine | string | undefined, 
       say(`volume ${v.Name} removed`);
     }
   }
-  return { removed };
+  // named volumes on other nodes: a manager has no way to remove them (Swarm has no such call)
+  if (o.volumes) for (const [vol, on] of elsewhere) left.push(`volume ${vol} stays on ${[...on].sort().join(', ')}: Swarm cannot remove a node's volumes from a manager (there: docker volume rm ${vol})`);
+  for (const l of left) say(`note: ${l}`);
+  return { removed, left };
 }

@@ -94,6 +94,13 @@ function placed(service: string): string[] {
     .map((l) => l.split(' ')[0]!)
     .sort();
 }
+/** a node's engine removes the containers of removed tasks a moment after the manager forgets them */
+async function gone(node: string, stack: string): Promise<void> {
+  const list = () => on(node, 'ps', '-aq', '--filter', `label=com.docker.stack.namespace=${stack}`);
+  const deadline = Date.now() + 20_000;
+  while (list() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 300));
+  expect(list(), `containers of ${stack} on ${node}`).toBe('');
+}
 /** every task error of a stack, on every node */
 const taskErrors = (stack: string) => lines(on('m', 'stack', 'ps', '--no-trunc', '--format', '{{.Name}} {{.Node}} {{.Error}}', stack)).filter((l) => l.trim().split(' ').length > 2);
 
@@ -141,5 +148,158 @@ describe('deploy on a 3-node Swarm', () => {
     expect(taskErrors(q.name)).toEqual([]);
     await ok(p, ['deploy', 'rm', p.name]);
     await ok(q, ['deploy', 'rm', q.name]);
+  }, 150_000);
+
+  it('honours placement (constraints, spread over a node label, max_replicas_per_node), mode global, endpoint_mode; a service reaches another on another node by name over the overlay; ls, ps and rm across the nodes', async () => {
+    const p = project({
+      'compose.yaml': `services:
+  web:
+    image: ${BASE}
+    hostname: "{{.Node.Hostname}}"
+    command: ["sh", "-c", "mkdir -p /www; hostname > /www/index.html; httpd -f -p 80 -h /www"]
+    stop_grace_period: 1s
+    deploy:
+      replicas: 2
+      endpoint_mode: dnsrr
+      placement: { constraints: [node.role==worker], max_replicas_per_node: 1 }
+  zoned:
+    image: ${BASE}
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    deploy:
+      replicas: 4
+      endpoint_mode: dnsrr
+      placement: { preferences: [{ spread: node.labels.zone }] }
+  agent:
+    image: ${BASE}
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    volumes: ["data:/data"]
+    configs: [{ source: conf, target: /etc/agent.conf }]
+    secrets: [token]
+    deploy: { mode: global }
+  client:
+    image: ${BASE}
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    deploy: { endpoint_mode: dnsrr, placement: { constraints: [node.role==manager] } }
+volumes:
+  data: {}
+configs:
+  conf: { content: "x" }
+secrets:
+  token: { file: ./token }
+`,
+      token: 'y',
+    });
+    const r = await ok(p, ['deploy']);
+    // no IPVS on this kernel: deploy says what cannot work (agent keeps the default vip mode)
+    expect(r.stderr).toMatch(/warning: this engine's kernel has no IPVS, so Swarm's virtual IPs do not route: the names of agent \(endpoint_mode vip\)/);
+    expect(placed(`${p.name}_web`)).toEqual(['dys-w1', 'dys-w2']);
+    expect(placed(`${p.name}_agent`)).toEqual(nodes.map(hostname));
+    expect(placed(`${p.name}_client`)).toEqual(['dys-m']);
+    // spread over zone: 2 tasks in zone a (m, w1), 2 in zone b (w2 alone)
+    expect(placed(`${p.name}_zoned`).filter((n) => n === 'dys-w2')).toHaveLength(2);
+    const spec = JSON.parse(on('m', 'service', 'inspect', `${p.name}_web`))[0].Spec;
+    expect(spec.EndpointSpec.Mode).toBe('dnsrr');
+    expect(spec.TaskTemplate.Placement).toMatchObject({ Constraints: ['node.role==worker'], MaxReplicas: 1 });
+    expect(JSON.parse(on('m', 'service', 'inspect', `${p.name}_zoned`))[0].Spec.TaskTemplate.Placement.Preferences).toEqual([{ Spread: { SpreadDescriptor: 'node.labels.zone' } }]);
+    expect(JSON.parse(on('m', 'network', 'inspect', `${p.name}_default`))[0].Driver).toBe('overlay');
+    // the client on the manager reaches web, on the workers, by its name, over the overlay network
+    const client = lines(on('m', 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${p.name}_client`))[0]!;
+    const answers = new Set<string>();
+    for (let i = 0; i < 6; i++) answers.add(on('m', 'exec', client, 'wget', '-qO-', 'http://web/'));
+    expect([...answers].every((a) => a === 'dys-w1' || a === 'dys-w2')).toBe(true);
+    expect(lines(on('m', 'exec', client, 'nslookup', 'web')).filter((l) => /^Address: 10\./.test(l))).toHaveLength(2);
+
+    // ls, ps and rm across the nodes: rm leaves nothing of the stack on any node but the named volumes it names
+    expect((await ok(p, ['deploy', 'ls'])).stdout).toMatch(new RegExp(`^${p.name}\\s+4$`, 'm'));
+    const ps = (await ok(p, ['deploy', 'ps', p.name])).stdout;
+    for (const n of nodes) expect(ps).toMatch(new RegExp(`${p.name}_agent\\s.*\\s${hostname(n)}\\s+running\\s+running`));
+    expect(ps).toMatch(new RegExp(`${p.name}_client\\.1\\s.*\\sdys-m\\s+running\\s+running`));
+    const rm = await ok(p, ['deploy', 'rm', '--volumes', p.name]);
+    expect(rm.stderr).toMatch(new RegExp(`note: volume ${p.name}_data stays on dys-w1, dys-w2: Swarm cannot remove a node's volumes from a manager`));
+    for (const n of ['w1', 'w2']) on(n, 'volume', 'rm', `${p.name}_data`);
+    for (const n of nodes) {
+      await gone(n, p.name);
+      expect(on(n, 'network', 'ls', '-q', '--filter', `name=${p.name}_`), `networks on ${n}`).toBe('');
+      expect(on(n, 'volume', 'ls', '-q', '--filter', `name=${p.name}_`), `volumes on ${n}`).toBe('');
+    }
+    for (const kind of ['service', 'config', 'secret']) expect(on('m', kind, 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${p.name}`), kind).toBe('');
+    expect((await dy(p, ['deploy', 'ps', p.name])).stderr).toMatch(/no stack named/);
+  }, 150_000);
+
+  it('reports a rolling update node by node, and a rollback with the failed tasks\' reason', async () => {
+    const file = (cmd: string, v: string) => `services:
+  web:
+    image: ${BASE}
+    command: ["sh", "-c", "${cmd}"]
+    environment: { V: "${v}" }
+    stop_grace_period: 1s
+    deploy:
+      replicas: 3
+      endpoint_mode: dnsrr
+      placement: { max_replicas_per_node: 1 }
+      update_config: { parallelism: 1, delay: 0s, failure_action: rollback, monitor: 2s }
+      rollback_config: { parallelism: 0 }
+`;
+    const p = project({ 'compose.yaml': file('sleep 3600', '1') });
+    await ok(p, ['deploy']);
+    p.writeFile('compose.yaml', file('sleep 3600', '2'));
+    const update = await ok(p, ['deploy']);
+    // one line per change, naming each node and what runs there: new spec, old spec, starting...
+    const updating = lines(update.stderr).filter((l) => l.includes('(update updating)'));
+    expect(updating.some((l) => /\[(?=.*\b1 new\b)(?=.*\b1 old\b)/.test(l))).toBe(true);
+    for (const n of nodes) expect(updating.some((l) => l.includes(`${hostname(n)}: `))).toBe(true);
+    expect(lines(update.stderr)).toContain(`${p.name}_web: 3/3 running [dys-m: 1 new; dys-w1: 1 new; dys-w2: 1 new]`);
+    const env = () => JSON.parse(on('m', 'service', 'inspect', `${p.name}_web`))[0].Spec.TaskTemplate.ContainerSpec.Env;
+    expect(env()).toEqual(['V=2']);
+
+    // the new tasks fail: Swarm rolls back (failure_action: rollback), deploy says why and where
+    p.writeFile('compose.yaml', file('exit 3', '3'));
+    const bad = await dy(p, ['deploy', '--timeout', '100s']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(new RegExp(`${p.name}_web: the update failed and Swarm rolled it back \\(rollback_completed\\); \\d+ task\\(s\\) of the new spec failed — dys-\\w+: task: non-zero exit \\(3\\).*; the service runs its previous spec`));
+    expect(bad.stderr).not.toMatch(/no reason given/);
+    expect(env()).toEqual(['V=2']);
+    expect(placed(`${p.name}_web`)).toEqual(nodes.map(hostname));
+    await ok(p, ['deploy', 'rm', p.name]);
+  }, 150_000);
+
+  // last: it leaves a node dead
+  it('a worker whose dockerd is killed: deploy ps shows the node down, which tasks left it and where each runs now', async () => {
+    const p = project({
+      'compose.yaml': `services:
+  web:
+    image: ${BASE}
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    deploy: { replicas: 3, endpoint_mode: dnsrr, placement: { max_replicas_per_node: 2 } }
+`,
+    });
+    await ok(p, ['deploy']);
+    const before = (await ok(p, ['deploy', 'ps', p.name])).stdout;
+    const onW2 = lines(before).filter((l) => /\sdys-w2\s+running\s+running/.test(l)).map((l) => l.split(/\s+/)[1]!);
+    expect(onW2.length).toBeGreaterThan(0);
+    const kill = await run('bash', [SCRIPT, 'kill', 'w2']);
+    expect(kill.code).toBe(0);
+    // the manager sees the node down (heartbeat 1 s here) and starts its replicas elsewhere
+    let ps = '';
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      ps = (await ok(p, ['deploy', 'ps', p.name])).stdout;
+      if (/node dys-w2 is down/.test(ps) && onW2.every((t) => new RegExp(`${re(t)} \\(\\w+\\): now on dys-(m|w1) \\(running`).test(ps))) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(ps).toMatch(/\sdys-w2 \(down\)\s/);
+    expect(ps).toMatch(new RegExp(`node dys-w2 is down: ${onW2.length} task\\(s\\) left it`));
+    for (const t of onW2) expect(ps).toMatch(new RegExp(`${re(t)} \\(\\w+\\): now on dys-(m|w1) \\(running, task \\w+\\)`));
+    expect(placed(`${p.name}_web`)).toHaveLength(3);
+    // rm does not wait for the dead node
+    const t0 = Date.now();
+    const rm = await ok(p, ['deploy', 'rm', p.name]);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(rm.stderr).toMatch(/note: dys-w2 is not ready: its engine removes this stack's containers there when it comes back/);
+    for (const n of ['m', 'w1']) await gone(n, p.name);
   }, 150_000);
 });
