@@ -12,6 +12,8 @@ import { BASE, docker, useProjects } from '../helpers/engine.js';
 import { CLI, dockerEnv } from '../helpers/fs.js';
 
 const project = useProjects(afterEach);
+/** Lets vitest's worker talk to its parent between commands (spawnSync blocks this process). */
+const tick = () => new Promise((r) => setTimeout(r, 0));
 const images: string[] = [];
 afterAll(() => {
   for (const i of images) spawnSync('docker', ['rmi', '-f', i], { stdio: 'ignore' });
@@ -36,59 +38,61 @@ describe('profiles enabled by the services named', () => {
     const commit = `dyt-profiles-${p.name}:1`;
     images.push(commit);
     // each command, exit 0 and never "disabled by profiles"
-    const ok = (args: string[]) => {
+    const run = async (args: string[]) => (await tick(), p.run(args));
+    const ok = async (args: string[]) => {
+      await tick();
       const r = p.ok(args);
       expect(`${r.stdout}${r.stderr}`, args.join(' ')).not.toMatch(/profile/);
       return r;
     };
-    // without naming it, the service is not there
-    expect(p.run(['ps', 'job']).stderr).toBe('');
-    expect(p.run(['config', '--services']).stdout).toBe('web\n');
+    // nothing runs yet: ps job says nothing (job is enabled by naming it); config, naming none, has web only
+    expect((await run(['ps', 'job'])).stderr).toBe('');
+    expect((await run(['config', '--services'])).stdout).toBe('web\n');
 
-    ok(['create', 'job']);
-    ok(['start', 'job']);
-    ok(['up', '-d', 'job']);
+    await ok(['create', 'job']);
+    await ok(['start', 'job']);
+    await ok(['up', '-d', 'job']);
     expect(p.containers().map((c) => c.service)).toEqual(['job']);
-    expect(ok(['ps', 'job']).stdout).toMatch(new RegExp(`${p.name}-job-1`));
-    expect(ok(['ps', '--services', 'job']).stdout).toBe('job\n');
-    expect(ok(['logs', 'job']).stdout).toMatch(/job-ran/);
-    expect(ok(['top', 'job']).stdout).toMatch(/sleep 600/);
-    expect(ok(['port', 'job', '80']).stdout).toMatch(/^[\d.:]+:\d+\n$/);
-    expect(ok(['images', 'job']).stdout).toMatch(/job/);
-    expect(ok(['stats', '--no-stream', 'job']).stdout).toMatch(new RegExp(`${p.name}-job-1`));
-    expect(ok(['exec', '-T', 'job', 'echo', 'in-job']).stdout).toBe('in-job\n');
-    ok(['cp', 'job:/etc/hostname', join(p.dir, 'hostname')]);
+    expect((await ok(['ps', 'job'])).stdout).toMatch(new RegExp(`${p.name}-job-1`));
+    expect((await ok(['ps', '--services', 'job'])).stdout).toBe('job\n');
+    expect((await ok(['logs', 'job'])).stdout).toMatch(/job-ran/);
+    expect((await ok(['top', 'job'])).stdout).toMatch(/sleep 600/);
+    expect((await ok(['port', 'job', '80'])).stdout).toMatch(/^[\d.:]+:\d+\n$/);
+    expect((await ok(['images', 'job'])).stdout).toMatch(/job/);
+    expect((await ok(['stats', '--no-stream', 'job'])).stdout).toMatch(new RegExp(`${p.name}-job-1`));
+    expect((await ok(['exec', '-T', 'job', 'echo', 'in-job'])).stdout).toBe('in-job\n');
+    await ok(['cp', 'job:/etc/hostname', join(p.dir, 'hostname')]);
     expect(existsSync(join(p.dir, 'hostname'))).toBe(true);
-    ok(['export', 'job', '-o', join(p.dir, 'fs.tar')]);
+    await ok(['export', 'job', '-o', join(p.dir, 'fs.tar')]);
     expect(statSync(join(p.dir, 'fs.tar')).size).toBeGreaterThan(0);
-    ok(['commit', 'job', commit]);
+    await ok(['commit', 'job', commit]);
     expect(docker('image', 'inspect', '--format', '{{.Id}}', commit)).toMatch(/^sha256:/);
-    ok(['pause', 'job']);
+    await ok(['pause', 'job']);
     expect(p.containers()[0]!.state).toBe('paused');
-    ok(['unpause', 'job']);
-    ok(['restart', 'job']);
-    ok(['scale', 'job=1']);
-    ok(['build', 'job']);
-    ok(['pull', '--policy', 'missing', 'job']);
-    ok(['--dry-run', 'push', 'job']);
-    ok(['events', '--since', '10m', '--until', '1s', 'job']);
-    ok(['run', '--rm', 'job', 'true']);
-    ok(['stop', 'job']);
+    await ok(['unpause', 'job']);
+    await ok(['restart', 'job']);
+    await ok(['scale', 'job=1']);
+    await ok(['build', 'job']);
+    await ok(['pull', '--policy', 'missing', 'job']);
+    await ok(['--dry-run', 'push', 'job']);
+    await ok(['events', '--since', '10m', '--until', '1s', 'job']);
+    await ok(['run', '--rm', 'job', 'true']);
+    await ok(['stop', 'job']);
     expect(p.containers()[0]!.state).toBe('exited');
-    ok(['start', 'job']);
-    ok(['kill', 'job']);
+    await ok(['start', 'job']);
+    await ok(['kill', 'job']);
     // the container has stopped: wait reports its exit code (137: killed)
-    const waited = p.run(['wait', 'job']);
+    const waited = await run(['wait', 'job']);
     expect(waited.stderr).not.toMatch(/profile/);
     expect(waited.stdout).toMatch(/exited with status code 137/);
-    ok(['rm', '-f', 'job']);
+    await ok(['rm', '-f', 'job']);
     expect(p.containers()).toEqual([]);
     // attach, watch: past loading (the profile is enabled), each stops for its own reason
-    const attach = p.run(['attach', 'job']);
+    const attach = await run(['attach', 'job']);
     expect(attach.stderr).toMatch(/service "job" has no container/);
-    const watch = p.run(['watch', '--no-up', 'job']);
+    const watch = await run(['watch', '--no-up', 'job']);
     expect(watch.stderr).not.toMatch(/disabled by profiles|no such service/);
-  }, 180_000);
+  }, 300_000);
 
   it('a service name that is nowhere is still refused', () => {
     const p = project({ 'compose.yaml': COMPOSE });
@@ -104,6 +108,7 @@ describe('COMPOSE_* variables and terminals, on the engine', () => {
       'compose.yaml': `services:\n  web:\n    image: ${BASE}\n    command: ["sh", "-c", "echo hello-\${GREETING:-none}; exec sleep 600"]\n    init: true\n  worker:\n    image: ${BASE}\n    command: ["sleep", "600"]\n    init: true\n`,
       'greet.env': 'GREETING=env-files\n',
     });
+    await tick();
     p.ok(['up', '-d'], { env: { COMPOSE_ENV_FILES: 'greet.env' } });
     // stdout to a file, stderr still the terminal
     const inTerminal = (args: string) =>
@@ -114,12 +119,16 @@ describe('COMPOSE_* variables and terminals, on the engine', () => {
     expect((await inTerminal('logs web')).stdout).toMatch(new RegExp(`\\x1b\\[\\d+m${p.name}-web-1 *\\x1b\\[0m \\| hello-env-files`));
     // worker is no longer defined: an orphan, removed by kill when COMPOSE_REMOVE_ORPHANS says so
     p.writeFile('compose.yaml', `services:\n  web:\n    image: ${BASE}\n    command: ["sleep", "600"]\n    init: true\n`);
+    await tick();
     p.ok(['kill', 'web']);
     expect(p.containers().map((c) => c.service)).toEqual(['web', 'worker']);
+    await tick();
     p.ok(['kill', 'web'], { env: { COMPOSE_REMOVE_ORPHANS: 'true' } });
     expect(p.containers().map((c) => c.service)).toEqual(['web']);
     // a Go duration
+    await tick();
     p.ok(['start', '--wait-timeout', '1m30s', 'web']);
+    await tick();
     expect(p.run(['start', '--wait-timeout', '1m30', 'web']).stderr).toMatch(/invalid --wait-timeout "1m30"/);
   }, 120_000);
 });

@@ -12,6 +12,8 @@ import { startRegistry } from '../helpers/registry.js';
 import type { Registry } from '../helpers/registry.js';
 
 const project = useProjects(afterEach);
+/** Lets vitest's worker talk to its parent between commands (spawnSync blocks this process). */
+const tick = () => new Promise((r) => setTimeout(r, 0));
 let reg: Registry;
 let image: string;
 
@@ -34,9 +36,10 @@ const forget = () => spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore'
 const compose = () => `services:\n  app:\n    image: ${image}\n    command: ["sleep", "600"]\n    init: true\n`;
 
 describe('pull progress', () => {
-  it('--progress json: pulling events carry layers done and bytes as they come; pulled sums it up', () => {
+  it('--progress json: pulling events carry layers done and bytes as they come; pulled sums it up', async () => {
     const p = project({ 'compose.yaml': compose() });
     forget();
+    await tick();
     const r = p.ok(['--progress', 'json', 'pull', 'app']);
     const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { action: string; name: string; detail?: string });
     const details = events.filter((e) => e.action === 'pulling' && e.detail).map((e) => e.detail!);
@@ -50,23 +53,30 @@ describe('pull progress', () => {
     expect(events.at(-1)!.detail).toMatch(/^3 layers, 2\.\d+MB downloaded, 1 already here$/);
   }, 60_000);
 
-  it('plain lines: the final line of pull and of up says what was downloaded; --quiet-pull and -q say nothing', () => {
+  it('plain lines: the final line of pull and of up says what was downloaded; --quiet-pull and -q say nothing', async () => {
     const p = project({ 'compose.yaml': compose() });
     forget();
+    await tick();
     expect(p.ok(['pull']).stderr).toMatch(/✔ Image .*team\/progress:1 +Pulled +[\d.]+s 3 layers, 2\.\d+MB downloaded, 1 already here\n/);
     forget();
+    await tick();
     expect(p.ok(['up', '-d']).stderr).toMatch(/Pulled +[\d.]+s 3 layers, 2\.\d+MB downloaded/);
     p.ok(['down']);
+    await tick();
     forget();
+    await tick();
     expect(p.ok(['up', '-d', '--quiet-pull']).stderr).not.toMatch(/Pull|layers/);
     p.ok(['down']);
+    await tick();
     forget();
+    await tick();
     expect(p.ok(['pull', '-q']).stderr).toBe('');
   }, 120_000);
 
-  it('in a terminal, the live row shows layers and bytes', () => {
+  it('in a terminal, the live row shows layers and bytes', async () => {
     const p = project({ 'compose.yaml': compose() });
     forget();
+    await tick();
     const cmd = `'${process.execPath}' '${CLI}' -p ${p.name} pull app`;
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: p.dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', TERM: 'xterm', ...dockerEnv() }, timeout: 60_000 });
     expect(r.status).toBe(0);
