@@ -15,6 +15,7 @@ import { registerFiles } from './files.js';
 import { registerRegistry } from './registry.js';
 import { registerEnvs } from './envs.js';
 import { registerWatch } from './watch.js';
+import { registerDashboard } from './dashboard.js';
 import { registerLint } from './lint.js';
 import { registerConvert } from './convert.js';
 import { registerDeploy } from './deploy.js';
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerRegistry(program, globals);
   registerEnvs(program, globals);
   registerWatch(program, globals);
+  registerDashboard(program, globals);
   registerLint(program, globals);
   registerConvert(program, globals);
   registerDeploy(program, globals);
