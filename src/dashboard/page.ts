@@ -223,13 +223,14 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     if (pending.length > MAX) pending.splice(0, pending.length - MAX);
     schedule();
   }
+  // at most ten flushes a second, each in an animation frame (or after 100 ms where frames are not drawn)
+  var lastFlush = 0;
   function schedule() {
     if (scheduled) return;
     scheduled = true;
     var done = false;
-    var run = function () { if (done) return; done = true; scheduled = false; flushLogs(); };
-    requestAnimationFrame(run);
-    setTimeout(run, 100);
+    var run = function () { if (done) return; done = true; scheduled = false; lastFlush = performance.now(); flushLogs(); };
+    setTimeout(function () { requestAnimationFrame(run); setTimeout(run, 100); }, Math.max(0, 100 - (performance.now() - lastFlush)));
   }
   function matches(svc, text) {
     return (!filterSvc || svc === filterSvc) && (!filterText || text.toLowerCase().indexOf(filterText) >= 0);
@@ -258,7 +259,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     for (var i = 0; i < batch.length; i++) frag.appendChild(lineEl(batch[i]));
     logEl.appendChild(frag);
     var extra = logEl.childElementCount - MAX;
-    while (extra-- > 0) logEl.firstChild.remove();
+    if (extra > 0) { var r = document.createRange(); r.setStartBefore(logEl.firstChild); r.setEndAfter(logEl.children[extra - 1]); r.deleteContents(); }
     shown = logEl.childElementCount;
     if (document.getElementById("follow").checked) logEl.scrollTop = logEl.scrollHeight;
     document.getElementById("logstat").textContent = shown + " lines shown (last " + MAX + " kept), " + total + " received";
