@@ -146,8 +146,7 @@ describe('deploy on a 3-node Swarm', () => {
     expect(on('m', 'service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', `${q.name}_loc`)).toMatch(new RegExp(`^${re(`${registry}/${local}`)}@sha256:`));
     expect(placed(`${q.name}_loc`)).toHaveLength(2);
     expect(taskErrors(q.name)).toEqual([]);
-    await ok(p, ['deploy', 'rm', p.name]);
-    await ok(q, ['deploy', 'rm', q.name]);
+    // (afterEach removes both stacks: rm across nodes is the next test's)
   }, 150_000);
 
   it('honours placement (constraints, spread over a node label, max_replicas_per_node), mode global, endpoint_mode; a service reaches another on another node by name over the overlay; ls, ps and rm across the nodes', async () => {
@@ -219,9 +218,9 @@ secrets:
     expect(ps).toMatch(new RegExp(`${p.name}_client\\.1\\s.*\\sdys-m\\s+running\\s+running`));
     const rm = await ok(p, ['deploy', 'rm', '--volumes', p.name]);
     expect(rm.stderr).toMatch(new RegExp(`note: volume ${p.name}_data stays on dys-w1, dys-w2: Swarm cannot remove a node's volumes from a manager`));
+    for (const n of nodes) await gone(n, p.name);
     for (const n of ['w1', 'w2']) on(n, 'volume', 'rm', `${p.name}_data`);
     for (const n of nodes) {
-      await gone(n, p.name);
       expect(on(n, 'network', 'ls', '-q', '--filter', `name=${p.name}_`), `networks on ${n}`).toBe('');
       expect(on(n, 'volume', 'ls', '-q', '--filter', `name=${p.name}_`), `volumes on ${n}`).toBe('');
     }
@@ -240,7 +239,7 @@ secrets:
       replicas: 3
       endpoint_mode: dnsrr
       placement: { max_replicas_per_node: 1 }
-      update_config: { parallelism: 1, delay: 0s, failure_action: rollback, monitor: 2s }
+      update_config: { parallelism: 2, delay: 0s, failure_action: rollback, monitor: 1s }
       rollback_config: { parallelism: 0 }
 `;
     const p = project({ 'compose.yaml': file('sleep 3600', '1') });
@@ -263,7 +262,6 @@ secrets:
     expect(bad.stderr).not.toMatch(/no reason given/);
     expect(env()).toEqual(['V=2']);
     expect(placed(`${p.name}_web`)).toEqual(nodes.map(hostname));
-    await ok(p, ['deploy', 'rm', p.name]);
   }, 150_000);
 
   // last: it leaves a node dead
