@@ -127,7 +127,6 @@ async function firstPaint(browser, dash) {
 async function eventToVisible(browser, dash, handle) {
   const page = await browser.context.newPage();
   page.on('crash', () => note('event to visible: the page crashed'));
-  page.on('close', () => note('event to visible: the page was closed'));
   await page.addInitScript(OBSERVE);
   await page.goto(dash.url);
   await page.waitForSelector('tr[data-service="s30"][data-state="running"]');
