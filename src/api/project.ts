@@ -3,11 +3,8 @@
  * engine in-process — up, down, start, stop, ps, port, exec, run, logs, events — with typed
  * results. `await using p = await openProject(...)` brings it down (volumes too) when done.
  */
-import { existsSync } from 'node:fs';
-import { basename, posix } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import type { Writable } from 'node:stream';
-import type { ContainerInspect, Engine, EngineEvent } from '../engine/engine.js';
+import type { Readable } from 'node:stream';
+import type { ContainerInspect, Engine } from '../engine/engine.js';
 import { DockyardError } from '../errors.js';
 import { loadProject } from '../load/index.js';
 import { LABEL } from '../model/names.js';
@@ -16,8 +13,14 @@ import type { ProgressEvent, Timeline } from '../converge/events.js';
 import type { Plan } from '../converge/plan.js';
 import type { Converger } from '../converge/runner.js';
 import { projectContainers } from '../converge/state.js';
+import { serviceContainer, serviceContainers } from '../converge/find.js';
+import { targetServices } from '../converge/plan.js';
+import { lifecycleEvents } from '../converge/lifecycle-events.js';
+import type { EventStream, LifecycleEvent } from '../converge/lifecycle-events.js';
+import { collector, toReadable } from '../converge/exec.js';
+import type { ExecInOptions } from '../converge/exec.js';
+import type { CopyOptions } from '../converge/copy.js';
 import type { ProjectContainer } from '../converge/state.js';
-import { AsyncQueue } from '../converge/queue.js';
 import { parseSince, streamLogs } from '../converge/logs.js';
 import type { LogItem } from '../converge/logs.js';
 import { attachRun } from '../converge/attach.js';
@@ -108,25 +111,10 @@ export interface ExecResult {
   stderr: string;
 }
 
-export interface ExecOptions {
-  env?: Record<string, string>;
-  user?: string;
-  workdir?: string;
+/** exec()'s options: those of converge/exec.ts, and which replica */
+export interface ExecOptions extends ExecInOptions {
   /** the replica (default 1) */
   index?: number;
-  privileged?: boolean;
-  /** given to the command on its standard input */
-  stdin?: string | Buffer | Readable;
-  /** where the output goes as it comes (then it is not collected into the result) */
-  stdout?: Writable;
-  stderr?: Writable;
-  /** a pseudo-terminal in the container, of this size (rows, columns) */
-  tty?: boolean;
-  consoleSize?: [number, number];
-  /** with a TTY: subscribes the TTY's size to the caller's terminal */
-  followSize?: (apply: (rows: number, cols: number) => void) => () => void;
-  /** start it in the background and return at once */
-  detach?: boolean;
 }
 
 /** run()'s options: those of a one-off container (converge/run.ts), with stdin as text or a stream. */
@@ -160,42 +148,7 @@ export interface LogEntry {
   time?: Date;
 }
 
-export type LifecycleAction = 'created' | 'started' | 'healthy' | 'unhealthy' | 'exited' | 'stopped' | 'killed' | 'restarted' | 'paused' | 'unpaused' | 'removed';
-
-export interface LifecycleEvent {
-  action: LifecycleAction;
-  service: string;
-  /** the container's name */
-  container: string;
-  id: string;
-  number: number;
-  oneoff: boolean;
-  /** for exited */
-  exitCode?: number;
-  /** for killed */
-  signal?: string;
-  time: Date;
-}
-
-/** An iterable of events that is subscribed once `ready` resolves. */
-export interface EventStream<T> extends AsyncIterable<T> {
-  ready: Promise<void>;
-  close(): void;
-}
-
-const ACTIONS: Record<string, LifecycleAction> = {
-  create: 'created',
-  start: 'started',
-  'health_status: healthy': 'healthy',
-  'health_status: unhealthy': 'unhealthy',
-  die: 'exited',
-  stop: 'stopped',
-  kill: 'killed',
-  restart: 'restarted',
-  pause: 'paused',
-  unpause: 'unpaused',
-  destroy: 'removed',
-};
+export type { EventStream, LifecycleAction, LifecycleEvent } from '../converge/lifecycle-events.js';
 
 /** The Compose projects on an engine, from their containers' labels (what `ls` lists). */
 export async function listProjects(o: { all?: boolean; engine?: Engine | string } = {}): Promise<Array<{ name: string; status: string; configFiles: string[]; workingDir: string }>> {
@@ -333,7 +286,7 @@ export class ProjectHandle {
 
   /** The project's containers: running ones, or all (one-off ones included) with `all`. */
   async ps(o: { all?: boolean; services?: string[]; status?: string[]; orphans?: boolean } = {}): Promise<ContainerStatus[]> {
-    if (o.services?.length) this.converger().targets(o.services, true);
+    if (o.services?.length) targetServices(this.model, o.services, true);
     await this.engine.ping();
     let cs = await projectContainers(this.engine, this.name, { services: o.services?.length ? o.services : undefined, all: true });
     if (o.status?.length) cs = cs.filter((c) => o.status!.includes(c.state));
@@ -344,12 +297,8 @@ export class ProjectHandle {
     return cs.map(containerStatus);
   }
 
-  private async container(service: string, index = 1): Promise<ProjectContainer> {
-    this.converger().targets([service], true);
-    const cs = await projectContainers(this.engine, this.name, { oneoff: false, services: [service] });
-    const c = cs.find((x) => x.number === index) ?? (index === 1 ? cs[0] : undefined);
-    if (!c) throw new DockyardError('USAGE', `service "${service}" has no container${index > 1 ? ` number ${index}` : ''}`, { hint: `start it with: dockyard up -d ${service}` });
-    return c;
+  private container(service: string, index = 1): Promise<ProjectContainer> {
+    return serviceContainer(this.engine, this.model, service, index);
   }
 
   /**
@@ -374,25 +323,8 @@ export class ProjectHandle {
 
   /** Runs a command in a running container; resolves with its exit code and output. */
   async exec(service: string, command: string[], o: ExecOptions = {}): Promise<ExecResult> {
-    const c = await this.container(service, o.index);
-    if (c.state !== 'running') throw new DockyardError('SERVICE_FAILED', `container ${c.name} is not running (${c.status})`, { hint: `start it: dockyard start ${service}` });
-    const out = collector(o.stdout);
-    const err = collector(o.stderr);
-    const exitCode = await this.engine.exec(c.id, {
-      cmd: command,
-      env: Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      user: o.user,
-      workdir: o.workdir,
-      privileged: o.privileged,
-      tty: o.tty,
-      consoleSize: o.consoleSize,
-      followSize: o.followSize,
-      detach: o.detach,
-      stdin: toReadable(o.stdin),
-      stdout: out.stream,
-      stderr: err.stream,
-    });
-    return { exitCode, stdout: out.text(), stderr: err.text() };
+    const { execIn } = await import('../converge/exec.js');
+    return execIn(this.engine, await this.container(service, o.index), command, o);
   }
 
   /** Runs a one-off container of a service (its dependencies started first); resolves when it ends. */
@@ -432,7 +364,7 @@ export class ProjectHandle {
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
-        if (services?.length) self.converger().targets(services, true);
+        if (services?.length) targetServices(self.model, services, true);
         let cs = await projectContainers(self.engine, self.name, { services: services?.length ? services : undefined });
         if (o.index !== undefined) cs = cs.filter((c) => c.number === o.index);
         const when = (v: Date | number | string | undefined) => (v instanceof Date ? v.getTime() / 1000 : typeof v === 'string' ? parseSince(v) : v);
@@ -455,7 +387,7 @@ export class ProjectHandle {
 
   /** Builds the services' images as a graph, skipping those whose sources did not change. */
   async build(services?: string[], o: { noCache?: boolean; pull?: boolean; force?: boolean; parallel?: number; onEvent?: (e: ProgressEvent) => void } = {}): Promise<Map<string, 'built' | 'skipped' | 'would-build'>> {
-    if (services?.length) this.converger().targets(services, true);
+    if (services?.length) targetServices(this.model, services, true);
     const { buildServices } = await import('../build/builder.js');
     return buildServices(this.engine, this.model, services, { noCache: o.noCache, pull: o.pull, force: o.force, parallel: o.parallel, onEvent: o.onEvent ? buildProgress(o.onEvent) : undefined });
   }
@@ -468,7 +400,7 @@ export class ProjectHandle {
 
   /** The processes running in the services' containers. */
   async top(services?: string[]): Promise<Array<{ container: string; titles: string[]; processes: string[][] }>> {
-    if (services?.length) this.converger().targets(services, true);
+    if (services?.length) targetServices(this.model, services, true);
     const cs = (await projectContainers(this.engine, this.name, { oneoff: false, services: services?.length ? services : undefined })).filter((c) => c.state === 'running');
     return Promise.all(
       cs.map(async (c) => {
@@ -480,27 +412,7 @@ export class ProjectHandle {
 
   /** The project's container lifecycle as it happens on the engine (created, started, healthy, exited...). */
   events(o: { signal?: AbortSignal; since?: number; until?: number } = {}): EventStream<LifecycleEvent> {
-    const q = new AsyncQueue<LifecycleEvent>();
-    const subscribed = this.engine.events({ type: ['container'], label: [`${LABEL.project}=${this.name}`] }, (e: EngineEvent) => {
-      const action = ACTIONS[e.Action] ?? (e.Action.startsWith('health_status: ') ? ACTIONS[e.Action.trim()] : undefined);
-      if (!action) return;
-      const a = e.Actor.Attributes;
-      q.push({
-        action,
-        service: a[LABEL.service] ?? '',
-        container: a.name ?? e.Actor.ID.slice(0, 12),
-        id: e.Actor.ID,
-        number: Number(a[LABEL.number] ?? 0),
-        oneoff: a[LABEL.oneoff] === 'True',
-        exitCode: action === 'exited' && a.exitCode !== undefined ? Number(a.exitCode) : undefined,
-        signal: action === 'killed' ? a.signal : undefined,
-        time: new Date(e.timeNano ? e.timeNano / 1e6 : e.time * 1000),
-      });
-    }, (err) => q.close(err), { since: o.since, until: o.until });
-    q.onStop = () => void subscribed.then((s) => s.close(), () => undefined);
-    subscribed.catch((e) => q.close(e));
-    o.signal?.addEventListener('abort', () => q.close(), { once: true });
-    return { ready: subscribed.then(() => undefined), close: () => q.close(), [Symbol.asyncIterator]: () => q[Symbol.asyncIterator]() };
+    return lifecycleEvents(this.engine, this.name, o);
   }
 
   /** Pauses the running containers of the services (all by default). */
@@ -527,19 +439,8 @@ export class ProjectHandle {
    * the last one. With `downProject`, the project is brought down once the first one stops.
    */
   async wait(services: string[], o: { downProject?: boolean; onExit?: (container: string, code: number) => void } = {}): Promise<number> {
-    const cs = await this.containersOf(services, true);
-    if (!cs.length) throw new DockyardError('USAGE', `no containers for project "${this.name}"${services.length ? ` (services ${services.join(', ')})` : ''}`, { hint: 'create them with dockyard up' });
-    let code = 0;
-    let first: Promise<void> | undefined;
-    await Promise.all(
-      cs.map(async (c) => {
-        code = await this.engine.waitContainer(c.id);
-        o.onExit?.(c.name, code);
-        if (o.downProject) first ??= this.down({ removeOrphans: true });
-      }),
-    );
-    await first;
-    return code;
+    const { waitFor } = await import('../converge/lifecycle.js');
+    return waitFor(this.converger(), await this.containersOf(services, true), { ...o, services });
   }
 
   /** The images the services use: [{ service, container, repository, tag, id, size }]. */
@@ -564,9 +465,8 @@ export class ProjectHandle {
 
   /** Copies out of a service's container: a tar stream of `path` (what `cp SERVICE:PATH DEST` unpacks). */
   async copyFrom(service: string, path: string, o: { index?: number } = {}): Promise<Readable> {
-    const c = await this.container(service, o.index);
-    if (!(await this.engine.statPath(c.id, path))) throw new DockyardError('USAGE', `no such file or directory in ${c.name}: ${path}`);
-    return this.engine.getArchive(c.id, path);
+    const { copyFrom } = await import('../converge/copy.js');
+    return copyFrom(this.engine, await this.container(service, o.index), path);
   }
 
   /** Copies into the containers of a service (one, or all with `all`): a tar stream unpacked at `dir`. */
@@ -581,42 +481,14 @@ export class ProjectHandle {
    * `cp('./build', 'web:/srv/')`; `-` is a tar stream on stdin or stdout. Into a service, `all`
    * copies into every container of it.
    */
-  async cp(src: string, dest: string, o: { index?: number; all?: boolean; archive?: boolean; followLink?: boolean; stdin?: Readable; stdout?: Writable } = {}): Promise<{ containers: string[] }> {
-    const { containerBase, localDestination, packPath, parseCopyEnd, unpackTo } = await import('../converge/copy.js');
-    const a = parseCopyEnd(src);
-    const b = parseCopyEnd(dest);
-    if (a.kind === 'container' && b.kind !== 'container') {
-      const c = await this.container(a.service, o.index);
-      const tar = await this.copyFrom(a.service, a.path, { index: o.index });
-      if (b.kind === 'stdio') {
-        if (!o.stdout) throw new DockyardError('USAGE', 'no output stream for "-"');
-        await new Promise<void>((res, rej) => tar.on('end', res).on('error', rej).pipe(o.stdout!, { end: false }));
-      } else {
-        const to = localDestination(b.path, containerBase(a.path));
-        await unpackTo(tar, to.dir, to.rename);
-      }
-      return { containers: [c.name] };
-    }
-    if (b.kind === 'container' && a.kind !== 'container') {
-      const cs = o.all ? await this.containersOf([b.service], false, true) : [await this.container(b.service, o.index)];
-      if (a.kind === 'stdio' && cs.length > 1) throw new DockyardError('USAGE', 'a tar stream on stdin goes into one container', { hint: 'leave out --all, or copy from a path' });
-      if (a.kind === 'local' && !existsSync(a.path)) throw new DockyardError('USAGE', `no such file or directory: ${a.path}`);
-      for (const c of cs) {
-        const st = await this.engine.statPath(c.id, b.path);
-        const isDir = st !== undefined && st.mode >= 2 ** 31;
-        const dir = isDir ? b.path : posix.dirname(b.path);
-        if (!isDir && !(await this.engine.statPath(c.id, dir))) throw new DockyardError('USAGE', `no such directory in ${c.name}: ${dir}`);
-        const name = isDir ? basename(a.kind === 'local' ? a.path.replace(/\/+$/, '') : '') : posix.basename(b.path);
-        await this.engine.putArchive(c.id, dir, a.kind === 'stdio' ? o.stdin! : packPath(a.path, name, { archive: o.archive, followLinks: o.followLink }));
-      }
-      return { containers: cs.map((c) => c.name) };
-    }
-    throw new DockyardError('USAGE', a.kind === 'container' ? 'copying between containers is not supported' : 'one side must be SERVICE:PATH', { hint: 'dockyard cp SERVICE:SRC DEST, or dockyard cp SRC SERVICE:DEST' });
+  async cp(src: string, dest: string, o: CopyOptions = {}): Promise<{ containers: string[] }> {
+    const { copy } = await import('../converge/copy.js');
+    return copy(this.engine, (service, all) => (all ? this.containersOf([service], false, true) : this.container(service, o.index).then((c) => [c])), src, dest, o);
   }
 
   /** Pulls the services' images (those with a build section only if they name an image and no build is wanted). */
   async pull(services?: string[], o: { ignoreBuildable?: boolean; ignoreFailures?: boolean; includeDeps?: boolean; onlyMissing?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<{ pulled: string[]; failed: Array<{ image: string; error: string }> }> {
-    const targets = this.converger().targets(services?.length ? services : undefined, !o.includeDeps);
+    const targets = targetServices(this.model, services?.length ? services : undefined, !o.includeDeps);
     const refs = new Set<string>();
     for (const s of targets) {
       if (s.build && (o.ignoreBuildable || !s.image)) continue;
@@ -646,7 +518,7 @@ export class ProjectHandle {
 
   /** Pushes the images of the services that name one (built or pulled). */
   async push(services?: string[], o: { ignoreFailures?: boolean; includeDeps?: boolean; onEvent?: (e: ProgressEvent) => void } = {}): Promise<{ pushed: string[]; failed: Array<{ image: string; error: string }> }> {
-    const targets = this.converger().targets(services?.length ? services : undefined, !o.includeDeps);
+    const targets = targetServices(this.model, services?.length ? services : undefined, !o.includeDeps);
     const refs = new Set<string>();
     for (const s of targets) {
       if (s.image) refs.add(s.image);
@@ -677,7 +549,7 @@ export class ProjectHandle {
   async registryPrune(services: string[] | undefined, o: { keep: number; dryRun?: boolean }): Promise<Array<PruneResult & { registry: string }>> {
     if (!Number.isInteger(o.keep) || o.keep < 0) throw new DockyardError('USAGE', `--keep must be a whole number, not ${String(o.keep)}`);
     const { parseRef, pruneRepository, RegistryClient } = await import('../registry/client.js');
-    const targets = this.converger().targets(services?.length ? services : undefined, true);
+    const targets = targetServices(this.model, services?.length ? services : undefined, true);
     const repos = new Map<string, { registry: string; repository: string }>();
     for (const s of targets) {
       for (const ref of [s.image, ...(s.build?.tags ?? [])]) {
@@ -703,12 +575,8 @@ export class ProjectHandle {
   }
 
   /** The project's containers of some services (all by default; one-off ones with `oneoff`). */
-  private async containersOf(services?: string[], withOneoff = false, mustExist = false): Promise<ProjectContainer[]> {
-    if (services?.length) this.converger().targets(services, true);
-    await this.engine.ping();
-    const cs = await projectContainers(this.engine, this.name, { oneoff: withOneoff ? undefined : false, services: services?.length ? services : undefined });
-    if (mustExist && !cs.length) throw new DockyardError('USAGE', `service "${services?.join(', ')}" has no container`, { hint: 'start it with: dockyard up -d' });
-    return cs;
+  private containersOf(services?: string[], withOneoff = false, mustExist = false): Promise<ProjectContainer[]> {
+    return serviceContainers(this.engine, this.model, services, { withOneoff, mustExist });
   }
 
   /**
@@ -797,16 +665,3 @@ function containerStatus(c: ProjectContainer): ContainerStatus {
   return { id: c.id, name: c.name, service: c.service, number: c.number, oneoff: c.oneoff, image: c.image, state: c.state, status: c.status, health, exitCode: exit ? Number(exit[1]) : undefined, ports, created: c.created, labels: c.labels, command: c.command ?? '' };
 }
 
-function collector(to?: Writable): { stream: Writable; text(): string } {
-  if (to) return { stream: to, text: () => '' };
-  const chunks: Buffer[] = [];
-  const stream = new PassThrough();
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
-
-function toReadable(v: string | Buffer | Readable | undefined): Readable | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === 'string' || Buffer.isBuffer(v)) return Readable.from([Buffer.from(v)]);
-  return v;
-}

@@ -26,7 +26,6 @@ type Node =
   | { t: 'if' | 'with'; branches: Array<{ pipe: Pipe; body: Node[] }>; otherwise?: Node[] }
   | { t: 'range'; pipe: Pipe; body: Node[]; otherwise?: Node[] };
 
-const FUNCS = new Set(['json', 'split', 'join', 'title', 'lower', 'upper', 'pad', 'truncate', 'and', 'or', 'not', 'len', 'index', 'slice', 'print', 'printf', 'println', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'html', 'js', 'urlquery']);
 const UNSUPPORTED = new Set(['define', 'template', 'block', 'break', 'continue', 'call']);
 
 function fail(message: string): never {
@@ -178,7 +177,7 @@ function parsePipe(toks: Token[], text: string, declOk = true): Pipe {
         return { t: 'var', name: t.v, path: t.path! };
       case 'ident':
         if (UNSUPPORTED.has(t.v)) fail(`"${t.v}" is not supported in {{${text}}}`);
-        if (!FUNCS.has(t.v)) fail(`function "${t.v}" not defined in {{${text}}}`);
+        if (!Object.hasOwn(FUNCTIONS, t.v)) fail(`function "${t.v}" not defined in {{${text}}}`);
         return { t: 'fn', name: t.v };
       case '(': {
         let depth = 1;
@@ -360,107 +359,90 @@ function printf(format: string, args: Value[]): string {
   }) + (n < args.length ? `%!(EXTRA ${args.slice(n).map(show).join(', ')})` : '');
 }
 
-function call(name: string, args: Value[]): Value {
-  const need = (k: number) => {
-    if (args.length !== k) fail(`${name} takes ${k} argument${k === 1 ? '' : 's'}, not ${args.length}`);
-  };
-  const str = (v: Value) => (typeof v === 'string' ? v : show(v));
-  switch (name) {
-    case 'json':
-      need(1);
-      return JSON.stringify(args[0] ?? null);
-    case 'split':
-      need(2);
-      return str(args[0]).split(str(args[1]));
-    case 'join':
-      need(2);
-      if (!Array.isArray(args[0])) fail('join takes a list and a separator');
-      return (args[0] as Value[]).map(str).join(str(args[1]));
-    case 'title':
-      need(1);
-      return str(args[0]).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, p: string, c: string) => p + c.toUpperCase());
-    case 'lower':
-      need(1);
-      return str(args[0]).toLowerCase();
-    case 'upper':
-      need(1);
-      return str(args[0]).toUpperCase();
-    case 'pad':
-      need(3);
-      return `${' '.repeat(Number(args[1]) || 0)}${str(args[0])}${' '.repeat(Number(args[2]) || 0)}`;
-    case 'truncate': {
-      need(2);
-      const s = str(args[0]);
-      const k = Number(args[1]);
-      return s.length > k ? s.slice(0, k) : s;
-    }
-    case 'and':
-      if (!args.length) fail('and takes at least one argument');
-      return args.find((a) => !truthy(a)) ?? args[args.length - 1];
-    case 'or':
-      if (!args.length) fail('or takes at least one argument');
-      return args.find(truthy) ?? args[args.length - 1];
-    case 'not':
-      need(1);
-      return !truthy(args[0]);
-    case 'len': {
-      need(1);
-      const v = args[0];
+const str = (v: Value) => (typeof v === 'string' ? v : show(v));
+const joined = (args: Value[]) => args.map(show).join('');
+
+/** A template function: how many arguments it takes (exactly, or at least `min`), and what it does. */
+interface TemplateFunction {
+  arity?: number;
+  min?: number;
+  fn: (args: Value[], name: string) => Value;
+}
+
+/** docker's functions (json, split, join, title, lower, upper, pad, truncate) and Go's, found by name. */
+const FUNCTIONS: Record<string, TemplateFunction> = {
+  json: { arity: 1, fn: ([v]) => JSON.stringify(v ?? null) },
+  split: { arity: 2, fn: ([a, b]) => str(a).split(str(b)) },
+  join: {
+    arity: 2,
+    fn: ([list, sep]) => {
+      if (!Array.isArray(list)) fail('join takes a list and a separator');
+      return (list as Value[]).map(str).join(str(sep));
+    },
+  },
+  title: { arity: 1, fn: ([v]) => str(v).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, p: string, c: string) => p + c.toUpperCase()) },
+  lower: { arity: 1, fn: ([v]) => str(v).toLowerCase() },
+  upper: { arity: 1, fn: ([v]) => str(v).toUpperCase() },
+  pad: { arity: 3, fn: ([v, l, r]) => `${' '.repeat(Number(l) || 0)}${str(v)}${' '.repeat(Number(r) || 0)}` },
+  truncate: {
+    arity: 2,
+    fn: ([v, k]) => {
+      const s = str(v);
+      return s.length > Number(k) ? s.slice(0, Number(k)) : s;
+    },
+  },
+  and: { min: 1, fn: (args) => args.find((a) => !truthy(a)) ?? args[args.length - 1] },
+  or: { min: 1, fn: (args) => args.find(truthy) ?? args[args.length - 1] },
+  not: { arity: 1, fn: ([v]) => !truthy(v) },
+  len: {
+    arity: 1,
+    fn: ([v]) => {
       if (typeof v === 'string' || Array.isArray(v)) return v.length;
       if (v && typeof v === 'object') return Object.keys(v).length;
       return fail(`len of ${show(v)}`);
-    }
-    case 'index': {
-      if (!args.length) fail('index takes a value and keys');
-      let v = args[0];
-      for (const k of args.slice(1)) {
-        if (Array.isArray(v) || typeof v === 'string') {
-          if (typeof k !== 'number' || k < 0 || k >= v.length) fail(`index ${show(k)} out of range`);
-          v = (v as Value[])[k as number];
-        } else if (v && typeof v === 'object') v = (v as Record<string, Value>)[str(k)];
-        else return fail(`can't index ${show(v)}`);
-      }
-      return v;
-    }
-    case 'slice': {
-      const v = args[0];
+    },
+  },
+  index: { min: 1, fn: ([v, ...keys]) => indexInto(v, keys) },
+  slice: {
+    fn: ([v, ...range]) => {
       if (!(typeof v === 'string' || Array.isArray(v))) fail(`can't slice ${show(v)}`);
-      return (v as string).slice(...(args.slice(1, 3) as number[]));
-    }
-    case 'print':
-      return args.map((a, i) => (i > 0 && typeof a !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + show(a)).join('');
-    case 'println':
-      return `${args.map(show).join(' ')}\n`;
-    case 'printf':
-      if (!args.length) fail('printf takes a format');
-      return printf(str(args[0]), args.slice(1));
-    case 'eq':
-      if (args.length < 2) fail('eq takes at least two arguments');
-      return args.slice(1).some((b) => args[0] === b);
-    case 'ne':
-      need(2);
-      return args[0] !== args[1];
-    case 'lt':
-      need(2);
-      return compare(args[0], args[1], name) < 0;
-    case 'le':
-      need(2);
-      return compare(args[0], args[1], name) <= 0;
-    case 'gt':
-      need(2);
-      return compare(args[0], args[1], name) > 0;
-    case 'ge':
-      need(2);
-      return compare(args[0], args[1], name) >= 0;
-    case 'html':
-      return args.map(show).join('').replace(/[<>&'"\0]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&#34;', '\0': '\uFFFD' })[c]!);
-    case 'js':
-      return args.map(show).join('').replace(/[\\'"<>&=\n\r\t]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
-    case 'urlquery':
-      return encodeURIComponent(args.map(show).join(''));
-    default:
-      return fail(`function "${name}" not defined`);
+      return (v as string).slice(...(range.slice(0, 2) as number[]));
+    },
+  },
+  print: { fn: (args) => args.map((a, i) => (i > 0 && typeof a !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + show(a)).join('') },
+  println: { fn: (args) => `${args.map(show).join(' ')}\n` },
+  printf: { min: 1, fn: ([f, ...rest]) => printf(str(f), rest) },
+  eq: { min: 2, fn: ([a, ...bs]) => bs.some((b) => a === b) },
+  ne: { arity: 2, fn: ([a, b]) => a !== b },
+  lt: { arity: 2, fn: ([a, b], n) => compare(a, b, n) < 0 },
+  le: { arity: 2, fn: ([a, b], n) => compare(a, b, n) <= 0 },
+  gt: { arity: 2, fn: ([a, b], n) => compare(a, b, n) > 0 },
+  ge: { arity: 2, fn: ([a, b], n) => compare(a, b, n) >= 0 },
+  html: { fn: (args) => joined(args).replace(/[<>&'"\0]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&#34;', '\0': '\uFFFD' })[c]!) },
+  js: { fn: (args) => joined(args).replace(/[\\'"<>&=\n\r\t]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`) },
+  urlquery: { fn: (args) => encodeURIComponent(joined(args)) },
+};
+
+/** index: into lists and strings by number, objects by key */
+function indexInto(v: Value, keys: Value[]): Value {
+  for (const k of keys) {
+    if (Array.isArray(v) || typeof v === 'string') {
+      if (typeof k !== 'number' || k < 0 || k >= v.length) fail(`index ${show(k)} out of range`);
+      v = (v as Value[])[k as number];
+    } else if (v && typeof v === 'object') v = (v as Record<string, Value>)[str(k)];
+    else return fail(`can't index ${show(v)}`);
   }
+  return v;
+}
+
+function call(name: string, args: Value[]): Value {
+  const f = FUNCTIONS[name];
+  if (!f) return fail(`function "${name}" not defined`);
+  if (f.arity !== undefined && args.length !== f.arity) fail(`${name} takes ${f.arity} argument${f.arity === 1 ? '' : 's'}, not ${args.length}`);
+  if (f.min !== undefined && args.length < f.min) {
+    fail(name === 'printf' ? 'printf takes a format' : name === 'index' ? 'index takes a value and keys' : `${name} takes at least ${f.min === 1 ? 'one argument' : 'two arguments'}`);
+  }
+  return f.fn(args, name);
 }
 
 class Scope {

@@ -6,7 +6,9 @@
 import { constants as fsConstants, createReadStream, createWriteStream, existsSync, linkSync, lstatSync, openSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, chmodSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { basename, dirname, join, posix, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import type { Engine } from '../engine/engine.js';
+import type { ProjectContainer } from './state.js';
 import { extract, pack } from 'tar-stream';
 import type { Header } from 'tar-stream';
 import { DockyardError } from '../errors.js';
@@ -165,3 +167,53 @@ export function localDestination(dest: string, srcName: string): { dir: string; 
 /** The container path's last name (the top entry of its archive). */
 export const containerBase = (p: string) => posix.basename(posix.normalize(p.replace(/\/+$/, '') || '/'));
 
+export interface CopyOptions {
+  index?: number;
+  all?: boolean;
+  archive?: boolean;
+  followLink?: boolean;
+  stdin?: Readable;
+  stdout?: Writable;
+}
+
+/** A tar stream of `path` in a container (what `cp SERVICE:PATH DEST` unpacks). */
+export async function copyFrom(engine: Engine, c: ProjectContainer, path: string): Promise<Readable> {
+  if (!(await engine.statPath(c.id, path))) throw new DockyardError('USAGE', `no such file or directory in ${c.name}: ${path}`);
+  return engine.getArchive(c.id, path);
+}
+
+/**
+ * docker cp between a service's container and here: out of one container (unpacked safely, or a
+ * tar stream on stdout), or into one or every container of a service. `containers` finds them.
+ */
+export async function copy(engine: Engine, containers: (service: string, all: boolean) => Promise<ProjectContainer[]>, src: string, dest: string, o: CopyOptions = {}): Promise<{ containers: string[] }> {
+  const a = parseCopyEnd(src);
+  const b = parseCopyEnd(dest);
+  if (a.kind === 'container' && b.kind !== 'container') {
+    const [c] = await containers(a.service, false);
+    const tar = await copyFrom(engine, c!, a.path);
+    if (b.kind === 'stdio') {
+      if (!o.stdout) throw new DockyardError('USAGE', 'no output stream for "-"');
+      await new Promise<void>((res, rej) => tar.on('end', res).on('error', rej).pipe(o.stdout!, { end: false }));
+    } else {
+      const to = localDestination(b.path, containerBase(a.path));
+      await unpackTo(tar, to.dir, to.rename);
+    }
+    return { containers: [c!.name] };
+  }
+  if (b.kind === 'container' && a.kind !== 'container') {
+    const cs = await containers(b.service, !!o.all);
+    if (a.kind === 'stdio' && cs.length > 1) throw new DockyardError('USAGE', 'a tar stream on stdin goes into one container', { hint: 'leave out --all, or copy from a path' });
+    if (a.kind === 'local' && !existsSync(a.path)) throw new DockyardError('USAGE', `no such file or directory: ${a.path}`);
+    for (const c of cs) {
+      const st = await engine.statPath(c.id, b.path);
+      const isDir = st !== undefined && st.mode >= 2 ** 31;
+      const dir = isDir ? b.path : posix.dirname(b.path);
+      if (!isDir && !(await engine.statPath(c.id, dir))) throw new DockyardError('USAGE', `no such directory in ${c.name}: ${dir}`);
+      const name = isDir ? basename(a.kind === 'local' ? a.path.replace(/\/+$/, '') : '') : posix.basename(b.path);
+      await engine.putArchive(c.id, dir, a.kind === 'stdio' ? o.stdin! : packPath(a.path, name, { archive: o.archive, followLinks: o.followLink }));
+    }
+    return { containers: cs.map((c) => c.name) };
+  }
+  throw new DockyardError('USAGE', a.kind === 'container' ? 'copying between containers is not supported' : 'one side must be SERVICE:PATH', { hint: 'dockyard cp SERVICE:SRC DEST, or dockyard cp SRC SERVICE:DEST' });
+}

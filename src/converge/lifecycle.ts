@@ -94,3 +94,23 @@ export async function rm(cv: Converger, services?: string[], o: { stop?: boolean
   );
   return cs;
 }
+
+/**
+ * Waits until the containers have all stopped; resolves with the exit code of the last one. With
+ * `downProject`, the project is brought down once the first one stops.
+ */
+export async function waitFor(cv: Converger, cs: ProjectContainer[], o: { services: string[]; downProject?: boolean; onExit?: (container: string, code: number) => void }): Promise<number> {
+  if (!cs.length) throw new DockyardError('USAGE', `no containers for project "${cv.project.name}"${o.services.length ? ` (services ${o.services.join(', ')})` : ''}`, { hint: 'create them with dockyard up' });
+  const { down } = await import('./down.js');
+  let code = 0;
+  let first: Promise<void> | undefined;
+  await Promise.all(
+    cs.map(async (c) => {
+      code = await cv.engine.waitContainer(c.id);
+      o.onExit?.(c.name, code);
+      if (o.downProject) first ??= down(cv, { removeOrphans: true });
+    }),
+  );
+  await first;
+  return code;
+}

@@ -91,7 +91,9 @@ describe('ls, images, version, stats, events, ps', () => {
     expect(p.ok(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Name}} {{.State}}']).stdout).toBe(`${p.name}-a-1 exited\n`);
     expect(p.ok(['ps', '--format', '{{.Service}}']).stdout).toBe('gone\n');
     expect(p.ok(['ps', '--no-orphans', '--format', '{{.Service}}']).stdout).toBe('');
-    expect(p.ok(['ps', '--format', 'table {{.Name}}\\t{{.Service}}']).stdout).toBe(`NAME\tSERVICE\n${p.name}-gone-1\tgone\n`);
+    // table: columns aligned as docker's tabwriter does (cells at least 20 wide, 3 spaces of padding)
+    const col = (t: string) => t.padEnd(Math.max(20, `${p.name}-gone-1`.length + 3));
+    expect(p.ok(['ps', '--format', 'table {{.Name}}\\t{{.Service}}']).stdout).toBe(`${col('NAME')}SERVICE\n${col(`${p.name}-gone-1`)}gone\n`);
     expect(p.ok(['ps']).stdout).toMatch(/COMMAND[\s\S]*"sleep 600"/);
     const src = p.run(['ps', '--filter', 'source=image']);
     expect(src.code).toBe(2);
