@@ -6,6 +6,7 @@ import { DockyardError } from '../errors.js';
 import type { GlobalOptions } from './common.js';
 import { collectOption, context, parseIntOption, parseTimeoutMs } from './common.js';
 import { logPrinter } from './logs.js';
+import { envFlag } from './colour.js';
 import { runWatch } from './watch.js';
 import { startDashboard, untilInterrupted } from './dashboard.js';
 import type { Dashboard } from '../dashboard/server.js';
@@ -72,7 +73,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
           scale: parseScale(o.scale),
           forceRecreate: o.forceRecreate,
           noRecreate: !o.recreate,
-          removeOrphans: o.removeOrphans,
+          removeOrphans: o.removeOrphans ?? envFlag(process.env.COMPOSE_REMOVE_ORPHANS),
           build: o.build ? true : o.build === false ? false : undefined,
           pull: parsePull(o.pull),
           onEvent: progress.emit,
@@ -132,7 +133,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
       const scale = parseScale(o.scale);
       // --build: every image with a build section; --no-build: none; else what is missing or stale
       const build = o.build ? true : o.noBuild === true || o.build === false ? false : undefined;
-      const planned = { services: names, scale, forceRecreate: o.forceRecreate, recreateDeps: o.alwaysRecreateDeps, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans, build, pull };
+      const planned = { services: names, scale, forceRecreate: o.forceRecreate, recreateDeps: o.alwaysRecreateDeps, noRecreate: !o.recreate, noDeps: !o.deps, removeOrphans: o.removeOrphans ?? envFlag(process.env.COMPOSE_REMOVE_ORPHANS), build, pull };
       // --dry-run (a global flag): up prints its plan, with the reasons, and changes nothing
       if (globals().dryRun) return printPlan(await ctx.handle.plan(planned));
       // --dashboard: the page is up before the first change, so it shows up's progress too
@@ -204,7 +205,7 @@ async function converge({ project, handle, progress }: UpContext, o: UpFlags, pl
       ...planned,
       noStart: !o.start,
       wait: o.wait,
-      waitTimeoutMs: parseTimeoutMs(o.waitTimeout),
+      waitTimeoutMs: parseTimeoutMs(o.waitTimeout, '--wait-timeout'),
       timeoutS: o.timeout,
       quietPull: o.quietPull,
       renewAnonVolumes: o.renewAnonVolumes,

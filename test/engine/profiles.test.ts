@@ -130,5 +130,12 @@ describe('COMPOSE_* variables and terminals, on the engine', () => {
     p.ok(['start', '--wait-timeout', '1m30s', 'web']);
     await tick();
     expect(p.run(['start', '--wait-timeout', '1m30', 'web']).stderr).toMatch(/invalid --wait-timeout "1m30"/);
+    // up reads COMPOSE_REMOVE_ORPHANS too (a new orphan: a service no longer defined)
+    p.writeFile('compose.yaml', `services:\n  web2:\n    image: ${BASE}\n    command: ["sleep", "600"]\n    init: true\n`);
+    await tick();
+    p.ok(['up', '-d'], { env: { COMPOSE_REMOVE_ORPHANS: '1' } });
+    expect(p.containers().map((c) => c.service)).toEqual(['web2']);
+    await tick();
+    expect(p.run(['up', '-d', '--wait-timeout', '1m30']).stderr).toMatch(/invalid --wait-timeout "1m30"/);
   }, 120_000);
 });
