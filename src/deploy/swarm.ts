@@ -140,7 +140,7 @@ export async function deployStack(engineOrContext: Engine | string | undefined, 
   const labels = { [STACK_LABEL]: stack };
   const result: DeployResult = { stack, created: [], updated: [], removed: [], ignored: [], unresolved: [], built: [], pushed: [], warnings: [] };
   await requireSwarm(engine);
-  const [nodes, self] = await Promise.all([swarmNodes(engine), engine.swarmSelf()]);
+  const [nodes, self] = await Promise.all([swarmNodes(engine), selfOf(engine)]);
   result.warnings.push(...ipvsWarnings(project, self.ipvs));
 
   // images first: built, pushed, pinned, and every one of them able to reach the nodes that will
@@ -150,6 +150,7 @@ export async function deployStack(engineOrContext: Engine | string | undefined, 
 
   for (const s of Object.values(project.services)) {
     for (const k of Object.keys(s)) if (UNSUPPORTED.includes(k)) result.ignored.push(`services.${s.name}.${k}`);
+    if (s.build && !namesRegistry(imageName(stack, s)) && !o.registry) result.ignored.push(`services.${s.name}.build`);
   }
 
   // networks: overlay, attachable (so `run` containers can join), created once
@@ -253,8 +254,12 @@ export interface SwarmNode {
   arch?: string;
 }
 
-/** The Swarm's nodes (asked of a manager). */
+/** This engine's node (an Engine written before swarmSelf existed: unknown). */
+const selfOf = (engine: Engine): Promise<{ nodeId: string; ipvs?: boolean }> => (typeof engine.swarmSelf === 'function' ? engine.swarmSelf() : Promise.resolve({ nodeId: '' }));
+
+/** The Swarm's nodes (asked of a manager; none known from an Engine written before listNodes existed). */
 export async function swarmNodes(engine: Engine): Promise<SwarmNode[]> {
+  if (typeof engine.listNodes !== 'function') return [];
   return (await engine.listNodes()).map((n) => ({
     id: String(n.ID),
     name: String(n.Description?.Hostname ?? n.ID),
@@ -355,7 +360,9 @@ async function nodesLacking(engine: Engine, image: string, ask: SwarmNode[], sel
  */
 async function prepareImages(engine: Engine, project: Project, existing: Map<string, Record<string, any>>, o: DeployOptions, result: DeployResult, say: (l: string) => void, nodes: SwarmNode[], self: string): Promise<Map<string, string>> {
   const services = Object.values(project.services);
-  const builds = services.filter((s) => s.build);
+  // built when the result can reach the nodes: its image names a registry, or --registry is given
+  // (otherwise `build` is listed as ignored, as docker stack deploy ignores it)
+  const builds = services.filter((s) => s.build && (namesRegistry(imageName(project.name, s)) || o.registry));
   const built = new Set(builds.map((s) => imageName(project.name, s)));
   if (builds.length) {
     const { buildServices } = await import('../build/builder.js');
@@ -377,7 +384,8 @@ async function prepareImages(engine: Engine, project: Project, existing: Map<str
   }
   const mode = o.resolveImage ?? 'always';
   const pinned = await resolveImages(engine, project, existing, mode, result);
-  if (mode === 'never' || engine.dryRun) return pinned;
+  // which nodes may lack an image can only be told knowing the nodes
+  if (mode === 'never' || engine.dryRun || !nodes.length) return pinned;
 
   const selfNode = nodes.find((n) => n.id === self);
   const refusals: string[] = [];
@@ -748,7 +756,7 @@ export async function removeStack(engineOrContext: Engine | string | undefined, 
   if (!services.length && !configs.length && !secrets.length && !networks.length) throw new DockyardError('MISSING_REFERENCE', `no stack named "${stack}"`, { hint: 'dockyard deploy ls lists them' });
   // on a Swarm of several nodes: which other nodes hold the stack's named volumes (the tasks made
   // them there), and which nodes are not ready (their engines remove their tasks when they return)
-  const [nodes, self] = await Promise.all([swarmNodes(engine), engine.swarmSelf()]);
+  const [nodes, self] = await Promise.all([swarmNodes(engine), selfOf(engine)]);
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const elsewhere = new Map<string, Set<string>>();
   for (const t of await engine.listSwarm('tasks', { label })) {
