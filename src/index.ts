@@ -51,3 +51,5 @@ export { snapshotEnvironment, listSnapshots, findSnapshot, resolveSnapshot, remo
 export type { SnapshotInfo, SnapshotOptions } from './envs/snapshot.js';
 export { resetEnvironment } from './envs/lease.js';
 export type { ResetOptions } from './envs/lease.js';
+export { swarmNodes, tasksThatLeft, eligibleNodes, meetsConstraint, namesRegistry } from './deploy/swarm.js';
+export type { SwarmNode, NodeLoss } from './deploy/swarm.js';
