@@ -202,8 +202,10 @@ export class ProjectView {
   }
 
   private async subscribe(): Promise<void> {
-    const onEnd = () => {
+    const onEnd = (err?: Error) => {
       if (this.closed) return;
+      // a listener of ours failed: the pages say so (never swallowed), then the view starts over
+      if (err) this.begin('action', 'the dashboard lost track of the engine\'s events').end(err);
       // the stream ended (engine restarting, connection lost): subscribe again, then read everything
       this.later('resubscribe', 1000, async () => {
         for (const s of this.subs.splice(0)) s.close();
@@ -212,7 +214,7 @@ export class ProjectView {
     };
     const [own, leases] = await Promise.all([
       this.engine.events({ type: ['container'], label: [`${LABEL.project}=${this.handle.name}`] }, (e) => this.onEvent(e), onEnd),
-      this.engine.events({ type: ['container', 'volume'], label: [LEASE.name] }, (e) => this.onLeaseEvent(e), () => undefined),
+      this.engine.events({ type: ['container', 'volume'], label: [LEASE.name] }, (e) => this.onLeaseEvent(e), onEnd),
     ]);
     this.subs.push(own, leases);
   }
