@@ -6,12 +6,12 @@
  */
 import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { openProject } from 'dockyard';
 import type { WatchAction } from 'dockyard';
+import { cat, dockerAsync, until } from '../helpers/async.js';
 import { BASE, useProjects } from '../helpers/engine.js';
 import type { TestProject } from '../helpers/engine.js';
 import { CLI } from '../helpers/fs.js';
@@ -19,28 +19,7 @@ import { CLI } from '../helpers/fs.js';
 const project = useProjects(afterEach);
 const IMG = '${DOCKYARD_BASE_IMAGE}';
 
-/**
- * The container observed asynchronously, from outside (docker exec): a watch running in this
- * process streams its archives from this event loop, and the engine holds a container's lock while
- * it extracts one, so a synchronous `docker exec` here could wait for a transfer that waits for it.
- */
-const run = promisify(execFile);
-const dockerAsync = async (...args: string[]): Promise<string | undefined> => {
-  try {
-    return (await run('docker', args, { encoding: 'utf8' })).stdout;
-  } catch {
-    return undefined;
-  }
-};
-const cat = (c: string, f: string) => dockerAsync('exec', c, 'cat', f);
 const readlink = async (c: string, f: string) => (await dockerAsync('exec', c, 'readlink', f))?.trim();
-async function until(f: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** An in-process watch of the whole project, its actions recorded; resolves once it is ready. */
 async function watching(p: TestProject) {

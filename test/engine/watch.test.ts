@@ -1,39 +1,18 @@
 /** watch: every action, ignore / include, deletions, nested folders, renames, initial_sync, a recreated container. */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import './setup.js';
 import { openProject } from 'dockyard';
 import type { WatchAction } from 'dockyard';
+import { cat, dockerAsync, until } from '../helpers/async.js';
 import { BASE, docker, useProjects } from '../helpers/engine.js';
 
 const project = useProjects(afterEach);
 const IMG = '${DOCKYARD_BASE_IMAGE}';
 
-/**
- * The container observed asynchronously: a watch running in this process streams its archives
- * from this event loop, and the engine holds a container's lock while it extracts one, so a
- * synchronous `docker exec` here would wait for a transfer that waits for it.
- */
-const run = promisify(execFile);
-const dockerAsync = async (...args: string[]): Promise<string | undefined> => {
-  try {
-    return (await run('docker', args, { encoding: 'utf8' })).stdout;
-  } catch {
-    return undefined;
-  }
-};
-const cat = (c: string, f: string) => dockerAsync('exec', c, 'cat', f);
-async function until(f: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('watch', () => {
   it('syncs creations, edits, nested folders, renames and deletions; ignores and includes; sync+exec, restart, rebuild; survives recreation and scaling; initial_sync', async () => {
