@@ -156,7 +156,7 @@ async function upAndFollow(ctx: UpContext, names: string[], o: UpFlags, planned:
   if (o.timelineSvg) writeFileSync(o.timelineSvg, timelineSvg(result.timeline));
   // --watch: the services' develop.watch rules, alongside (detached: until Ctrl-C)
   const watchStop = new AbortController();
-  const watching = o.watch && o.start ? runWatch(ctx.handle, names, watchStop.signal) : undefined;
+  const watching = o.watch && o.start ? runWatch(ctx.handle, names, watchStop.signal, dash && ((a) => dash.watchAction(a))) : undefined;
   try {
     if (!(o.detach || o.wait) && o.start) await followAttached(ctx.handle, names, o, result);
     else if (dash) await Promise.race([untilInterrupted(), ...(watching ? [watching] : [])]);

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { ProjectHandle } from '../api/project.js';
 import type { WatchAction } from '../watch/watch.js';
 import type { GlobalOptions } from './common.js';
-import { context } from './common.js';
+import { context, parseIntOption } from './common.js';
+import { startDashboard } from './dashboard.js';
 
 /**
  * One line per action: service, action, files sent, the time from the file event to done, and what
@@ -16,8 +17,11 @@ export function printAction(a: WatchAction): void {
   process.stderr.write(`watch: ${a.service}  ${a.action}${what}  ${a.ms} ms${outcome}\n`);
 }
 
-/** Runs watch until Ctrl-C (or the signal), printing each action. */
-export async function runWatch(handle: ProjectHandle, services: string[], signal?: AbortSignal): Promise<void> {
+/**
+ * Runs watch until Ctrl-C (or the signal), printing each action, and telling it to `onAction` too
+ * (the dashboard's activity, with `--dashboard`): one place for both.
+ */
+export async function runWatch(handle: ProjectHandle, services: string[], signal?: AbortSignal, onAction?: (a: WatchAction) => void): Promise<void> {
   const ac = new AbortController();
   const stop = () => ac.abort();
   signal?.addEventListener('abort', stop, { once: true });
@@ -27,13 +31,24 @@ export async function runWatch(handle: ProjectHandle, services: string[], signal
     await handle.watch({
       services,
       signal: ac.signal,
-      onAction: printAction,
+      onAction: (a) => {
+        printAction(a);
+        onAction?.(a);
+      },
       onReady: (n) => process.stderr.write(`watch: following ${n} rule${n === 1 ? '' : 's'} (Ctrl-C to stop)\n`),
     });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+interface WatchFlags {
+  up: boolean;
+  quiet?: boolean;
+  dashboard?: boolean;
+  dashboardPort?: number;
+  dashboardBind?: string;
 }
 
 export function registerWatch(program: Command, globals: () => GlobalOptions): void {
@@ -43,15 +58,30 @@ export function registerWatch(program: Command, globals: () => GlobalOptions): v
     .argument('[services...]')
     .option('--no-up', 'do not bring the services up first')
     .option('--quiet', 'no progress while bringing them up')
-    .action(async (names: string[], o: { up: boolean; quiet?: boolean }) => {
+    .option('--dashboard', 'serve a live page of the project (printed URL) while watching, its actions among the activity')
+    .option('--dashboard-port <port>', "the dashboard's port (default: a free one)", parseIntOption('--dashboard-port'))
+    .option('--dashboard-bind <address>', 'where the dashboard listens (default 127.0.0.1)')
+    .action(async (names: string[], o: WatchFlags) => {
       const { handle, progress } = await context(globals(), o.quiet === true, names);
-      if (o.up) {
-        try {
-          await handle.up({ services: names, onEvent: progress.emit });
-        } finally {
-          progress.finish();
+      // the page is up before the services are, so it shows the up too
+      const dash = o.dashboard ? await startDashboard(handle, { port: o.dashboardPort, bind: o.dashboardBind }, (l) => process.stderr.write(`${l}\n`)) : undefined;
+      try {
+        if (o.up) {
+          const shown = dash?.activity(`up ${names.join(' ') || handle.name}`);
+          try {
+            const r = await handle.up({ services: names, onEvent: shown ? (e) => (shown.progress(e), progress.emit(e)) : progress.emit });
+            shown?.end();
+            dash?.setTimeline(r.timeline);
+          } catch (e) {
+            shown?.end(e);
+            throw e;
+          } finally {
+            progress.finish();
+          }
         }
+        await runWatch(handle, names, undefined, dash && ((a) => dash.watchAction(a)));
+      } finally {
+        await dash?.close();
       }
-      await runWatch(handle, names);
     });
 }

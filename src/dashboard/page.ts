@@ -51,12 +51,14 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
 .act[data-state="running"] { border-color:var(--warn); } .act[data-state="done"] { border-color:var(--ok); } .act[data-state="failed"] { border-color:var(--bad); }
 .act pre { margin:2px 0 0; white-space:pre-wrap; font:11px/1.35 ui-monospace, monospace; color:var(--dim); }
 .act .err { color:var(--bad); }
+.act[data-kind="copy"], .act[data-kind="exec"] { border-left-style:dotted; }
+#timeline .notes { margin:4px 0 0; padding-left:16px; color:var(--dim); font-size:12px; }
 #logbar { display:flex; gap:8px; align-items:center; margin-bottom:6px; flex-wrap:wrap; }
 #logbar input[type=search] { flex:1; min-width:140px; background:#0d1117; color:var(--fg); border:1px solid #363d46; border-radius:5px; padding:3px 8px; }
 #logbar select { background:#0d1117; color:var(--fg); border:1px solid #363d46; border-radius:5px; padding:2px 4px; }
 #logbar .sub { margin-left:auto; }
 #logs { height:38vh; min-height:200px; overflow:auto; background:#0d1117; border:1px solid var(--line); border-radius:5px; padding:4px 8px; font:12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; contain:strict; }
-.l { white-space:pre-wrap; word-break:break-all; }
+.l { white-space:pre-wrap; word-break:break-all; content-visibility:auto; contain-intrinsic-size:auto 17px; }
 .l.h { display:none; }
 .l::before { content: attr(data-t); color:#4d5866; margin-right:8px; }
 .l .s { margin-right:8px; font-weight:600; }
@@ -69,7 +71,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
 <main>
 <section class="wide"><h2>Services</h2>
 <table id="services"><thead><tr><th>service</th><th>state</th><th>containers</th><th>ports</th><th>image</th><th>actions</th></tr></thead><tbody></tbody></table></section>
-<section><h2>Startup timeline</h2><div id="timeline"><div class="none">no startup timeline: this page was not opened by <span class="mono">up --dashboard</span></div></div></section>
+<section><h2>Startup timeline</h2><div id="timeline"><div class="none">no startup timeline: no container of the project on the engine</div></div></section>
 <section><h2>Activity</h2><div id="activity"><div class="none">nothing yet: actions, builds, recreations and watch syncs show here</div></div></section>
 <section class="wide"><h2>Logs</h2>
 <div id="logbar"><select id="logsvc"><option value="">all services</option></select><input type="search" id="filter" placeholder="filter lines"><label><input type="checkbox" id="follow" checked> follow</label><button id="pause" type="button">pause</button><button id="clear" type="button">clear</button><span class="sub" id="logstat"></span></div>
@@ -88,11 +90,16 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
   var tbody = document.querySelector("#services tbody");
   var logEl = document.getElementById("logs");
   function esc(s) { return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]; }); }
-  var hues = new Map();
-  function color(svc) {
-    var c = hues.get(svc);
-    if (!c) { var h = 0; for (var i = 0; i < svc.length; i++) h = (h * 31 + svc.charCodeAt(i)) >>> 0; c = "hsl(" + (h % 360) + " 65% 66%)"; hues.set(svc, c); }
-    return c;
+  // a colour per service: one style rule and a class each (no inline style on every log line)
+  var hues = new Map(), hueSheet = document.head.appendChild(document.createElement("style")).sheet;
+  function colorClass(svc) {
+    var k = hues.get(svc);
+    if (!k) {
+      var h = 0; for (var i = 0; i < svc.length; i++) h = (h * 31 + svc.charCodeAt(i)) >>> 0;
+      k = "k" + hues.size; hues.set(svc, k);
+      hueSheet.insertRule(".l ." + k + " { color: hsl(" + (h % 360) + " 65% 66%); }", hueSheet.cssRules.length);
+    }
+    return k;
   }
   var lastSec = -1, lastClock = "";
   function clock(t) { var sec = Math.floor(t / 1000); if (sec !== lastSec) { lastSec = sec; lastClock = new Date(t).toTimeString().slice(0, 8); } return lastClock; }
@@ -123,7 +130,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     if (c.health) t += " · " + c.health;
     return t;
   }
-  function renderService(name) {
+  function renderService(name, batched) {
     var tr = rows.get(name);
     if (!tr) {
       tr = document.createElement("tr");
@@ -181,12 +188,23 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     var btn = function (a, label, title) { return '<button type="button" data-action="' + a + '"' + (busy ? " disabled" : "") + ' title="' + title + '">' + label + "</button>"; };
     var actions = btn("restart", "restart", "restart its containers") + btn("stop", "stop", "stop its containers") + btn("start", "start", "start its containers") + btn("rebuild", "rebuild", "build its image and recreate its containers") + btn("run", "run", "run a one-off container of it");
     tr.innerHTML = '<td class="svc"><span class="dot"></span>' + esc(name) + "</td><td>" + stateCell + "</td><td>" + contCell + "</td><td>" + (ports.join(" ") || '<span class="sub">—</span>') + '</td><td class="mono">' + image + "</td><td>" + actions + "</td>";
-    updateCounts();
+    if (!batched) updateCounts();
+  }
+  // container events mark their service; the rows are drawn once per frame (or after 100 ms where frames are not drawn)
+  var dirty = new Set(), rowsScheduled = false;
+  function markService(name) {
+    dirty.add(name);
+    if (rowsScheduled) return;
+    rowsScheduled = true;
+    var done = false;
+    var run = function () { if (done) return; done = true; rowsScheduled = false; var names = Array.from(dirty); dirty.clear(); names.forEach(function (n) { renderService(n, true); }); updateCounts(); };
+    requestAnimationFrame(run); setTimeout(run, 100);
   }
   function renderAllServices() {
     var names = serviceNames();
     rows.forEach(function (tr, n) { if (names.indexOf(n) < 0) { tr.remove(); rows.delete(n); } });
-    names.forEach(renderService);
+    names.forEach(function (n) { renderService(n, true); });
+    updateCounts();
   }
   function updateCounts() {
     var total = 0, running = 0, unhealthy = 0;
@@ -241,7 +259,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     d.className = l.e ? "l e" : "l";
     d.setAttribute("data-service", l.s);
     d.setAttribute("data-t", clock(l.t));
-    var s = document.createElement("span"); s.className = "s"; s.style.color = color(l.s); s.textContent = l.c;
+    var s = document.createElement("span"); s.className = "s " + colorClass(l.s); s.textContent = l.c;
     d.appendChild(s); d.appendChild(document.createTextNode(l.x));
     if (!matches(l.s, l.x)) d.classList.add("h");
     return d;
@@ -285,7 +303,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
   // ---- timeline ----
   function renderTimeline() {
     var t = S.timeline, box = document.getElementById("timeline");
-    if (!t || !t.entries.length) return;
+    if (!t || !t.entries.length) { box.innerHTML = '<div class="none">no startup timeline: no container of the project on the engine</div>'; return; }
     var crit = t.criticalPath.services, W = 640, L = 110, R = 60, rowH = 20, H = t.entries.length * rowH + 26;
     var span = Math.max(t.totalMs, 1), x = function (v) { return L + (v / span) * (W - L - R); };
     var svg = '<svg viewBox="0 0 ' + W + " " + H + '" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">';
@@ -300,7 +318,9 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
       svg += '<text x="' + (x(end) + 5) + '" y="' + (y + 12) + '" fill="#7d8894">' + ms(end) + "</text>";
     });
     svg += "</svg>";
-    box.innerHTML = svg + '<div class="sub">total ' + ms(t.totalMs) + " · critical path " + esc(crit.join(" → ")) + " (" + ms(t.criticalPath.ms) + ")</div>";
+    var from = S.timelineFrom === "engine" ? " · from the engine: each container's creation, last start and first healthy check, since " + new Date(t.startedAt).toTimeString().slice(0, 8) : "";
+    var notes = (S.timelineNotes || []).map(function (n) { return "<li>" + esc(n) + "</li>"; }).join("");
+    box.innerHTML = svg + '<div class="sub" data-timeline-from="' + esc(S.timelineFrom || "up") + '">total ' + ms(t.totalMs) + " · critical path " + esc(crit.join(" → ")) + " (" + ms(t.criticalPath.ms) + ")" + from + "</div>" + (notes ? '<ul class="notes">' + notes + "</ul>" : "");
   }
 
   // ---- activity ----
@@ -315,7 +335,8 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     var list = Array.from(S.activity.values()).sort(function (a, b) { return b.started - a.started; }).slice(0, 30);
     if (!list.length) return;
     box.innerHTML = list.map(function (a) {
-      return '<div class="act" data-activity="' + esc(a.id) + '" data-state="' + a.state + '"' + (a.service ? ' data-service="' + esc(a.service) + '"' : "") + "><b>" + esc(a.title) + '</b> <span class="sub">' + (a.state === "running" ? "running…" : a.state + " in " + ms(a.ms || 0)) + " · " + new Date(a.started).toTimeString().slice(0, 8) + "</span>" +
+      var took = a.state === "running" ? "running…" : a.kind === "copy" ? "reported by the engine" : a.state + " in " + ms(a.ms || 0);
+      return '<div class="act" data-activity="' + esc(a.id) + '" data-kind="' + esc(a.kind) + '" data-state="' + a.state + '"' + (a.service ? ' data-service="' + esc(a.service) + '"' : "") + (a.container ? ' data-container="' + esc(a.container) + '"' : "") + "><b>" + esc(a.title) + '</b> <span class="sub">' + took + " · " + new Date(a.started).toTimeString().slice(0, 8) + "</span>" +
         (a.lines.length ? "<pre>" + esc(a.lines.slice(-8).join("\n")) + "</pre>" : "") + (a.error ? '<pre class="err">' + esc(a.error) + "</pre>" : "") + "</div>";
     }).join("");
   }
@@ -339,7 +360,7 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
 
   // ---- the stream ----
   function applySnapshot(s) {
-    S.project = s.project; S.services = s.services; S.plan = s.plan || null; S.timeline = s.timeline || null; S.leases = s.leases;
+    S.project = s.project; S.services = s.services; S.plan = s.plan || null; S.timeline = s.timeline || null; S.timelineFrom = s.timelineFrom; S.timelineNotes = s.timelineNotes || []; S.leases = s.leases;
     document.getElementById("project").textContent = s.project;
     document.title = "dockyard · " + s.project;
     S.containers = new Map(s.containers.map(function (c) { return [c.id, c]; }));
@@ -360,11 +381,12 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
   var es = new EventSource("/events?token=" + encodeURIComponent(TOKEN));
   var on = function (type, fn) { es.addEventListener(type, function (e) { fn(JSON.parse(e.data)); }); };
   on("snapshot", applySnapshot);
-  on("container", function (m) { var c = m.container, old = S.containers.get(c.id); S.containers.set(c.id, c); if (old && old.service !== c.service) renderService(old.service); if (!c.oneoff) renderService(c.service); });
-  on("removed", function (m) { var c = S.containers.get(m.id); if (!c) return; S.containers.delete(m.id); renderService(c.service); });
+  on("container", function (m) { var c = m.container, old = S.containers.get(c.id); S.containers.set(c.id, c); if (old && old.service !== c.service) markService(old.service); if (!c.oneoff) markService(c.service); });
+  on("removed", function (m) { var c = S.containers.get(m.id); if (!c) return; S.containers.delete(m.id); markService(c.service); });
   on("logs", function (m) { queueLogs(m.lines, m.dropped); });
   on("activity", function (m) { onActivity(m.entry); });
-  on("timeline", function (m) { S.timeline = m.timeline; renderTimeline(); });
+  on("activity-removed", function (m) { if (S.activity.delete(m.id)) renderActivity(); });
+  on("timeline", function (m) { S.timeline = m.timeline; S.timelineFrom = m.from; S.timelineNotes = m.notes || []; renderTimeline(); });
   on("plan", function (m) { S.plan = m.plan; renderAllServices(); });
   on("leases", function (m) { S.leases = m.leases; renderLeases(); });
   es.onopen = function () { setConn(true); };

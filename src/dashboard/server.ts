@@ -17,7 +17,7 @@ import { PAGE } from './page.js';
 import { ProjectView } from './view.js';
 import type { DashboardMessage, ViewOptions } from './view.js';
 
-export type { ActivityView, ContainerView, DashboardMessage, LeaseView, LogView, PlanView, ServiceView, Snapshot } from './view.js';
+export type { ActivityView, ContainerView, DashboardMessage, LeaseView, LogView, PlanView, ServiceView, Snapshot, TimelineSource } from './view.js';
 
 export interface DashboardOptions extends ViewOptions {
   /** 0 or unset: a free port */
@@ -67,8 +67,11 @@ export async function serveDashboard(handle: ProjectHandle, o: DashboardOptions 
   const maxBacklog = o.maxBacklog ?? 4 * 1024 * 1024;
   const host = o.host ?? '127.0.0.1';
 
+  // each message is serialized once, whatever the number of pages
   view.on((m) => {
-    for (const c of clients) sendTo(c, m, maxBacklog);
+    if (!clients.size) return;
+    const text = frame(m);
+    for (const c of clients) sendTo(c, m, text, maxBacklog);
   });
   const keepAlive = setInterval(() => {
     for (const c of clients) c.res.write(': keep-alive\n\n');
@@ -176,15 +179,19 @@ export async function serveDashboard(handle: ProjectHandle, o: DashboardOptions 
   };
 }
 
+const frame = (m: DashboardMessage) => `event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`;
+
 /** One message to one page; a page that falls behind loses log lines (it is told how many), never state. */
-function sendTo(c: Client, m: DashboardMessage, maxBacklog: number): void {
+function sendTo(c: Client, m: DashboardMessage, text: string, maxBacklog: number): void {
   if (m.type === 'logs' && c.res.writableLength > maxBacklog) {
     c.dropped += m.lines.length;
     return;
   }
-  const msg = m.type === 'logs' && c.dropped ? { ...m, dropped: c.dropped } : m;
-  if (m.type === 'logs') c.dropped = 0;
-  c.res.write(`event: ${m.type}\ndata: ${JSON.stringify(msg)}\n\n`);
+  if (m.type === 'logs' && c.dropped) {
+    text = frame({ ...m, dropped: c.dropped });
+    c.dropped = 0;
+  }
+  c.res.write(text);
 }
 
 function same(a: string, b: string): boolean {

@@ -12,6 +12,8 @@ import type { ProgressEvent, Timeline } from '../converge/events.js';
 import type { WatchAction } from '../watch/watch.js';
 import { LABEL } from '../model/names.js';
 import { LEASE, listEnvironments } from '../envs/lease.js';
+import { reconstructTimeline, timingOf } from './timeline.js';
+import type { ContainerTiming } from './timeline.js';
 
 export interface ContainerView {
   id: string;
@@ -55,9 +57,12 @@ export interface LogView {
 
 export interface ActivityView {
   id: number;
-  kind: 'action' | 'up' | 'build' | 'watch';
+  /** copy and exec: what the engine's event stream reported (files copied into a container, an exec in it) */
+  kind: 'action' | 'up' | 'build' | 'watch' | 'copy' | 'exec';
   title: string;
   service?: string;
+  /** the container it concerns (copy, exec) */
+  container?: string;
   state: 'running' | 'done' | 'failed';
   /** ms since the epoch */
   started: number;
@@ -90,7 +95,9 @@ export type DashboardMessage =
   | { type: 'removed'; id: string }
   | { type: 'logs'; lines: LogView[]; dropped?: number }
   | { type: 'activity'; entry: ActivityView }
-  | { type: 'timeline'; timeline: Timeline }
+  /** an entry folded into another (an engine-reported copy into a watch action of this process) */
+  | { type: 'activity-removed'; id: number }
+  | { type: 'timeline'; timeline: Timeline; from: TimelineSource; notes?: string[] }
   | { type: 'plan'; plan: PlanView }
   | { type: 'leases'; leases: LeaseView[] };
 
@@ -101,11 +108,17 @@ export interface Snapshot {
   logs: LogView[];
   activity: ActivityView[];
   timeline?: Timeline;
+  /** up: up's own record of its run; engine: put together from the containers' inspections */
+  timelineFrom?: TimelineSource;
+  /** what an engine timeline leaves out, and why */
+  timelineNotes?: string[];
   plan?: PlanView;
   leases: LeaseView[];
   /** the server's clock (ms), for relative times */
   now: number;
 }
+
+export type TimelineSource = 'up' | 'engine';
 
 export interface ViewOptions {
   /** log lines kept for pages that connect later (default 1000) */
@@ -128,6 +141,18 @@ export class ProjectView {
   private readonly activity: ActivityView[] = [];
   private nextActivity = 1;
   private timeline?: Timeline;
+  private timelineFrom?: TimelineSource;
+  private timelineNotes?: string[];
+  /** each container's timing as the engine last told it (for the engine timeline) */
+  private readonly timings = new Map<string, ContainerTiming>();
+  /** each container's health check command, as its exec events name it (those execs are not activity) */
+  private readonly healthCmds = new Map<string, string>();
+  /** execs under way, by exec id */
+  private readonly execs = new Map<string, Activity>();
+  /** the last engine-reported copy per container and direction: a burst is one entry */
+  private readonly copies = new Map<string, { a: Activity; at: number; n: number }>();
+  /** entries folded into another: never sent again */
+  private readonly gone = new Set<number>();
   private plan?: PlanView;
   private leases: LeaseView[] = [];
   private readonly listeners = new Set<(m: DashboardMessage) => void>();
@@ -182,6 +207,8 @@ export class ProjectView {
       logs: [...this.logs].sort((x, y) => x.t - y.t),
       activity: [...this.activity],
       timeline: this.timeline,
+      timelineFrom: this.timelineFrom,
+      timelineNotes: this.timelineNotes,
       plan: this.plan,
       leases: this.leases,
       now: Date.now(),
@@ -221,10 +248,13 @@ export class ProjectView {
 
   private onEvent(e: EngineEvent): void {
     const action = e.Action.startsWith('health_status') ? 'health' : e.Action;
+    if (action === 'extract-to-dir' || action === 'archive-path' || action.startsWith('exec_start:') || action === 'exec_die') return this.engineActivity(e);
     if (action !== 'health' && !RELEVANT.has(action)) return;
     const id = e.Actor.ID;
     if (action === 'destroy') {
       this.containers.delete(id);
+      this.timings.delete(id);
+      this.healthCmds.delete(id);
       this.patches.delete(id);
       this.followers.get(id)?.close();
       this.followers.delete(id);
@@ -242,6 +272,47 @@ export class ProjectView {
       void this.refresh(id);
     }
     if (['create', 'destroy', 'rename'].includes(action)) this.later('plan', 500, () => this.refreshPlan());
+  }
+
+  /**
+   * What the engine reports done inside a container, as activity: files copied into it
+   * (`extract-to-dir`: `docker cp`, a watch's sync from another process) or out of it
+   * (`archive-path`), and execs (`exec_start` with its command, `exec_die` with its exit code).
+   * The engine names neither the files nor their number; its health checks' execs are left out.
+   */
+  private engineActivity(e: EngineEvent): void {
+    const id = e.Actor.ID;
+    const name = e.Actor.Attributes.name ?? id.slice(0, 12);
+    const service = e.Actor.Attributes[LABEL.service];
+    const at = Math.floor(e.timeNano / 1e6) || e.time * 1000;
+    if (e.Action === 'exec_die') {
+      const x = this.execs.get(e.Actor.Attributes.execID ?? '');
+      if (!x) return;
+      this.execs.delete(e.Actor.Attributes.execID!);
+      const code = e.Actor.Attributes.exitCode;
+      return x.end(code && code !== '0' ? `exited with code ${code}` : undefined, at);
+    }
+    if (e.Action.startsWith('exec_start:')) {
+      const cmd = e.Action.slice('exec_start:'.length).trim();
+      const hc = this.healthCmds.get(id);
+      if (hc && (cmd === hc || cmd.endsWith(` ${hc}`))) return;
+      const x = this.begin('exec', `exec ${cmd.length > 120 ? `${cmd.slice(0, 120)}…` : cmd} in ${name}`, service, { container: name, at });
+      if (e.Actor.Attributes.execID) this.execs.set(e.Actor.Attributes.execID, x);
+      // an exec whose end never came (a lost event stream) is forgotten after 200 others
+      if (this.execs.size > 200) this.execs.delete(this.execs.keys().next().value!);
+      return;
+    }
+    const into = e.Action === 'extract-to-dir';
+    const key = `${into ? '>' : '<'}${name}`;
+    const last = this.copies.get(key);
+    if (last && at - last.at < 2000 && !this.gone.has(last.a.id)) {
+      last.at = at;
+      last.n++;
+      return last.a.retitle(`files copied ${into ? 'into' : 'out of'} ${name} (${last.n} copies)`);
+    }
+    const a = this.begin('copy', `files copied ${into ? 'into' : 'out of'} ${name}`, service, { container: name, at });
+    a.end(undefined, at);
+    this.copies.set(key, { a, at, n: 1 });
   }
 
   private onLeaseEvent(e: EngineEvent): void {
@@ -266,6 +337,7 @@ export class ProjectView {
     for (const id of [...this.containers.keys()]) {
       if (!ids.has(id)) {
         this.containers.delete(id);
+        this.timings.delete(id);
         this.send({ type: 'removed', id });
       }
     }
@@ -286,12 +358,18 @@ export class ProjectView {
       // an event came meanwhile: its patch is newer than this answer, and another inspection follows
       if (seq !== (this.patches.get(id) ?? 0) && this.again.has(id)) return;
       if (!c) {
+        this.timings.delete(id);
         if (this.containers.delete(id)) this.send({ type: 'removed', id });
         return;
       }
       const v = containerView(c);
       this.containers.set(id, v);
       this.send({ type: 'container', container: v });
+      const t = timingOf(c);
+      if (t) this.timings.set(id, t);
+      const hc = healthCommand(c);
+      if (hc) this.healthCmds.set(id, hc);
+      this.later('timeline', 300, () => this.rebuildTimeline());
       if ((v.state === 'running' || v.state === 'paused') && !this.followers.has(id)) this.follow(c, first);
     })().finally(() => {
       this.inflight.delete(id);
@@ -410,43 +488,102 @@ export class ProjectView {
     if (!this.closed) this.send({ type: 'leases', leases: this.leases });
   }
 
+  /** The startup timeline of a run (up's own record): it replaces the one put together from the engine. */
   setTimeline(t: Timeline): void {
     this.timeline = t;
-    this.send({ type: 'timeline', timeline: t });
+    this.timelineFrom = 'up';
+    this.timelineNotes = undefined;
+    this.send({ type: 'timeline', timeline: t, from: 'up' });
   }
 
-  /** An activity (an action, an up, a build): its progress lines and its end go to every page. */
-  begin(kind: ActivityView['kind'], title: string, service?: string): { id: number; progress(e: ProgressEvent): void; note(line: string): void; end(error?: unknown): void } {
-    const a: ActivityView = { id: this.nextActivity++, kind, title, service, state: 'running', started: Date.now(), lines: [] };
+  /**
+   * The startup timeline from the containers' inspections (created, last started, first healthy
+   * check) and the project's depends_on, unless a run's own record was given, or an up of this
+   * process is under way (its record follows). Sent when it changed.
+   */
+  private rebuildTimeline(): void {
+    if (this.timelineFrom === 'up' || this.activity.some((a) => a.kind === 'up' && a.state === 'running')) return;
+    const deps = Object.fromEntries(Object.values(this.handle.model.services).map((s) => [s.name, Object.keys(s.depends_on ?? {})]));
+    const r = reconstructTimeline([...this.timings.values()], deps);
+    if (!r && !this.timeline) return;
+    if (r && this.timeline && JSON.stringify(r.timeline) === JSON.stringify(this.timeline) && JSON.stringify(r.notes) === JSON.stringify(this.timelineNotes)) return;
+    this.timeline = r?.timeline ?? { startedAt: Date.now(), totalMs: 0, entries: [], criticalPath: { services: [], ms: 0 } };
+    this.timelineFrom = 'engine';
+    this.timelineNotes = r?.notes ?? [];
+    this.send({ type: 'timeline', timeline: this.timeline, from: 'engine', notes: this.timelineNotes });
+  }
+
+  /** An activity (an action, an up, a build, an engine-reported copy or exec): its progress lines and its end go to every page. */
+  begin(kind: ActivityView['kind'], title: string, service?: string, o: { container?: string; at?: number } = {}): Activity {
+    const a: ActivityView = { id: this.nextActivity++, kind, title, service, container: o.container, state: 'running', started: o.at ?? Date.now(), lines: [] };
     this.activity.push(a);
     if (this.activity.length > 50) this.activity.shift();
-    this.send({ type: 'activity', entry: a });
+    const send = () => {
+      if (!this.gone.has(a.id)) this.send({ type: 'activity', entry: a });
+    };
+    send();
     const note = (line: string) => {
       if (a.state !== 'running') return;
       a.lines.push(line);
       if (a.lines.length > 30) a.lines.shift();
-      this.later(`activity-${a.id}`, 50, () => this.send({ type: 'activity', entry: a }));
+      this.later(`activity-${a.id}`, 50, send);
     };
     return {
       id: a.id,
       progress: (e) => note(progressLine(e)),
       note,
-      end: (error) => {
+      retitle: (title) => {
+        a.title = title;
+        send();
+      },
+      end: (error, at) => {
         a.state = error === undefined ? 'done' : 'failed';
-        a.ms = Date.now() - a.started;
+        a.ms = Math.max(0, (at ?? Date.now()) - a.started);
         if (error !== undefined) a.error = error instanceof Error ? error.message : String(error);
-        this.send({ type: 'activity', entry: a });
+        send();
+        if (kind === 'copy' || kind === 'exec') return;
         this.later('plan', 200, () => this.refreshPlan());
+        if (kind === 'up') this.later('timeline', 300, () => this.rebuildTimeline());
       },
     };
   }
 
-  /** A watch action done (sync, rebuild, restart...) with its timing. */
+  /**
+   * A watch action done (sync, rebuild, restart...) with its timing. This process's own copies and
+   * execs into its containers, which the engine reported meanwhile, are folded into it (they are
+   * this action: the page shows one entry, with what watch knows).
+   */
   watchAction(w: WatchAction): void {
+    const since = Date.now() - w.ms - 500;
+    for (const x of this.activity) {
+      if ((x.kind === 'copy' || x.kind === 'exec') && x.container && w.containers.includes(x.container) && x.started >= since && !this.gone.has(x.id)) {
+        this.gone.add(x.id);
+        if (this.gone.size > 500) this.gone.delete(this.gone.values().next().value!);
+        this.send({ type: 'activity-removed', id: x.id });
+      }
+    }
+    for (let i = this.activity.length - 1; i >= 0; i--) if (this.gone.has(this.activity[i]!.id)) this.activity.splice(i, 1);
+    const files = w.action === 'rebuild' || w.action === 'restart' ? '' : `${w.files} file(s) to `;
     const a = this.begin('watch', `watch ${w.action} ${w.service}`, w.service);
-    a.note(`${w.files} file(s) to ${w.containers.join(', ') || '(no container running)'} in ${w.ms} ms`);
+    a.note(`${files}${w.containers.join(', ') || '(no container running)'} in ${w.ms} ms`);
     a.end(w.error);
   }
+}
+
+export interface Activity {
+  id: number;
+  progress(e: ProgressEvent): void;
+  note(line: string): void;
+  retitle(title: string): void;
+  /** done, or failed with `error`; `at`: when it ended (ms since the epoch; default now) */
+  end(error?: unknown, at?: number): void;
+}
+
+/** The command line a container's health check execs show in the engine's events. */
+function healthCommand(c: ContainerInspect): string | undefined {
+  const test = (c.Config.Healthcheck as { Test?: string[] } | undefined)?.Test;
+  if (!test?.length || test[0] === 'NONE') return undefined;
+  return test[0] === 'CMD-SHELL' ? test.slice(1).join(' ') : test[0] === 'CMD' ? test.slice(1).join(' ') : test.join(' ');
 }
 
 /** The change an engine event makes to a container's row, as far as the event itself tells. */
