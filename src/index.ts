@@ -47,7 +47,7 @@ export { DockerConfigCredentials, StaticCredentials } from './registry/auth.js';
 export type { Credential, CredentialStore, RegistryAuth } from './registry/auth.js';
 export { serveDashboard } from './dashboard/server.js';
 export type { Dashboard, DashboardOptions, DashboardAction, Snapshot, ContainerView, LogView } from './dashboard/server.js';
-export { snapshotEnvironment, listSnapshots, findSnapshot, resolveSnapshot, removeSnapshot, gcSnapshots, SNAPSHOT, SNAPSHOT_REPO } from './envs/snapshot.js';
+export { snapshotEnvironment, listSnapshots, findSnapshot, resolveSnapshot, removeSnapshot, gcSnapshots, pushSnapshot, pullSnapshot, SNAPSHOT, SNAPSHOT_REPO } from './envs/snapshot.js';
 export type { SnapshotInfo, SnapshotOptions } from './envs/snapshot.js';
 export { resetEnvironment } from './envs/lease.js';
 export type { ResetOptions } from './envs/lease.js';

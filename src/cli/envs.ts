@@ -23,13 +23,16 @@ function acquireOptions(g: GlobalOptions, o: { ttl?: string; bindHost?: string; 
 const SNAPSHOTS = `
 Snapshots: seed once, fork per test worker, reset between tests.
   dockyard env snapshot NAME --as TAG     the lease's named volumes, captured with its services paused
+        [--containers [SERVICE...]]       and the containers' own files (all services, or these)
   dockyard env acquire --from TAG         a fork: its volumes start as copies of the snapshot's
   dockyard test --from TAG -- CMD         the same for a command
   dockyard env reset NAME                 a fork back to its snapshot (same host ports), services ready
   dockyard env snapshots ls | rm TAG...   what there is; rm refuses one a live fork uses (--force)
   dockyard env gc --snapshots             also removes the snapshots no live lease was forked from
-A snapshot is an image, dockyard-snapshot/<project>:<tag>, labelled dev.dockyard.snapshot.*: it can
-be pushed to a registry and pulled elsewhere. It records each service's configuration hash and image
+  dockyard env snapshots push TAG --registry HOST[:PORT][/NS]   to a registry (docker's credentials)
+  dockyard env snapshots pull REF         from one; --from REF also pulls one that is not here
+A snapshot is an image, dockyard-snapshot/<project>:<tag>, labelled dev.dockyard.snapshot.* (with
+--containers, one more image per service). It records each service's configuration hash and image
 id: a fork of another configuration warns, and --strict refuses it.`;
 
 /** `--owner-pid`: a pid, or `parent` (the process that ran dockyard, e.g. the shell). */
@@ -67,7 +70,7 @@ export function registerEnvs(program: Command, globals: () => GlobalOptions): vo
     .option('--ttl <duration>', 'how long it lives unless renewed (default 1h)')
     .option('--bind-host <ip>', 'where published ports bind (default 127.0.0.1)')
     .option('--owner-pid <pid>', 'the process the lease belongs to (a pid, or "parent"): gc releases it once that process is gone (default: none, the lease lives until its expiry)')
-    .option('--from <tag>', 'a fork of this snapshot (tag, project:tag or image id): its named volumes start as copies of it')
+    .option('--from <tag>', 'a fork of this snapshot (tag, project:tag, image id, or a registry reference, pulled when not here): its named volumes start as copies of it')
     .option('--strict', 'with --from: refuse a snapshot taken of another configuration or image of a service')
     .option('--format <format>', 'text or json', 'text')
     .addHelpText('after', `
@@ -151,16 +154,19 @@ at once, taking the lease with it; prefer $$.)`)
     .argument('<name>', 'the lease')
     .requiredOption('--as <tag>', 'the snapshot\'s tag')
     .option('--replace', 'replace a snapshot of that tag')
+    .option('--containers [services...]', "also the containers' own files (their writable layers): every service's, or these services' (after NAME)")
     .option('--helper-image <image>', 'an image with sh and cp to copy with (default: DOCKYARD_HELPER_IMAGE, else the image of a service that mounts the volumes)')
     .option('--format <format>', 'text or json', 'text')
-    .action(async (name: string, o: { as: string; replace?: boolean; helperImage?: string; format: string }) => {
+    .action(async (name: string, o: { as: string; replace?: boolean; containers?: true | string[]; helperImage?: string; format: string }) => {
+      if (!['text', 'json'].includes(o.format)) throw new DockyardError('USAGE', `unknown format "${o.format}"`, { hint: 'text or json' });
       const { snapshotEnvironment } = await import('../envs/snapshot.js');
-      const s = await snapshotEnvironment(name, o.as, { replace: o.replace, helperImage: o.helperImage });
+      const s = await snapshotEnvironment(name, o.as, { replace: o.replace, helperImage: o.helperImage, containers: o.containers });
       if (o.format === 'json') return void process.stdout.write(`${JSON.stringify(s)}\n`);
-      process.stdout.write(`${s.project}:${s.tag}  ${s.ref}  ${s.id.slice(7, 19)}  volumes: ${s.volumes.join(', ')}  ${mb(s.size)}\n`);
+      const cs = Object.keys(s.containers);
+      process.stdout.write(`${s.project}:${s.tag}  ${s.ref}  ${s.id.slice(7, 19)}  volumes: ${s.volumes.join(', ') || '-'}${cs.length ? `  containers: ${cs.join(', ')}` : ''}  ${mb(s.size)}\n`);
     });
 
-  const snapshots = env.command('snapshots').description('the snapshots on this engine: ls, rm');
+  const snapshots = env.command('snapshots').description('the snapshots on this engine: ls, rm, push, pull');
   snapshots
     .command('ls', { isDefault: true })
     .description('list snapshots: tag, project, volumes, size, the lease it was taken from, the leases forked from it')
@@ -172,8 +178,8 @@ at once, taking the lease with it; prefer $$.)`)
       if (o.format === 'json') return void process.stdout.write(`${JSON.stringify(ls)}\n`);
       process.stdout.write(
         table(
-          ['TAG', 'PROJECT', 'ID', 'CREATED', 'VOLUMES', 'SIZE', 'FROM LEASE', 'USED BY'],
-          ls.map((s) => [s.current ? s.tag : `${s.tag} (replaced)`, s.project, s.id.slice(7, 19), s.createdAt.toISOString(), s.volumes.join(','), mb(s.size), s.source, s.usedBy.join(',') || '-']),
+          ['TAG', 'PROJECT', 'ID', 'CREATED', 'VOLUMES', 'CONTAINERS', 'SIZE', 'FROM LEASE', 'USED BY'],
+          ls.map((s) => [s.current ? s.tag : `${s.tag} (replaced)`, s.project, s.id.slice(7, 19), s.createdAt.toISOString(), s.volumes.join(',') || '-', Object.keys(s.containers).join(',') || '-', mb(s.size), s.source, s.usedBy.join(',') || '-']),
         ),
       );
     });
@@ -185,6 +191,26 @@ at once, taking the lease with it; prefer $$.)`)
     .action(async (tags: string[], o: { force?: boolean }) => {
       const { removeSnapshot } = await import('../envs/snapshot.js');
       for (const t of tags) await removeSnapshot(t, { force: o.force });
+    });
+  snapshots
+    .command('push')
+    .description("push a snapshot (and its containers' images) to a registry, with the docker CLI's credentials for it")
+    .argument('<tag>', 'the snapshot: tag, project:tag or image id')
+    .requiredOption('--registry <registry>', 'HOST[:PORT][/namespace]: pushed as <registry>/dockyard-snapshot/<project>:<tag>')
+    .action(async (tag: string, o: { registry: string }) => {
+      const { pushSnapshot } = await import('../envs/snapshot.js');
+      const r = await pushSnapshot(tag, { registry: o.registry });
+      process.stderr.write(`pushed ${r.snapshot.project}:${r.snapshot.tag}${r.refs.length > 1 ? ` (and ${r.refs.length - 1} container image${r.refs.length > 2 ? 's' : ''})` : ''}\n`);
+      process.stdout.write(`${r.refs[0]}\n`);
+    });
+  snapshots
+    .command('pull')
+    .description("pull a snapshot someone pushed (env snapshots push), with its containers' images; it is then forked as one taken here")
+    .argument('<ref>', 'as pushed: HOST[:PORT][/namespace]/dockyard-snapshot/<project>:<tag>')
+    .action(async (ref: string) => {
+      const { pullSnapshot } = await import('../envs/snapshot.js');
+      const s = await pullSnapshot(ref);
+      process.stdout.write(`${s.project}:${s.tag}  ${s.ref}  ${s.id.slice(7, 19)}\n`);
     });
 
   env

@@ -23,7 +23,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { ContainerStatus, LogEntry, OpenProjectOptions } from '../api/project.js';
 import { openProject } from '../api/project.js';
 import type { ProjectHandle } from '../api/project.js';
-import type { Engine } from '../engine/engine.js';
+import type { ContainerSummary, Engine } from '../engine/engine.js';
 import type { Project } from '../model/project.js';
 import { DockyardError, isConflict } from '../errors.js';
 import { parseDuration } from '../load/units.js';
@@ -31,7 +31,7 @@ import { LABEL } from '../model/names.js';
 import { normalizeProjectName } from '../load/normalize.js';
 import { serviceConfigHash } from '../model/serialize.js';
 import { imageName } from '../model/names.js';
-import { LEASE_SNAPSHOT, projectKey, resolveSnapshot, restoreVolumes, snapshotDifferences, snapshotEnvironment } from './snapshot.js';
+import { LEASE_SNAPSHOT, projectKey, resolveSnapshot, restoreVolumes, snapshotById, snapshotDifferences, snapshotEnvironment, useSnapshotContainers } from './snapshot.js';
 import type { SnapshotInfo, SnapshotOptions } from './snapshot.js';
 
 export const LEASE = {
@@ -563,11 +563,14 @@ export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease>
   const project = projectKey(dir);
   const name = o.name ?? `dy-${normalizeProjectName(basename(dir)).slice(0, 30) || 'env'}-${randomBytes(4).toString('hex')}`;
   const warnings: string[] = [];
+  // the snapshot is found (or pulled) while the files are read
+  const finding = o.from !== undefined ? resolveSnapshot(o.from, { engine, project, pull: true }) : undefined;
+  finding?.catch(() => undefined);
   const handle = await openProject({ ...o, engine, projectName: name });
   leaseServices(handle.model, name, { ...who, [LEASE_SNAPSHOT.project]: project }, bindHost);
   let snap: SnapshotInfo | undefined;
-  if (o.from !== undefined) {
-    snap = await resolveSnapshot(o.from, { engine, project });
+  if (finding) {
+    snap = await finding;
     const services = Object.values(handle.model.services).filter((s) => snap!.services[s.name]);
     const images = Object.fromEntries(await Promise.all(services.map(async (s) => [s.name, (await engine.inspectImage(imageName(name, s)))?.Id] as const)));
     const hashes = Object.fromEntries(services.map((s) => [s.name, s.labels![LEASE_SNAPSHOT.configHash]!]));
@@ -577,6 +580,7 @@ export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease>
       warnings.push(d);
       o.onWarning?.(d);
     }
+    await useSnapshotContainers(engine, snap, handle.model);
   }
   const created = new Date();
   const expiresAt = new Date(created.getTime() + ttl);
@@ -616,17 +620,33 @@ export interface ResetOptions {
  */
 export async function resetEnvironment(name: string, o: ResetOptions = {}): Promise<void> {
   const engine = await defaultEngine(o.engine ?? o.handle?.engine);
-  const markers = (await engine.listVolumes([`${LEASE.name}=${name}`])).sort((a, b) => (b.Labels[LEASE.expires] ?? '').localeCompare(a.Labels[LEASE.expires] ?? ''));
+  const [allMarkers, cs, vols] = await Promise.all([
+    engine.listVolumes([`${LEASE.name}=${name}`]),
+    engine.listContainers([`${LABEL.project}=${name}`], true),
+    engine.listVolumes([`${LABEL.project}=${name}`, LABEL.volume]),
+  ]);
+  const markers = allMarkers.sort((a, b) => (b.Labels[LEASE.expires] ?? '').localeCompare(a.Labels[LEASE.expires] ?? ''));
   if (!markers.length) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
   const l = markers[0]!.Labels;
   const fromId = l[LEASE_SNAPSHOT.fromId];
   if (!fromId) throw new DockyardError('USAGE', `${name} was not forked from a snapshot: there is nothing to reset it to`, { hint: 'acquire it with from: TAG (dockyard env acquire --from TAG)' });
-  const snap = await resolveSnapshot(fromId, { engine }).catch(() => {
-    throw new DockyardError('USAGE', `the snapshot ${name} was forked from (${l[LEASE_SNAPSHOT.from] ?? fromId}) is gone`, { hint: 'release the lease and acquire a new fork' });
-  });
-  const cs = await engine.listContainers([`${LABEL.project}=${name}`], true);
+  const snap = await snapshotById(engine, fromId);
+  if (!snap) throw new DockyardError('USAGE', `the snapshot ${name} was forked from (${l[LEASE_SNAPSHOT.from] ?? fromId}) is gone`, { hint: 'release the lease and acquire a new fork' });
   const services = cs.filter((c) => c.labels[LABEL.oneoff] !== 'True');
-  // the host ports the services have now: their URLs stay valid
+  const { ports, bindHost } = publishedPorts(services);
+  const handle = o.handle ?? (await reopen(engine, name, services, l, bindHost, o));
+  pinPorts(handle.model, ports);
+  // checked before anything is removed: the images of the containers it holds are there
+  await useSnapshotContainers(engine, snap, handle.model);
+  const names = [...new Set(services.map((c) => c.labels[LABEL.service]!).filter((s) => handle.model.services[s]))];
+  await Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true })));
+  await Promise.all(vols.map((v) => engine.removeVolume(v.Name)));
+  await restoreVolumes(engine, snap, handle.model);
+  await handle.up({ services: names.length ? names : undefined, wait: true, waitTimeoutMs: o.waitTimeoutMs ?? 120_000 });
+}
+
+/** The host ports a lease's services have now (by service, `port/protocol`), and the address they bind: a reset keeps its URLs. */
+function publishedPorts(services: ContainerSummary[]): { ports: Record<string, Record<string, number>>; bindHost?: string } {
   const ports: Record<string, Record<string, number>> = {};
   let bindHost: string | undefined;
   for (const c of services.filter((x) => (x.labels[LABEL.number] ?? '1') === '1')) {
@@ -637,24 +657,20 @@ export async function resetEnvironment(name: string, o: ResetOptions = {}): Prom
       bindHost ??= p.ip;
     }
   }
-  let handle = o.handle;
-  if (!handle) {
-    const first = services[0];
-    const dir = first?.labels[LABEL.workingDir] ?? l[LEASE.workingDir];
-    handle = await openProject({ workingDir: dir, files: first?.labels[LABEL.configFiles]?.split(',').filter(Boolean), environment: o.environment, engine, projectName: name, onWarning: o.onWarning });
-    const labels = { ...ownerOf(first?.labels ?? l), [LEASE_SNAPSHOT.project]: l[LEASE_SNAPSHOT.project] ?? projectKey(dir ?? name) };
-    leaseServices(handle.model, name, labels, bindHost === '0.0.0.0' || bindHost === '::' || !bindHost ? (bindHost ?? '127.0.0.1') : bindHost);
-    for (const c of services) {
-      const svc = handle.model.services[c.labels[LABEL.service] ?? ''];
-      const was = c.labels[LEASE_SNAPSHOT.configHash];
-      if (svc && was && svc.labels?.[LEASE_SNAPSHOT.configHash] !== was) o.onWarning?.(`service ${svc.name}: the files now configure it differently than when ${name} was acquired; it is recreated as they say now`);
-    }
+  return { ports, bindHost };
+}
+
+/** A lease's project opened again from its containers' labels (working directory, Compose files), as the lease runs it; warns where the files now differ. */
+async function reopen(engine: Engine, name: string, services: ContainerSummary[], marker: Record<string, string>, bindHost: string | undefined, o: ResetOptions): Promise<ProjectHandle> {
+  const first = services[0];
+  const dir = first?.labels[LABEL.workingDir] ?? marker[LEASE.workingDir];
+  const handle = await openProject({ workingDir: dir, files: first?.labels[LABEL.configFiles]?.split(',').filter(Boolean), environment: o.environment, engine, projectName: name, onWarning: o.onWarning });
+  const labels = { ...ownerOf(first?.labels ?? marker), [LEASE_SNAPSHOT.project]: marker[LEASE_SNAPSHOT.project] ?? projectKey(dir ?? name) };
+  leaseServices(handle.model, name, labels, bindHost ?? '127.0.0.1');
+  for (const c of services) {
+    const svc = handle.model.services[c.labels[LABEL.service] ?? ''];
+    const was = c.labels[LEASE_SNAPSHOT.configHash];
+    if (svc && was && svc.labels?.[LEASE_SNAPSHOT.configHash] !== was) o.onWarning?.(`service ${svc.name}: the files now configure it differently than when ${name} was acquired; it is recreated as they say now`);
   }
-  pinPorts(handle.model, ports);
-  const names = [...new Set(services.map((c) => c.labels[LABEL.service]!).filter((s) => handle!.model.services[s]))];
-  await Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true })));
-  const vols = await engine.listVolumes([`${LABEL.project}=${name}`, LABEL.volume]);
-  await Promise.all(vols.map((v) => engine.removeVolume(v.Name)));
-  await restoreVolumes(engine, snap, handle.model);
-  await handle.up({ services: names.length ? names : undefined, wait: true, waitTimeoutMs: o.waitTimeoutMs ?? 120_000 });
+  return handle;
 }

@@ -19,9 +19,9 @@
  * - reset: the lease's containers are removed, its named volumes restored, and its services
  *   created again on the host ports they had (the URLs a test holds stay valid), then waited for.
  */
-import { randomBytes } from 'node:crypto';
-import type { Engine, ImageInspect } from '../engine/engine.js';
-import { DockyardError } from '../errors.js';
+import { createHash, randomBytes } from 'node:crypto';
+import type { ContainerSummary, Engine, ImageInspect } from '../engine/engine.js';
+import { DockyardError, isConflict } from '../errors.js';
 import { LABEL } from '../model/names.js';
 import type { Project } from '../model/project.js';
 import { volumeBody } from '../converge/spec.js';
@@ -42,6 +42,11 @@ export const SNAPSHOT = {
   image: 'dev.dockyard.snapshot.image.',
   /** on a capture's helper container (gc removes leftovers of an interrupted capture) */
   helper: 'dev.dockyard.snapshot.helper',
+  /** + service name: the image (id) its container's filesystem was committed as (`containers`) */
+  container: 'dev.dockyard.snapshot.container.',
+  /** on such a committed image: the snapshot it belongs to (project:tag), and the service */
+  containerOf: 'dev.dockyard.snapshot.container-of',
+  service: 'dev.dockyard.snapshot.service',
 } as const;
 
 /** The repository of snapshot images: `dockyard-snapshot/<project>:<tag>`. */
@@ -72,6 +77,10 @@ export interface SnapshotInfo {
   volumes: string[];
   /** per service: its configuration hash and image id when the snapshot was taken */
   services: Record<string, { configHash?: string; imageId?: string }>;
+  /** per service whose container's filesystem was captured (`containers`): the committed image's id */
+  containers: Record<string, string>;
+  /** the image's names: `ref`, and registry references it was pushed or pulled as */
+  tags: string[];
   /** bytes */
   size: number;
   /** still the image `ref` names (false: replaced by a newer snapshot of that tag) */
@@ -86,6 +95,12 @@ export interface SnapshotOptions {
   helperImage?: string;
   /** replace a snapshot of that tag (default: refused) */
   replace?: boolean;
+  /**
+   * also capture the containers' writable layers (files written outside volumes): `true` for
+   * every service, or these services. Each service's (first) container is committed as an image,
+   * paused with the rest; forks and resets create that service's containers from it.
+   */
+  containers?: boolean | string[];
 }
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -108,9 +123,11 @@ function infoOf(img: { Id: string; RepoTags?: string[]; Size?: number; Labels?: 
   const project = l[SNAPSHOT.project] ?? '';
   const ref = `${SNAPSHOT_REPO}/${project}:${tag}`;
   const services: SnapshotInfo['services'] = {};
+  const containers: SnapshotInfo['containers'] = {};
   for (const [k, v] of Object.entries(l)) {
     if (k.startsWith(SNAPSHOT.configHash)) (services[k.slice(SNAPSHOT.configHash.length)] ??= {}).configHash = v;
     else if (k.startsWith(SNAPSHOT.image)) (services[k.slice(SNAPSHOT.image.length)] ??= {}).imageId = v;
+    else if (k.startsWith(SNAPSHOT.container) && v) containers[k.slice(SNAPSHOT.container.length)] = v;
   }
   return {
     tag,
@@ -121,6 +138,8 @@ function infoOf(img: { Id: string; RepoTags?: string[]; Size?: number; Labels?: 
     createdAt: new Date(l[SNAPSHOT.created] ?? 0),
     volumes: (l[SNAPSHOT.volumes] ?? '').split(',').filter(Boolean),
     services,
+    containers,
+    tags: img.RepoTags ?? [],
     size: img.Size ?? 0,
     current: (img.RepoTags ?? []).includes(ref),
     usedBy: used.get(img.Id) ?? [],
@@ -165,13 +184,18 @@ export async function findSnapshot(tag: string, o: { engine?: Engine | string; p
   return all.length === 1 ? all[0] : undefined;
 }
 
-/** A snapshot by tag, `project:tag`, image id or reference; a clear error when there is none. */
-export async function resolveSnapshot(name: string, o: { engine?: Engine | string; project?: string } = {}): Promise<SnapshotInfo> {
+/**
+ * A snapshot by tag, `project:tag`, image id or reference (a registry's too: with `pull`, one not
+ * here is pulled, see pullSnapshot); a clear error when there is none.
+ */
+export async function resolveSnapshot(name: string, o: { engine?: Engine | string; project?: string; pull?: boolean } = {}): Promise<SnapshotInfo> {
   const engine = await defaultEngine(o.engine);
   let found: SnapshotInfo | undefined;
-  if (name.startsWith('sha256:') || name.startsWith(`${SNAPSHOT_REPO}/`)) {
+  if (name.startsWith('sha256:') || name.includes('/')) {
     const img = await engine.inspectImage(name);
     if (img?.Config?.Labels?.[SNAPSHOT.tag]) found = infoOf(imageRow(img), await snapshotUsers(engine));
+    else if (img) throw new DockyardError('USAGE', `${name} is not a dockyard snapshot (it has no ${SNAPSHOT.tag} label)`, { hint: 'dockyard env snapshots ls lists the snapshots' });
+    else if (o.pull && name.includes('/') && !name.startsWith(`${SNAPSHOT_REPO}/`)) return pullSnapshot(name, { engine });
   } else if (/^[^:]+:[^:]+$/.test(name)) {
     const [project, tag] = name.split(':') as [string, string];
     found = await findSnapshot(tag, { engine, project });
@@ -181,6 +205,12 @@ export async function resolveSnapshot(name: string, o: { engine?: Engine | strin
   }
   if (!found) throw new DockyardError('USAGE', `no snapshot "${name}"`, { hint: 'dockyard env snapshots ls lists them; dockyard env snapshot LEASE --as TAG takes one' });
   return found;
+}
+
+/** A snapshot by its image id, without asking who uses it (a reset's quick look); undefined when gone. */
+export async function snapshotById(engine: Engine, id: string): Promise<SnapshotInfo | undefined> {
+  const img = await engine.inspectImage(id);
+  return img?.Config?.Labels?.[SNAPSHOT.tag] ? infoOf(imageRow(img), new Map()) : undefined;
 }
 
 const imageRow = (img: ImageInspect) => ({ Id: img.Id, RepoTags: img.RepoTags, Size: img.Size, Labels: img.Config?.Labels ?? {} });
@@ -206,8 +236,9 @@ async function runToEnd(engine: Engine, id: string, what: string): Promise<void>
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
- * Takes a snapshot of a lease's named volumes, consistently: the lease's running containers are
- * paused while the volumes are copied, then resumed. Returns the snapshot.
+ * Takes a snapshot of a lease's named volumes (and, with `containers`, of its services'
+ * containers' filesystems), consistently: the lease's running containers are paused while the
+ * volumes are copied and the containers committed, then resumed. Returns the snapshot.
  */
 export async function snapshotEnvironment(name: string, tag: string, o: SnapshotOptions = {}): Promise<SnapshotInfo> {
   checkTag(tag);
@@ -218,8 +249,11 @@ export async function snapshotEnvironment(name: string, tag: string, o: Snapshot
     engine.listVolumes([`${LABEL.project}=${name}`, LABEL.volume]),
   ]);
   if (!markers.length && !cs.some((c) => c.labels[LEASE_NAME])) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
-  if (!vols.length) throw new DockyardError('USAGE', `the services of ${name} have no named volumes: there is nothing to capture`, { hint: 'a snapshot holds named volumes (volumes: {data: {}} and a service mounting data:/path)' });
   const services = cs.filter((c) => c.labels[LABEL.oneoff] !== 'True').sort((a, b) => Number(a.labels[LABEL.number] ?? 0) - Number(b.labels[LABEL.number] ?? 0));
+  const commits = containersToCommit(name, services, o.containers);
+  if (!vols.length && !commits.length) {
+    throw new DockyardError('USAGE', `the services of ${name} have no named volumes: there is nothing to capture`, { hint: 'a snapshot holds named volumes (volumes: {data: {}} and a service mounting data:/path), and with --containers the containers\' own files' });
+  }
   const project = markers[0]?.Labels[LEASE_SNAPSHOT.project] ?? services.find((c) => c.labels[LEASE_SNAPSHOT.project])?.labels[LEASE_SNAPSHOT.project] ?? projectKey(markers[0]?.Labels['dev.dockyard.lease.working_dir'] ?? name);
   const ref = `${SNAPSHOT_REPO}/${project}`;
   const previous = await engine.inspectImage(`${ref}:${tag}`);
@@ -254,29 +288,70 @@ export async function snapshotEnvironment(name: string, tag: string, o: Snapshot
     NetworkDisabled: true,
     HostConfig: { NetworkMode: 'none', Mounts: vols.map((v) => ({ Type: 'volume', Source: v.Name, Target: `/dockyard-from/${v.Labels[LABEL.volume]}`, ReadOnly: true })) },
   });
+  const committed: Array<[string, string]> = [];
   try {
-    // one point in time for every service: all paused while the copy runs
-    const running = cs.filter((c) => c.state === 'running');
-    const paused: string[] = [];
-    try {
-      await Promise.all(
-        running.map(async (c) => {
-          await engine.pauseContainer(c.id);
-          paused.push(c.id);
-        }),
-      );
-      await runToEnd(engine, helper, `copying ${name}'s volumes`);
-    } finally {
-      await Promise.all(paused.map((id) => engine.unpauseContainer(id).catch(() => undefined)));
-    }
-    const id = await engine.commitContainer(helper, { repo: ref, tag, pause: false, message: `dockyard snapshot of ${name}` });
-    if (previous && previous.Id !== id && !(await snapshotUsers(engine)).has(previous.Id)) await engine.removeImage(previous.Id).catch(() => undefined);
+    await capture(engine, name, cs, helper, commits, `${project}:${tag}`, committed);
+    const id = await engine.commitContainer(helper, { repo: ref, tag, pause: false, message: `dockyard snapshot of ${name}`, changes: committed.length ? [`LABEL ${committed.map(([svc, cid]) => `"${SNAPSHOT.container}${svc}"="${cid}"`).join(' ')}`] : [] });
+    // the containers' images named after the snapshot once it exists (unnamed until then: a failed capture leaves no names behind)
+    await Promise.all(committed.map(([svc, cid]) => engine.tagImage(cid, containerRepo(project, svc), tag)));
+    if (previous && previous.Id !== id && !(await snapshotUsers(engine)).has(previous.Id)) await removeImages(engine, infoOf(imageRow(previous), new Map())).catch(() => undefined);
     const img = await engine.inspectImage(id);
     return infoOf(imageRow(img!), new Map());
+  } catch (e) {
+    await Promise.all(committed.map(([, cid]) => engine.removeImage(cid).catch(() => undefined)));
+    throw e;
   } finally {
     await engine.removeContainer(helper, { force: true, volumes: true }).catch(() => undefined);
   }
 }
+
+/**
+ * The capture itself, at one point in time for every service: all running containers paused
+ * while the helper copies the volumes and the chosen containers are committed (their ids pushed
+ * onto `committed` as they come, so that a failure can remove them), then resumed.
+ */
+async function capture(engine: Engine, name: string, cs: ContainerSummary[], helper: string, commits: ContainerSummary[], of: string, committed: Array<[string, string]>): Promise<void> {
+  const running = cs.filter((c) => c.state === 'running');
+  const paused: string[] = [];
+  try {
+    await Promise.all(
+      running.map(async (c) => {
+        await engine.pauseContainer(c.id);
+        paused.push(c.id);
+      }),
+    );
+    await Promise.all([
+      runToEnd(engine, helper, `copying ${name}'s volumes`),
+      ...commits.map(async (c) => {
+        const svc = c.labels[LABEL.service]!;
+        const changes = [`LABEL "${SNAPSHOT.containerOf}"="${of}" "${SNAPSHOT.service}"="${svc}"`];
+        committed.push([svc, await engine.commitContainer(c.id, { pause: false, message: `dockyard snapshot ${of}: service ${svc}'s container`, changes })]);
+      }),
+    ]);
+  } finally {
+    await Promise.all(paused.map((id) => engine.unpauseContainer(id).catch(() => undefined)));
+  }
+}
+
+/** The containers to commit: each chosen service's first one (`containers`: true for every service). */
+function containersToCommit(name: string, services: ContainerSummary[], which: SnapshotOptions['containers']): ContainerSummary[] {
+  if (!which || (Array.isArray(which) && !which.length)) return [];
+  const first = new Map<string, ContainerSummary>();
+  for (const c of services) if (c.labels[LABEL.service] && !first.has(c.labels[LABEL.service]!)) first.set(c.labels[LABEL.service]!, c);
+  if (which === true) return [...first.values()];
+  const unknown = which.filter((s) => !first.has(s));
+  if (unknown.length) throw new DockyardError('USAGE', `${name} has no container of service${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, { hint: `its services: ${[...first.keys()].sort().join(', ') || 'none'}` });
+  return which.map((s) => first.get(s)!);
+}
+
+/** A service's name as a repository path component: lowercase letters, digits, single dashes; a hash tells apart names that had to change. */
+export function servicePath(service: string): string {
+  const s = service.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return s && s === service ? s : `${s || 'service'}-${createHash('sha256').update(service).digest('hex').slice(0, 8)}`;
+}
+
+/** Where a service's committed container lives: `dockyard-snapshot/<project>/<service>` (tagged as the snapshot). */
+export const containerRepo = (project: string, service: string): string => `${SNAPSHOT_REPO}/${project}/${servicePath(service)}`;
 
 /** The image of a service container that mounts one of these volumes (else the first one's). */
 async function mountingImage(engine: Engine, cs: Array<{ id: string; imageId: string }>, volumes: Set<string>): Promise<string | undefined> {
@@ -307,29 +382,51 @@ export async function snapshotDifferences(engine: Engine, snap: SnapshotInfo, pr
 
 /**
  * Creates a project's named volumes as copies of a snapshot's: each volume created empty, then a
- * container created (not started) from the snapshot image with the volumes mounted, which has the
- * engine copy the image's content into them. `labels` go on that container (it is removed at once).
+ * container created (not started) from the snapshot image with it mounted, which has the engine
+ * copy the image's content into it; one such container per volume, all at once. `labels` go on
+ * those containers (each is removed at once).
  */
 export async function restoreVolumes(engine: Engine, snap: SnapshotInfo, project: Project, labels: Record<string, string> = {}): Promise<string[]> {
   const keys = snap.volumes.filter((k) => project.volumes[k] && !project.volumes[k]!.external);
-  if (!keys.length) return [];
   await Promise.all(
     keys.map(async (k) => {
       const body = volumeBody(project, k) as { DriverOpts?: Record<string, string> } & Record<string, unknown>;
       // a tmpfs volume would lose what is copied as soon as the copying container lets it go
       if (body.DriverOpts?.type === 'tmpfs') delete body.DriverOpts;
       await engine.createVolume(body);
+      const id = await engine.createContainer(`${project.name}-restore-${randomBytes(4).toString('hex')}`, {
+        Image: snap.id,
+        Cmd: ['true'],
+        Labels: { ...labels, [LABEL.project]: project.name },
+        NetworkDisabled: true,
+        HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: project.volumes[k]!.name, Target: `/snapshot/${k}` }] },
+      });
+      await engine.removeContainer(id, { force: true });
     }),
   );
-  const id = await engine.createContainer(`${project.name}-restore-${randomBytes(3).toString('hex')}`, {
-    Image: snap.id,
-    Cmd: ['true'],
-    Labels: { ...labels, [LABEL.project]: project.name },
-    NetworkDisabled: true,
-    HostConfig: { NetworkMode: 'none', Mounts: keys.map((k) => ({ Type: 'volume', Source: project.volumes[k]!.name, Target: `/snapshot/${k}` })) },
-  });
-  await engine.removeContainer(id, { force: true });
   return keys;
+}
+
+/**
+ * The services whose containers a snapshot holds run from those images in a fork and after a
+ * reset: the project's `image` of each becomes the committed image (its build and pull policy
+ * set aside); the rest of their configuration stays the project's. Refused when an image is gone.
+ */
+export async function useSnapshotContainers(engine: Engine, snap: SnapshotInfo, project: Project): Promise<void> {
+  await Promise.all(
+    Object.entries(snap.containers).map(async ([svc, id]) => {
+      const s = project.services[svc];
+      if (!s || s.image === id) return;
+      if (!(await engine.inspectImage(id))) {
+        throw new DockyardError('USAGE', `snapshot ${snap.project}:${snap.tag} holds service ${svc}'s container as image ${id.slice(7, 19)}, which is gone`, {
+          hint: 'pull the snapshot again (dockyard env snapshots pull REF), or take it again',
+        });
+      }
+      s.image = id;
+      delete s.build;
+      s.pull_policy = 'missing';
+    }),
+  );
 }
 
 /** Removes snapshots by tag (`project:tag`, or image id); one a live lease was forked from only with `force`. */
@@ -337,19 +434,40 @@ export async function removeSnapshot(name: string, o: { engine?: Engine | string
   const engine = await defaultEngine(o.engine);
   const snap = await resolveSnapshot(name, { engine });
   if (snap.usedBy.length && !o.force) throw new DockyardError('USAGE', `snapshot ${snap.tag} is in use by ${snap.usedBy.join(', ')} (reset restores from it)`, { hint: 'release those leases first, or --force' });
-  await removeImage(engine, snap);
+  await removeImages(engine, snap, o.force);
   return snap;
 }
 
-async function removeImage(engine: Engine, snap: SnapshotInfo): Promise<void> {
-  if (snap.current) await engine.removeImage(snap.ref).catch(() => undefined);
-  await engine.removeImage(snap.id);
+/**
+ * Removes a snapshot's image (every name it has: its own, those it was pushed or pulled as), then
+ * the images of its containers. `force`: a container image a fork's container still runs from is
+ * left (the engine refuses it) instead of failing.
+ */
+async function removeImages(engine: Engine, snap: SnapshotInfo, force = false): Promise<void> {
+  await removeImageAndNames(engine, snap.id);
+  for (const id of Object.values(snap.containers)) {
+    await removeImageAndNames(engine, id).catch((e: unknown) => {
+      if (!force || !isConflict(e)) throw e;
+    });
+  }
+}
+
+/** An image and its names (the names as the engine has them now: a newer snapshot may have taken one). */
+async function removeImageAndNames(engine: Engine, id: string): Promise<void> {
+  const img = await engine.inspectImage(id);
+  if (!img) return;
+  for (const t of img.RepoTags ?? []) {
+    // the last name's removal removes the image
+    if ((await engine.inspectImage(t))?.Id === id) await engine.removeImage(t);
+  }
+  await engine.removeImage(id);
 }
 
 /**
- * Removes the snapshots no live lease was forked from (what `env gc --snapshots` does), and what
- * an interrupted capture left (its helper container). `keep`: tags to keep; `olderThanMs`: only
- * snapshots at least that old. Returns the snapshots removed.
+ * Removes the snapshots no live lease was forked from (what `env gc --snapshots` does), what
+ * an interrupted capture left (its helper container), and committed container images no snapshot
+ * refers to any more. `keep`: tags to keep; `olderThanMs`: only snapshots at least that old.
+ * Returns the snapshots removed.
  */
 export async function gcSnapshots(o: { engine?: Engine | string; keep?: string[]; olderThanMs?: number } = {}): Promise<SnapshotInfo[]> {
   const engine = await defaultEngine(o.engine);
@@ -357,15 +475,98 @@ export async function gcSnapshots(o: { engine?: Engine | string; keep?: string[]
   const leftovers = await engine.listContainers([SNAPSHOT.helper], true);
   await Promise.all(leftovers.filter((c) => c.state !== 'running' && c.state !== 'paused' && Date.now() / 1000 - c.created > 600).map((c) => engine.removeContainer(c.id, { force: true, volumes: true }).catch(() => undefined)));
   const now = Date.now();
-  const gone = (await listSnapshots({ engine })).filter((s) => !s.usedBy.length && !o.keep?.includes(s.tag) && (o.olderThanMs === undefined || now - s.createdAt.getTime() >= o.olderThanMs));
+  const all = await listSnapshots({ engine });
+  const gone = all.filter((s) => !s.usedBy.length && !o.keep?.includes(s.tag) && (o.olderThanMs === undefined || now - s.createdAt.getTime() >= o.olderThanMs));
   const removed: SnapshotInfo[] = [];
   for (const s of gone) {
     try {
-      await removeImage(engine, s);
+      await removeImages(engine, s);
       removed.push(s);
     } catch {
       // in use meanwhile (a fork restoring from it): kept
     }
   }
+  // committed containers whose snapshot is gone (removed by hand, a capture interrupted after committing)
+  const referenced = new Set(all.filter((s) => !removed.includes(s)).flatMap((s) => Object.values(s.containers)));
+  const orphans = (await engine.listImages({ label: [SNAPSHOT.containerOf] })).filter((i) => !referenced.has(i.Id) && now / 1000 - i.Created > 600);
+  for (const i of orphans) await removeImageAndNames(engine, i.Id).catch(() => undefined);
   return removed;
+}
+
+/** `HOST[:PORT][/namespace...]`: where snapshots are pushed. */
+const REGISTRY = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+function checkRegistry(registry: string): string {
+  const r = registry.replace(/\/+$/, '');
+  const host = r.split('/')[0]!;
+  if (!REGISTRY.test(r) || !(host.includes('.') || host.includes(':') || host === 'localhost')) {
+    throw new DockyardError('USAGE', `invalid registry "${registry}"`, { hint: 'HOST[:PORT][/namespace], e.g. registry.example.com/team or 127.0.0.1:5000 (the host has a dot or a port, or is localhost)' });
+  }
+  return r;
+}
+
+/** The references a snapshot is pushed as: its image, then each service's container image (`<ref repository>/<service>`). */
+function remoteRefs(snap: SnapshotInfo, repo: string, tag: string): { main: string; containers: Array<{ service: string; id: string; ref: string }> } {
+  return { main: `${repo}:${tag}`, containers: Object.entries(snap.containers).map(([service, id]) => ({ service, id, ref: `${repo}/${servicePath(service)}:${tag}` })) };
+}
+
+/**
+ * Pushes a snapshot (its image and its containers' images) to a registry, with the credentials
+ * the docker CLI would use for it (X-Registry-Auth): as `<registry>/dockyard-snapshot/<project>:<tag>`
+ * and `.../<project>/<service>:<tag>`. Another machine pulls it (`pullSnapshot`, or an acquire
+ * `from` that reference). Returns the references pushed, the snapshot's first.
+ */
+export async function pushSnapshot(name: string, o: { registry: string; engine?: Engine | string; onProgress?: (ref: string, msg: Record<string, unknown>) => void }): Promise<{ snapshot: SnapshotInfo; refs: string[] }> {
+  const registry = checkRegistry(o.registry);
+  const engine = await defaultEngine(o.engine);
+  const snap = await resolveSnapshot(name, { engine });
+  const repo = `${registry}/${SNAPSHOT_REPO}/${snap.project}`;
+  const { main, containers } = remoteRefs(snap, repo, snap.tag);
+  const all = [{ id: snap.id, ref: main }, ...containers];
+  for (const c of all) {
+    const at = c.ref.lastIndexOf(':');
+    await engine.tagImage(c.id, c.ref.slice(0, at), c.ref.slice(at + 1));
+  }
+  await Promise.all(all.map((c) => engine.pushImage(c.ref, o.onProgress && ((m) => o.onProgress!(c.ref, m)))));
+  return { snapshot: await resolveSnapshot(snap.id, { engine }), refs: all.map((c) => c.ref) };
+}
+
+/** `repository:tag` of a reference (a digest is refused: the containers' images are found by the tag). */
+function splitRef(ref: string): [string, string] {
+  if (ref.includes('@')) throw new DockyardError('USAGE', `"${ref}" names an image by digest`, { hint: 'name the snapshot by its tag, as it was pushed: HOST/.../dockyard-snapshot/PROJECT:TAG' });
+  const at = ref.lastIndexOf(':');
+  return at > ref.lastIndexOf('/') ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, 'latest'];
+}
+
+/**
+ * Pulls a snapshot pushed by `pushSnapshot` (its image, recognised by its labels, then its
+ * containers' images) with the docker CLI's credentials for the registry, and names it as a
+ * snapshot taken here would be named (`dockyard-snapshot/<project>:<tag>`; a local snapshot of that
+ * name is replaced, and removed unless a live fork uses it). Returns it.
+ */
+export async function pullSnapshot(ref: string, o: { engine?: Engine | string; onProgress?: (ref: string, msg: Record<string, unknown>) => void } = {}): Promise<SnapshotInfo> {
+  const engine = await defaultEngine(o.engine);
+  const [repo, regTag] = splitRef(ref);
+  const had = await engine.inspectImage(ref);
+  await engine.pullImage(ref, o.onProgress && ((m) => o.onProgress!(ref, m)));
+  const img = await engine.inspectImage(ref);
+  if (!img) throw new DockyardError('ENGINE', `${ref} is missing after pull`);
+  if (!img.Config?.Labels?.[SNAPSHOT.tag]) {
+    if (!had) await engine.removeImage(ref).catch(() => undefined);
+    throw new DockyardError('USAGE', `${ref} is not a dockyard snapshot (it has no ${SNAPSHOT.tag} label)`, { hint: 'push snapshots with dockyard env snapshots push TAG --registry HOST' });
+  }
+  const snap = infoOf(imageRow(img), new Map());
+  const { containers } = remoteRefs(snap, repo, regTag);
+  await Promise.all(
+    containers.map(async (c) => {
+      await engine.pullImage(c.ref, o.onProgress && ((m) => o.onProgress!(c.ref, m)));
+      const got = await engine.inspectImage(c.ref);
+      if (got?.Id !== c.id) throw new DockyardError('USAGE', `${c.ref} is not the image snapshot ${snap.project}:${snap.tag} holds service ${c.service}'s container in (${c.id.slice(7, 19)})`, { hint: 'push the snapshot again; its images were overwritten by another push' });
+    }),
+  );
+  const local = `${SNAPSHOT_REPO}/${snap.project}`;
+  const previous = await engine.inspectImage(`${local}:${snap.tag}`);
+  await Promise.all([engine.tagImage(snap.id, local, snap.tag), ...containers.map((c) => engine.tagImage(c.id, containerRepo(snap.project, c.service), snap.tag))]);
+  if (previous && previous.Id !== snap.id && !(await snapshotUsers(engine)).has(previous.Id)) await removeImages(engine, infoOf(imageRow(previous), new Map())).catch(() => undefined);
+  return resolveSnapshot(snap.id, { engine });
 }

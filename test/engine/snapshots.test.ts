@@ -1,13 +1,17 @@
 /**
- * Snapshots of leased environments (issue 29): seed a lease, snapshot it, fork it four times at
- * once, reset a fork, gc of unused snapshots when told, a consistent capture while a service writes,
- * a changed configuration (warning, or refused with strict), the CLI, and the shop example seeded
- * once by its migration job with one fork per vitest worker.
+ * Snapshots of leased environments (issue 29): seed a lease, snapshot it (one service's container
+ * filesystem too), fork it four times at once, reset a fork, gc of unused snapshots when told, a
+ * consistent capture while a service writes, a changed configuration (warning, or refused with
+ * strict), push to a registry that asks for credentials, remove, pull and fork (on this same
+ * engine), the CLI, and the shop example seeded once by its migration job with one fork per
+ * vitest worker.
  *
  * Observed with the docker CLI (the snapshot image's content, the volumes); the library functions
  * that are not exported from 'dockyard' yet are taken from dist/envs/snapshot.js.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import './setup.js';
@@ -15,7 +19,9 @@ import { acquireEnvironment, releaseEnvironment, DockyardError } from 'dockyard'
 import type { Lease } from 'dockyard';
 import { gcSnapshots, listSnapshots, removeSnapshot } from '../../dist/envs/snapshot.js';
 import { BASE, docker } from '../helpers/engine.js';
-import { cleanupTrees, cli, tree } from '../helpers/fs.js';
+import { CLI, cleanupTrees, cli, dockerEnv, tree } from '../helpers/fs.js';
+import { startRegistry } from '../helpers/registry.js';
+import type { Registry } from '../helpers/registry.js';
 
 const STACK = `services:
   db:
@@ -52,11 +58,25 @@ const environment = { ...process.env, DOCKYARD_BASE_IMAGE: BASE };
 const leases: string[] = [];
 const tags: string[] = [];
 const keep = (l: Lease) => (leases.push(l.name), l);
+let registry: Registry | undefined;
+let dockerConfigDir: string | undefined;
 afterAll(async () => {
   await Promise.all(leases.map((n) => releaseEnvironment(n).catch(() => undefined)));
   for (const t of tags) await removeSnapshot(t, { force: true }).catch(() => undefined);
+  registry?.stop();
+  if (dockerConfigDir) rmSync(dockerConfigDir, { recursive: true, force: true });
   cleanupTrees();
 });
+/** the CLI, awaited (this worker keeps answering vitest meanwhile) */
+const cliAsync = (args: string[], env: Record<string, string> = {}, cwd?: string) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...dockerEnv(), DOCKYARD_BASE_IMAGE: BASE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 const tag = (what: string) => {
   const t = `t-${what}-${Math.random().toString(36).slice(2, 8)}`;
   tags.push(t);
@@ -72,8 +92,12 @@ describe('snapshots of leased environments', () => {
     const seedTag = tag('seed');
     const seeded = keep(await acquireEnvironment({ workingDir: dir, environment, ttl: '10m' }));
     await seeded.exec('db', ['sh', '-c', 'echo seeded > /data/www/seed && mkdir -p /data/deep/er && echo 42 > /data/deep/er/answer && chmod 600 /data/deep/er/answer && chown 1234:5678 /data/deep']);
-    const snap = await seeded.snapshot(seedTag);
+    // files outside the volumes (the containers' writable layers): db's is captured, app's is not
+    await Promise.all(['db', 'app'].map((svc) => seeded.exec(svc, ['sh', '-c', 'echo layer > /seed-layer && rm /bin/vi'])));
+    const snap = await seeded.snapshot(seedTag, { containers: ['db'] });
     expect(snap).toMatchObject({ tag: seedTag, volumes: ['data'], source: seeded.name, current: true, ref: `dockyard-snapshot/${snap.project}:${seedTag}` });
+    expect(Object.keys(snap.containers)).toEqual(['db']);
+    expect(docker('image', 'inspect', `dockyard-snapshot/${snap.project}/db:${seedTag}`, '--format', '{{.Id}}')).toBe(snap.containers.db);
     expect(snap.services.db!.configHash).toMatch(/^[0-9a-f]{64}$/);
     expect(snap.services.db!.imageId).toBe(docker('image', 'inspect', BASE, '--format', '{{.Id}}'));
     // a second snapshot of that tag is refused unless replaced
@@ -90,7 +114,11 @@ describe('snapshots of leased environments', () => {
       expect(await (await fetch(`${f.services.db!.url()}/seed`)).text()).toBe('seeded\n');
       // ownership and modes come along
       expect((await f.exec('db', ['sh', '-c', 'stat -c "%u:%g" /data/deep; stat -c %a /data/deep/er/answer; cat /data/deep/er/answer'])).stdout).toBe('1234:5678\n600\n42\n');
+      // db's container filesystem as it was (a file written, one deleted); app's from its image
+      expect((await f.exec('db', ['sh', '-c', 'cat /seed-layer; test -e /bin/vi || echo no-vi'])).stdout).toBe('layer\nno-vi\n');
+      expect((await f.exec('app', ['sh', '-c', 'cat /seed-layer 2>/dev/null; test -e /bin/vi && echo vi'])).stdout).toBe('vi\n');
     }
+    await forks[0]!.exec('db', ['sh', '-c', 'echo after > /fork-layer']);
     // a write in one fork is its own: not in the other forks, not in the snapshot
     await forks[0]!.exec('db', ['sh', '-c', 'echo mine > /data/www/mine && echo changed > /data/www/seed']);
     expect(await read(forks[0]!, '/data/www/mine')).toBe('mine\n');
@@ -108,6 +136,9 @@ describe('snapshots of leased environments', () => {
     expect(forks[0]!.services.app!.state).toBe('running');
     expect(await (await fetch(`${url}/seed`)).text()).toBe('seeded\n');
     expect(await read(forks[0]!, '/data/www/mine')).toBe('');
+    // the container's own files back to the snapshot's too
+    expect(await read(forks[0]!, '/fork-layer')).toBe('');
+    expect(await read(forks[0]!, '/seed-layer')).toBe('layer\n');
 
     // the same from the command line, by name (the project opened again from the lease's labels)
     await forks[1]!.exec('db', ['sh', '-c', 'echo cli > /data/www/seed']);
@@ -115,13 +146,15 @@ describe('snapshots of leased environments', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(await read(forks[1]!, '/data/www/seed')).toBe('seeded\n');
+    expect(await read(forks[1]!, '/seed-layer')).toBe('layer\n');
     expect(await (await fetch(`${forks[1]!.services.db!.url()}/seed`)).text()).toBe('seeded\n');
 
     // gc: never by an acquire, only when told, and only snapshots no live lease was forked from
     const unused = tag('unused');
     await forks[2]!.snapshot(unused);
-    const ls = JSON.parse(cli(['env', 'snapshots', 'ls', '--format', 'json']).stdout) as Array<{ tag: string; usedBy: string[] }>;
+    const ls = JSON.parse(cli(['env', 'snapshots', 'ls', '--format', 'json']).stdout) as Array<{ tag: string; usedBy: string[]; containers: Record<string, string> }>;
     expect(ls.find((s) => s.tag === seedTag)!.usedBy.sort()).toEqual(forks.map((f) => f.name).sort());
+    expect(ls.find((s) => s.tag === seedTag)!.containers).toEqual(snap.containers);
     expect(ls.find((s) => s.tag === unused)!.usedBy).toEqual([]);
     expect(cli(['env', 'snapshots', 'rm', seedTag]).stderr).toMatch(/in use by/);
     const gc = cli(['env', 'gc', '--snapshots']);
@@ -134,6 +167,9 @@ describe('snapshots of leased environments', () => {
     expect((await gcSnapshots()).map((s) => s.tag)).toContain(seedTag);
     expect((await listSnapshots()).map((s) => s.tag)).not.toContain(seedTag);
     expect(docker('images', '-q', `dockyard-snapshot/${snap.project}`)).toBe('');
+    // the committed container's image went with it
+    expect(docker('images', '-q', `dockyard-snapshot/${snap.project}/db`)).toBe('');
+    expect(docker('images', '-q', '--filter', `label=dev.dockyard.snapshot.container-of=${snap.project}:${seedTag}`)).toBe('');
   }, 300_000);
 
   it('a snapshot taken while a service writes is one point in time (the service paused meanwhile)', async () => {
@@ -157,7 +193,9 @@ describe('snapshots of leased environments', () => {
   it('a fork of a changed configuration warns, and strict refuses it before anything starts', async () => {
     const t = tag('changed');
     const l = keep(await acquireEnvironment({ workingDir: dir, environment, ttl: '10m', services: ['db'] }));
+    await l.exec('db', ['sh', '-c', 'echo layer > /seed-layer']);
     const snap = await l.snapshot(t);
+    expect(snap.containers).toEqual({});
     await l.release();
     const changed = { ...environment, FLAVOUR: 'spicy' };
     const e = await acquireEnvironment({ workingDir: dir, environment: changed, from: t, strict: true, services: ['db'] }).catch((x: unknown) => x);
@@ -168,10 +206,76 @@ describe('snapshots of leased environments', () => {
     const f = keep(await acquireEnvironment({ workingDir: dir, environment: changed, from: t, services: ['db'], onWarning: (m) => warned.push(m) }));
     expect(warned).toEqual([expect.stringMatching(/^service db: its configuration changed since snapshot/)]);
     expect(f.warnings).toEqual(warned);
+    // without containers, a container's own files are not captured: the fork's db starts from its image
+    expect(await read(f, '/seed-layer')).toBe('');
     // a lease that is no fork has nothing to reset to; an unknown snapshot is named
     await expect(acquireEnvironment({ workingDir: dir, environment, from: 'no-such-snapshot' })).rejects.toThrow(/no snapshot "no-such-snapshot"/);
     await f.release();
   }, 120_000);
+
+  it('push to a registry (docker\'s credentials), remove here, pull and fork: the labels and the container image come along', async () => {
+    const t = tag('pushed');
+    const PW = 'snapshots-S3cret-9a7b';
+    registry = await startRegistry({ users: { dy: PW } });
+    dockerConfigDir = mkdtempSync(join(tmpdir(), 'dockyard-snapshots-'));
+    const auth = Buffer.from(`dy:${PW}`).toString('base64');
+    writeFileSync(join(dockerConfigDir, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    const withCreds = { DOCKER_CONFIG: dockerConfigDir };
+    const outputs: string[] = [];
+    const run = async (args: string[], env: Record<string, string> = withCreds) => {
+      const r = await cliAsync(args, env, dir);
+      outputs.push(r.stdout, r.stderr);
+      return r;
+    };
+
+    const l = keep(await acquireEnvironment({ workingDir: dir, environment, ttl: '10m', services: ['db'] }));
+    await l.exec('db', ['sh', '-c', 'echo pushed > /data/www/seed && echo layer > /pushed-layer']);
+    const taken = await run(['env', 'snapshot', l.name, '--as', t, '--containers', '--format', 'json']);
+    expect(taken.stderr).toBe('');
+    const snap = JSON.parse(taken.stdout) as { id: string; project: string; containers: Record<string, string> };
+    expect(Object.keys(snap.containers)).toEqual(['db']);
+    await l.release();
+
+    // bad input and missing credentials: one clear line, no stack
+    const bad = await run(['env', 'snapshots', 'push', t, '--registry', 'not a registry']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid registry "not a registry"/);
+    const refused = await run(['env', 'snapshots', 'push', t, '--registry', `${registry.host}/team`], { DOCKER_CONFIG: join(dockerConfigDir, 'none') });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(new RegExp(`docker login ${registry.host.replace(/\./g, '\\.')}`));
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+
+    const pushed = await run(['env', 'snapshots', 'push', t, '--registry', `${registry.host}/team`], withCreds);
+    expect(pushed.stderr).toBe(`pushed ${snap.project}:${t} (and 1 container image)\n`);
+    const ref = `${registry.host}/team/dockyard-snapshot/${snap.project}:${t}`;
+    expect(pushed.stdout).toBe(`${ref}\n`);
+
+    // gone from here (every name it had, the container's image too)
+    expect((await run(['env', 'snapshots', 'rm', t])).code).toBe(0);
+    expect(docker('images', '-q', '--filter', `label=dev.dockyard.snapshot.tag=${t}`)).toBe('');
+    expect(docker('images', '-q', `${registry.host}/team/dockyard-snapshot/${snap.project}/db`)).toBe('');
+
+    // a fork from the registry's reference: pulled (found by its labels), its data and container files there
+    const acquired = await run(['env', 'acquire', '--from', ref, '--format', 'json', '--ttl', '10m'], { ...withCreds, DOCKYARD_BASE_IMAGE: BASE });
+    expect(acquired.stderr).toBe('');
+    const fork = JSON.parse(acquired.stdout) as { name: string; from: string };
+    leases.push(fork.name);
+    expect(fork.from).toBe(`${snap.project}:${t}`);
+    expect(docker('exec', `${fork.name}-db-1`, 'sh', '-c', 'cat /data/www/seed /pushed-layer')).toBe('pushed\nlayer');
+    const ls = JSON.parse((await run(['env', 'snapshots', 'ls', '--format', 'json'])).stdout) as Array<{ tag: string; id: string; current: boolean; tags: string[]; containers: Record<string, string>; usedBy: string[] }>;
+    expect(ls.find((x) => x.tag === t)).toMatchObject({ id: snap.id, current: true, containers: snap.containers, usedBy: [fork.name] });
+    expect(ls.find((x) => x.tag === t)!.tags.sort()).toEqual([`dockyard-snapshot/${snap.project}:${t}`, ref].sort());
+    await releaseEnvironment(fork.name);
+
+    // pulled on its own, by the command
+    expect((await run(['env', 'snapshots', 'rm', t])).code).toBe(0);
+    const pulled = await run(['env', 'snapshots', 'pull', ref]);
+    expect(pulled.stderr).toBe('');
+    expect(pulled.stdout).toMatch(new RegExp(`^${snap.project}:${t}  dockyard-snapshot/${snap.project}:${t}  ${snap.id.slice(7, 19)}\n$`));
+    expect(docker('image', 'inspect', `dockyard-snapshot/${snap.project}/db:${t}`, '--format', '{{.Id}}')).toBe(snap.containers.db);
+    // no secret in any output
+    for (const o of outputs) for (const secret of [PW, auth]) expect(o).not.toContain(secret);
+  }, 240_000);
 
   it('the shop example: seeded once by its migration job, one fork per vitest worker, reset between tests', async () => {
     const before = new Set(docker('ps', '-aq', '--filter', 'label=dev.dockyard.lease').split('\n').filter(Boolean));
