@@ -37,12 +37,16 @@ export interface OpenProjectOptions {
   projectName?: string;
   projectDirectory?: string;
   profiles?: string[];
+  /**
+   * the services the caller means to use: their profiles are enabled as if given with --profile
+   * (as `dockyard logs job` enables a profiled `job`); without it, a profiled service stays disabled
+   */
+  services?: string[];
   envFiles?: string[];
   /** the environment for interpolation and COMPOSE_* variables, instead of process.env */
   environment?: Record<string, string | undefined>;
   /** where relative paths start (default: process.cwd()) */
   workingDir?: string;
-  /** the engine (default: the Docker engine at DOCKER_HOST or the local socket) */
   /** the engine: an Engine, a Docker context's name, or (by default) the one the docker CLI would use */
   engine?: Engine | string;
   /** loader warnings (obsolete version, ...); default: ignored */
@@ -180,6 +184,7 @@ export async function openProject(o: OpenProjectOptions = {}): Promise<ProjectHa
     projectName: o.projectName,
     projectDirectory: o.projectDirectory,
     profiles: o.profiles,
+    services: o.services,
     envFiles: o.envFiles,
     environment: o.environment,
     workingDir: o.workingDir,

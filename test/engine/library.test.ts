@@ -52,6 +52,21 @@ describe('library (import from "dockyard")', () => {
     expect(h.name).toBe(p.name);
   });
 
+  it('services: a named service\'s profiles are enabled, as the CLI does for `logs job`; without it the service stays disabled', async () => {
+    const p = project({ 'compose.yaml': STACK });
+    const without = await open(p);
+    expect(Object.keys(without.model.services)).not.toContain('job');
+    await expect(without.up({ services: ['job'] })).rejects.toThrow(/job/);
+    const h = await open(p, { services: ['job'] });
+    expect(Object.keys(h.model.services).sort()).toEqual(['db', 'job', 'side', 'web']);
+    await h.up({ services: ['job'] });
+    // the engine's own record: the job's container ran and exited 3; the other services were not started
+    const ps = docker('ps', '-a', '--filter', `label=com.docker.compose.project=${p.name}`, '--format', '{{.Label "com.docker.compose.service"}} {{.State}}').trim().split('\n');
+    expect(ps).toHaveLength(1);
+    expect(ps[0]).toMatch(/^job (exited|running)$/);
+    await h.down();
+  });
+
   it('up (with --wait), ps, port with a real HTTP request, exec, logs, run, stop/start/restart/kill, down', async () => {
     const p = project({ 'compose.yaml': STACK });
     const h = await open(p);
