@@ -219,7 +219,7 @@ at once, taking the lease with it; prefer $$.)`)
     .argument('<name>')
     .action(async (name: string) => {
       const { resetEnvironment } = await import('../envs/lease.js');
-      await resetEnvironment(name, { onWarning: (m) => void process.stderr.write(`warning: ${m}\n`) });
+      await resetEnvironment(name, { awaitRemovals: true, onWarning: (m) => void process.stderr.write(`warning: ${m}\n`) });
     });
 
   env

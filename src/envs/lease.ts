@@ -31,7 +31,7 @@ import { LABEL } from '../model/names.js';
 import { normalizeProjectName } from '../load/normalize.js';
 import { serviceConfigHash } from '../model/serialize.js';
 import { imageName } from '../model/names.js';
-import { LEASE_SNAPSHOT, projectKey, resolveSnapshot, restoreVolumes, snapshotById, snapshotDifferences, snapshotEnvironment, useSnapshotContainers } from './snapshot.js';
+import { LEASE_SNAPSHOT, afterRemovals, projectKey, resolveSnapshot, restoreVolumes, snapshotById, trackRemoval, snapshotDifferences, snapshotEnvironment, useSnapshotContainers } from './snapshot.js';
 import type { SnapshotInfo, SnapshotOptions } from './snapshot.js';
 
 export const LEASE = {
@@ -324,6 +324,7 @@ export async function listEnvironments(o: { engine?: Engine | string } = {}): Pr
  */
 export async function releaseEnvironment(name: string, o: { engine?: Engine | string } = {}): Promise<void> {
   const engine = await defaultEngine(o.engine);
+  await afterRemovals(name);
   const markers = await engine.listVolumes([`${LEASE.name}=${name}`]);
   const cs = await engine.listContainers([`${LABEL.project}=${name}`], true);
   if (!markers.length && cs.some((c) => !c.labels[LEASE.name])) throw new DockyardError('USAGE', `${name} is not a dockyard lease`, { hint: 'dockyard env ls lists the leases' });
@@ -611,6 +612,12 @@ export interface ResetOptions {
   /** how long to wait for every service to be ready again (default 120 s) */
   waitTimeoutMs?: number;
   onWarning?: (message: string) => void;
+  /**
+   * wait until the old volumes are removed too (default: their removal runs on after the reset
+   * returns, while the test does; the next reset, snapshot or release of the lease in this process
+   * waits for it)
+   */
+  awaitRemovals?: boolean;
 }
 
 /**
@@ -620,6 +627,7 @@ export interface ResetOptions {
  */
 export async function resetEnvironment(name: string, o: ResetOptions = {}): Promise<void> {
   const engine = await defaultEngine(o.engine ?? o.handle?.engine);
+  await afterRemovals(name);
   const [allMarkers, cs, vols] = await Promise.all([
     engine.listVolumes([`${LEASE.name}=${name}`]),
     engine.listContainers([`${LABEL.project}=${name}`], true),
@@ -639,10 +647,23 @@ export async function resetEnvironment(name: string, o: ResetOptions = {}): Prom
   // checked before anything is removed: the images of the containers it holds are there
   await useSnapshotContainers(engine, snap, handle.model);
   const names = [...new Set(services.map((c) => c.labels[LABEL.service]!).filter((s) => handle.model.services[s]))];
-  await Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true })));
-  await Promise.all(vols.map((v) => engine.removeVolume(v.Name)));
-  await restoreVolumes(engine, snap, handle.model);
-  await handle.up({ services: names.length ? names : undefined, wait: true, waitTimeoutMs: o.waitTimeoutMs ?? 120_000 });
+  // the snapshot's volumes are restored under new names while the old containers are removed; the
+  // old volumes go while the services start (removing a volume's files takes as long as copying them)
+  const restored = snap.volumes.filter((k) => handle.model.volumes[k] && !handle.model.volumes[k]!.external);
+  for (const k of restored) handle.model.volumes[k]!.name = `${name}_${k}-${randomBytes(3).toString('hex')}`;
+  await Promise.all([Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true }))), restoreVolumes(engine, snap, handle.model)]);
+  const [old, others] = [vols.filter((v) => restored.includes(v.Labels[LABEL.volume]!)), vols.filter((v) => !restored.includes(v.Labels[LABEL.volume]!))];
+  // a volume the snapshot does not hold keeps its name and starts empty: up creates it again
+  await Promise.all(others.map((v) => engine.removeVolume(v.Name)));
+  try {
+    await handle.up({ services: names.length ? names : undefined, wait: true, waitTimeoutMs: o.waitTimeoutMs ?? 120_000 });
+  } finally {
+    // after up: the engine's local volume driver holds its lock while it deletes a volume's files,
+    // and creating or inspecting any volume (up does both) would wait for it
+    const dropping = Promise.all(old.map((v) => retry(() => engine.removeVolume(v.Name))));
+    if (o.awaitRemovals) await dropping;
+    else trackRemoval(name, dropping);
+  }
 }
 
 /** The host ports a lease's services have now (by service, `port/protocol`), and the address they bind: a reset keeps its URLs. */

@@ -243,11 +243,13 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export async function snapshotEnvironment(name: string, tag: string, o: SnapshotOptions = {}): Promise<SnapshotInfo> {
   checkTag(tag);
   const engine = await defaultEngine(o.engine);
-  const [cs, markers, vols] = await Promise.all([
+  await afterRemovals(name);
+  const [cs, markers, listed] = await Promise.all([
     engine.listContainers([`${LABEL.project}=${name}`], true),
     engine.listVolumes([`${LEASE_NAME}=${name}`]),
     engine.listVolumes([`${LABEL.project}=${name}`, LABEL.volume]),
   ]);
+  const vols = await currentVolumes(engine, cs, listed);
   if (!markers.length && !cs.some((c) => c.labels[LEASE_NAME])) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
   const services = cs.filter((c) => c.labels[LABEL.oneoff] !== 'True').sort((a, b) => Number(a.labels[LABEL.number] ?? 0) - Number(b.labels[LABEL.number] ?? 0));
   const commits = containersToCommit(name, services, o.containers);
@@ -331,6 +333,43 @@ async function capture(engine: Engine, name: string, cs: ContainerSummary[], hel
   } finally {
     await Promise.all(paused.map((id) => engine.unpauseContainer(id).catch(() => undefined)));
   }
+}
+
+/**
+ * A lease's volumes, one per key: where a reset's old volume of a key is still there (its removal
+ * under way in another process), the one the containers mount.
+ */
+async function currentVolumes(engine: Engine, cs: ContainerSummary[], vols: Array<{ Name: string; Labels: Record<string, string> }>): Promise<Array<{ Name: string; Labels: Record<string, string> }>> {
+  const keys = vols.map((v) => v.Labels[LABEL.volume]);
+  if (new Set(keys).size === keys.length) return vols;
+  const mounted = new Set((await Promise.all(cs.map((c) => engine.inspectContainer(c.id)))).flatMap((i) => (i?.Mounts ?? []).map((m) => m.Name)));
+  const byKey = new Map<string, { Name: string; Labels: Record<string, string> }>();
+  for (const v of vols) {
+    const was = byKey.get(v.Labels[LABEL.volume]!);
+    if (!was || (mounted.has(v.Name) && !mounted.has(was.Name))) byKey.set(v.Labels[LABEL.volume]!, v);
+  }
+  return [...byKey.values()];
+}
+
+/** A reset's removals of a lease's old volumes still under way in this process, by lease. */
+const removals = new Map<string, Promise<void>>();
+
+/** Resolves once this process's removals of a lease's old volumes are over (a reset leaves them running). */
+export function afterRemovals(lease: string): Promise<void> {
+  return removals.get(lease) ?? Promise.resolve();
+}
+
+/** Tracks a removal of a lease's old volumes (its failure is no one's: release removes what is left). */
+export function trackRemoval(lease: string, p: Promise<unknown>): void {
+  const q: Promise<void> = p
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .finally(() => {
+      if (removals.get(lease) === q) removals.delete(lease);
+    });
+  removals.set(lease, q);
 }
 
 /** The containers to commit: each chosen service's first one (`containers`: true for every service). */

@@ -147,6 +147,8 @@ describe('snapshots of leased environments', () => {
     expect(r.code).toBe(0);
     expect(await read(forks[1]!, '/data/www/seed')).toBe('seeded\n');
     expect(await read(forks[1]!, '/seed-layer')).toBe('layer\n');
+    // restored under a new name, the old volume gone (the command waits for its removal)
+    expect(docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${forks[1]!.name}`, '--filter', 'label=com.docker.compose.volume=data')).toMatch(new RegExp(`^${forks[1]!.name}_data-[0-9a-f]{6}$`));
     expect(await (await fetch(`${forks[1]!.services.db!.url()}/seed`)).text()).toBe('seeded\n');
 
     // gc: never by an acquire, only when told, and only snapshots no live lease was forked from
