@@ -3,6 +3,8 @@
 // against re-running the seeding each time (acquire, then seed); a reset of a fork after a write
 // (target: <= 1.0 s beyond the services' own part: containers started and ready, as the engine
 // recorded it). Runs alternate (plain, fork, plain + seeding) so a busy engine weighs on all alike.
+// A reset here is Lease.reset: it returns once the services are ready; the old volume's removal
+// runs on after it (the release that follows waits for it), as it does while a test runs.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
