@@ -117,3 +117,29 @@ describe('dashboard on a stack started elsewhere (docker-compose v1)', () => {
     await page.close();
   }, 120_000);
 });
+
+describe('up --watch --dashboard', () => {
+  const p = new TestProject({ 'compose.yaml': `services:\n  app:\n    image: ${BASE}\n    init: true\n    command: ["sleep", "600"]\n${WATCH.replace('services:\n  app:\n', '')}`, 'src/.keep': '' }, 'dyt');
+  let browser: TestBrowser | undefined;
+  afterAll(async () => {
+    await browser?.close();
+    p.cleanup();
+  });
+
+  it('feeds every watch action into the page', async () => {
+    const bg = p.start(['up', '-d', '--watch', '--dashboard']);
+    try {
+      await bg.until(/following 1 rule/, 90_000);
+      browser = await launchBrowser();
+      const page = await browser.page(urlOf(bg));
+      await page.waitForSelector('#conn[data-connected="true"]');
+      p.writeFile('src/a.txt', 'a\n');
+      await page.locator('[data-activity][data-kind="watch"][data-service="app"][data-state="done"]', { hasText: 'watch sync app' }).waitFor({ timeout: 15_000 });
+      // the same line on stderr as without --dashboard
+      await bg.until(/watch: app {2}sync 1 file {2}\d+ ms/);
+    } finally {
+      bg.signal('SIGINT');
+    }
+    expect(await bg.exited).toBe(0);
+  }, 150_000);
+});
