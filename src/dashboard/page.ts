@@ -3,7 +3,9 @@
  * framework). It reads a snapshot and then every change from /events (server-sent events), keeps
  * a bounded number of log lines, and posts actions with the token of its own URL.
  * Test hooks: `tr[data-service][data-state][data-health]` per service, `button[data-action]`,
- * `.l[data-service]` per log line, `[data-activity][data-state]` per activity, `#conn[data-connected]`.
+ * `.l[data-service]` per log line, `[data-activity][data-kind][data-state]` per activity (with
+ * `data-container` for the engine's copies and execs), `#timeline [data-timeline-from]`,
+ * `#conn[data-connected]`.
  * (A String.raw template: the script uses no backquote and no dollar-brace.)
  */
 export const PAGE = String.raw`<!doctype html>
