@@ -25,7 +25,7 @@ import dockerignore from '@balena/dockerignore';
 import { pack } from 'tar-stream';
 import type { Header, Pack } from 'tar-stream';
 import { slashRelative } from '../build/context.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, EngineEvent } from '../engine/engine.js';
 import { DockyardError } from '../errors.js';
 import { LABEL } from '../model/names.js';
 import type { Project, Service, WatchRule } from '../model/project.js';
@@ -50,6 +50,8 @@ export interface WatchOptions {
   onAction?: (a: WatchAction) => void;
   /** told once every watcher is ready */
   onReady?: (rules: number) => void;
+  /** how long to try following the engine's events again when their stream ends (default 60 s) */
+  resubscribeMs?: number;
 }
 
 // the package is CommonJS: its factory is the default export, or the module itself
@@ -113,6 +115,8 @@ const STREAM_ABOVE = 1 << 20;
 
 /** When a new folder is walked again after its event (ms): the watcher lists it before it watches it. */
 const RESCAN_MS = [250, 1500];
+/** how long watch tries to follow the engine's events again after their stream ended */
+const RESUBSCRIBE_MS = 60_000;
 
 /** What a file was when it was sent: a rescan sends only files not sent as they are now. */
 function signature(abs: string, st = statSafe(abs)): string | undefined {
@@ -502,23 +506,57 @@ export async function watchProject(handle: WatchedProject, o: WatchOptions = {})
   let sub: Awaited<ReturnType<Engine['events']>> | undefined;
   let ended: Error | undefined;
   let failed: ((e: Error) => void) | undefined;
+  let stopped = false;
+  const fail = (err: Error) => {
+    ended = err;
+    failed?.(err);
+  };
+  const onStart = (e: EngineEvent) => {
+    lastEvent = e.time ?? Math.floor(Date.now() / 1000);
+    const service = e.Actor.Attributes[LABEL.service];
+    owners.delete(e.Actor.ID);
+    for (const q of initial) {
+      if (q.rule.service.name !== service) continue;
+      q.starting.add(e.Actor.ID);
+      void flush(q);
+    }
+  };
+  let lastEvent = Math.floor(Date.now() / 1000);
+  const filters = { type: ['container'], event: ['start'], label: [`${LABEL.project}=${model.name}`, `${LABEL.oneoff}=False`] };
+  /**
+   * The engine's start events. A stream that ends without an error (the engine restarted, a proxy
+   * closed the connection) is followed again from a second before its last event, and every
+   * running container gets its initial sync again (one may have started while no one listened);
+   * an engine that does not answer for `resubscribeMs` ends the watch with that error.
+   */
+  const subscribe = (since?: number): Promise<Awaited<ReturnType<Engine['events']>>> =>
+    engine.events(filters, onStart, (err) => {
+      if (stopped) return;
+      if (err) return fail(err);
+      void resubscribe();
+    }, since === undefined ? undefined : { since });
+  const resubscribe = async () => {
+    const deadline = Date.now() + (o.resubscribeMs ?? RESUBSCRIBE_MS);
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+      try {
+        const again = await subscribe(lastEvent - 1);
+        if (stopped) return again.close();
+        sub = again;
+        for (const q of initial) {
+          q.starting.add('*');
+          void flush(q);
+        }
+        return;
+      } catch (e) {
+        if (stopped) return;
+        if (Date.now() >= deadline) return fail(new DockyardError('ENGINE', `the engine's event stream ended and could not be followed again: ${message(e)}`, { hint: 'is the engine running? (docker info)' }));
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  };
   try {
     // subscribed first: a container that starts during the first initial sync gets its own
-    sub = initial.length
-      ? await engine.events({ type: ['container'], event: ['start'], label: [`${LABEL.project}=${model.name}`, `${LABEL.oneoff}=False`] }, (e) => {
-          const service = e.Actor.Attributes[LABEL.service];
-          owners.delete(e.Actor.ID);
-          for (const q of initial) {
-            if (q.rule.service.name !== service) continue;
-            q.starting.add(e.Actor.ID);
-            void flush(q);
-          }
-        }, (err) => {
-          if (!err) return;
-          ended = err;
-          failed?.(err);
-        })
-      : undefined;
+    sub = initial.length ? await subscribe() : undefined;
     for (const q of initial) {
       q.starting.add('*');
       await flush(q);
@@ -531,6 +569,7 @@ export async function watchProject(handle: WatchedProject, o: WatchOptions = {})
       o.signal?.addEventListener('abort', () => res(), { once: true });
     });
   } finally {
+    stopped = true;
     sub?.close();
     for (const t of timers) clearTimeout(t);
     await Promise.all(watchers.map((w) => w.close()));

@@ -23,6 +23,27 @@ export class FakeEngine {
   /** what a pull brings: a new image id per reference (as a moved tag would) */
   private pulls = 0;
   private subs = new Set<(e: EngineEvent) => void>();
+  private ends = new Map<(e: EngineEvent) => void, ((err?: Error) => void) | undefined>();
+  /** every events() call: its `since` (undefined: from now) */
+  readonly subscriptions: Array<{ since?: number }> = [];
+  /** events() calls to refuse next (an engine that does not answer) */
+  refuseSubscriptions = 0;
+
+  /** the engine ends every event stream, without an error (a restart, a proxy closing) or with one */
+  endEvents(err?: Error): void {
+    for (const [sub, onEnd] of [...this.ends]) {
+      this.subs.delete(sub);
+      this.ends.delete(sub);
+      queueMicrotask(() => onEnd?.(err));
+    }
+  }
+
+  /** a container (re)started behind the code's back: its start event */
+  restart(name: string): void {
+    const c = this.byRef(name);
+    c.state = 'running';
+    this.emit(c, 'start');
+  }
   private seq = 0;
 
   /** a container that exists before the test (labels as the engine would list them) */
@@ -104,7 +125,7 @@ export class FakeEngine {
       c.name = name;
     },
     connectNetwork: async (network: string, container: string) => void this.calls.push(`connect ${this.byRef(container).name} to ${network}`),
-    putArchive: async () => undefined,
+    putArchive: async (id: string, path: string) => void this.calls.push(`put archive ${this.byRef(id).name}:${path}`),
     inspectNetwork: async (name: string) => (this.networks.has(name) ? { Id: name, Name: name, Labels: this.networks.get(name)! } : undefined),
     createNetwork: async (body: Record<string, unknown>) => {
       this.calls.push(`create network ${String(body.Name)}`);
@@ -121,9 +142,20 @@ export class FakeEngine {
       this.calls.push(`pull image ${ref}`);
       this.images.set(ref, `sha256:pulled${++this.pulls}`);
     },
-    events: async (_filters, onEvent) => {
+    events: async (_filters, onEvent, onEnd, o) => {
+      this.subscriptions.push({ since: o?.since });
+      if (this.refuseSubscriptions > 0) {
+        this.refuseSubscriptions--;
+        throw Object.assign(new Error('connect ECONNREFUSED /var/run/docker.sock'), { code: 'ECONNREFUSED' });
+      }
       this.subs.add(onEvent);
-      return { close: () => void this.subs.delete(onEvent) };
+      this.ends.set(onEvent, onEnd);
+      return {
+        close: () => {
+          this.subs.delete(onEvent);
+          this.ends.delete(onEvent);
+        },
+      };
     },
   };
 }
