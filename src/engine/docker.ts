@@ -429,7 +429,7 @@ export class DockerEngine implements Engine {
   }
 
   inspectVolume(name: string) {
-    return this.maybe(`inspect volume ${name}`, () => this.docker.getVolume(name).inspect() as Promise<{ Name: string; Labels: Record<string, string> | null }>);
+    return this.maybe(`inspect volume ${name}`, () => this.docker.getVolume(name).inspect() as Promise<{ Name: string; Labels: Record<string, string> | null; Mountpoint?: string }>);
   }
 
   async createVolume(body: Record<string, unknown>): Promise<void> {

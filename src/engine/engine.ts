@@ -98,6 +98,8 @@ export interface ImageInspect {
   Id: string;
   RepoTags?: string[];
   Config?: { Labels?: Labels | null; Cmd?: string[] | null; Entrypoint?: string[] | null; Env?: string[]; ExposedPorts?: Record<string, object> };
+  /** the storage driver and, for overlay2, where the image's top layer is on the engine's host (UpperDir) */
+  GraphDriver?: { Name?: string; Data?: Record<string, string> | null };
   Created?: string;
   Size?: number;
   Metadata?: { LastTagTime?: string };
@@ -147,7 +149,8 @@ export interface Engine {
   disconnectNetwork(network: string, container: string): Promise<void>;
 
   listVolumes(labels: string[]): Promise<Array<{ Name: string; Labels: Labels }>>;
-  inspectVolume(name: string): Promise<{ Name: string; Labels: Labels | null } | undefined>;
+  /** `Mountpoint`: where the volume's files are on the engine's host */
+  inspectVolume(name: string): Promise<{ Name: string; Labels: Labels | null; Mountpoint?: string } | undefined>;
   createVolume(body: Record<string, unknown>): Promise<void>;
   removeVolume(name: string): Promise<void>;
 

@@ -31,7 +31,7 @@ import { LABEL } from '../model/names.js';
 import { normalizeProjectName } from '../load/normalize.js';
 import { serviceConfigHash } from '../model/serialize.js';
 import { imageName } from '../model/names.js';
-import { LEASE_SNAPSHOT, afterRemovals, projectKey, resolveSnapshot, restoreVolumes, snapshotById, trackRemoval, snapshotDifferences, snapshotEnvironment, useSnapshotContainers } from './snapshot.js';
+import { LEASE_SNAPSHOT, SNAPSHOT, afterRemovals, projectKey, resolveSnapshot, restoreVolumes, snapshotById, trackRemoval, snapshotDifferences, snapshotEnvironment, useSnapshotContainers } from './snapshot.js';
 import type { SnapshotInfo, SnapshotOptions } from './snapshot.js';
 
 export const LEASE = {
@@ -333,6 +333,9 @@ export async function releaseEnvironment(name: string, o: { engine?: Engine | st
     if (!isConflict(e)) throw e;
     if (await engine.inspectContainer(c.id)) throw e;
   }))));
+  // what kept the snapshot image of a fork's overlay volumes (no project label: not one of its services)
+  const keepers = await engine.listContainers([`${SNAPSHOT.keeper}=${name}`], true);
+  await Promise.all(keepers.map((c) => engine.removeContainer(c.id, { force: true })));
   const nets = await engine.listNetworks([`${LABEL.project}=${name}`]);
   for (const n of nets) {
     for (let attempt = 0; ; attempt++) {
@@ -346,8 +349,11 @@ export async function releaseEnvironment(name: string, o: { engine?: Engine | st
     }
   }
   const vols = await engine.listVolumes([`${LABEL.project}=${name}`]);
-  // a volume stays in use while a container's removal (another release's) is still under way
-  await Promise.all(vols.map((v) => retry(() => engine.removeVolume(v.Name))));
+  // a volume stays in use while a container's removal (another release's) is still under way;
+  // a fork's overlay volumes go before the upper and work volumes they mount
+  const layer = (v: { Labels: Record<string, string> }) => v.Labels[SNAPSHOT.layerOf] !== undefined;
+  await Promise.all(vols.filter((v) => !layer(v)).map((v) => retry(() => engine.removeVolume(v.Name))));
+  await Promise.all(vols.filter(layer).map((v) => retry(() => engine.removeVolume(v.Name))));
 }
 
 /** Retries what the engine refuses as a conflict (something else is removing the same things), for up to 2 s. */
@@ -591,7 +597,7 @@ export async function acquireEnvironment(o: AcquireOptions = {}): Promise<Lease>
   await mark(engine, name, expiresAt, created, handle.model.workingDir, { ...who, ...extras });
   try {
     // old leases are reclaimed while a fork's volumes are copied
-    await Promise.all([gcEnvironments({ engine }), snap ? restoreVolumes(engine, snap, handle.model) : undefined]);
+    await Promise.all([gcEnvironments({ engine }), snap ? restoreVolumes(engine, snap, handle.model, {}, { keeper: name }) : undefined]);
     await handle.up({ services: o.services, wait: true, waitTimeoutMs: o.waitTimeoutMs ?? 120_000 });
   } catch (e) {
     await releaseEnvironment(name, { engine }).catch(() => undefined);
@@ -628,10 +634,11 @@ export interface ResetOptions {
 export async function resetEnvironment(name: string, o: ResetOptions = {}): Promise<void> {
   const engine = await defaultEngine(o.engine ?? o.handle?.engine);
   await afterRemovals(name);
-  const [allMarkers, cs, vols] = await Promise.all([
+  const [allMarkers, cs, vols, layers] = await Promise.all([
     engine.listVolumes([`${LEASE.name}=${name}`]),
     engine.listContainers([`${LABEL.project}=${name}`], true),
     engine.listVolumes([`${LABEL.project}=${name}`, LABEL.volume]),
+    engine.listVolumes([`${LABEL.project}=${name}`, SNAPSHOT.layerOf]),
   ]);
   const markers = allMarkers.sort((a, b) => (b.Labels[LEASE.expires] ?? '').localeCompare(a.Labels[LEASE.expires] ?? ''));
   if (!markers.length) throw new DockyardError('USAGE', `no lease named ${name}`, { hint: 'dockyard env ls lists the leases' });
@@ -652,7 +659,9 @@ export async function resetEnvironment(name: string, o: ResetOptions = {}): Prom
   const restored = snap.volumes.filter((k) => handle.model.volumes[k] && !handle.model.volumes[k]!.external);
   for (const k of restored) handle.model.volumes[k]!.name = `${name}_${k}-${randomBytes(3).toString('hex')}`;
   await Promise.all([Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true }))), restoreVolumes(engine, snap, handle.model)]);
-  const [old, others] = [vols.filter((v) => restored.includes(v.Labels[LABEL.volume]!)), vols.filter((v) => !restored.includes(v.Labels[LABEL.volume]!))];
+  const [replaced, others] = [vols.filter((v) => restored.includes(v.Labels[LABEL.volume]!)), vols.filter((v) => !restored.includes(v.Labels[LABEL.volume]!))];
+  // with the upper and work volumes of those that were overlays (the volume first: it is their mount)
+  const old = [...replaced, ...layers.filter((v) => replaced.some((r) => r.Name === v.Labels[SNAPSHOT.layerOf]))];
   // a volume the snapshot does not hold keeps its name and starts empty: up creates it again
   await Promise.all(others.map((v) => engine.removeVolume(v.Name)));
   try {
@@ -660,7 +669,10 @@ export async function resetEnvironment(name: string, o: ResetOptions = {}): Prom
   } finally {
     // after up: the engine's local volume driver holds its lock while it deletes a volume's files,
     // and creating or inspecting any volume (up does both) would wait for it
-    const dropping = Promise.all(old.map((v) => retry(() => engine.removeVolume(v.Name))));
+    const dropping = (async () => {
+      await Promise.all(replaced.map((v) => retry(() => engine.removeVolume(v.Name))));
+      await Promise.all(old.slice(replaced.length).map((v) => retry(() => engine.removeVolume(v.Name))));
+    })();
     if (o.awaitRemovals) await dropping;
     else trackRemoval(name, dropping);
   }

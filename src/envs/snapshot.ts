@@ -47,6 +47,16 @@ export const SNAPSHOT = {
   /** on such a committed image: the snapshot it belongs to (project:tag), and the service */
   containerOf: 'dev.dockyard.snapshot.container-of',
   service: 'dev.dockyard.snapshot.service',
+  /** '1': the image also holds each volume's root, empty, with its owner and mode, under /dockyard-root/<key> (what an overlay restore needs) */
+  roots: 'dev.dockyard.snapshot.roots',
+  /** on a fork's upper and work volumes (overlay restore): the volume they belong to */
+  layerOf: 'dev.dockyard.snapshot.layer-of',
+  /**
+   * on a container created (never started) from the snapshot image for a fork whose volumes are
+   * overlays of it: the lease. The engine then refuses to remove the image (docker rmi, image prune)
+   * while the fork lives; its release removes it.
+   */
+  keeper: 'dev.dockyard.snapshot.keeper',
 } as const;
 
 /** The repository of snapshot images: `dockyard-snapshot/<project>:<tag>`. */
@@ -279,7 +289,13 @@ export async function snapshotEnvironment(name: string, tag: string, o: Snapshot
   const helperImage = o.helperImage ?? process.env.DOCKYARD_HELPER_IMAGE ?? (await mountingImage(engine, services, new Set(vols.map((v) => v.Name))));
   if (!helperImage) throw new DockyardError('USAGE', `no image to copy ${name}'s volumes with`, { hint: 'set helperImage (or DOCKYARD_HELPER_IMAGE) to an image with sh and cp, such as busybox' });
   const keys = vols.map((v) => v.Labels[LABEL.volume]!);
-  const script = ['set -e', 'mkdir -p /snapshot', ...keys.map((k) => `cp -a ${quote(`/dockyard-from/${k}`)} ${quote(`/snapshot/${k}`)}`)].join('\n');
+  // each volume's root again, empty, with its owner and mode (for a restore as an overlay on this
+  // image's layer); left out, all of them, where the helper image has no stat
+  const roots = keys.map((k) => {
+    const [from, to] = [quote(`/dockyard-from/${k}`), quote(`/dockyard-root/${k}`)];
+    return `{ mkdir -p ${to} && chown "$(stat -c %u:%g ${from})" ${to} && chmod "$(stat -c %a ${from})" ${to}; } 2>/dev/null || rm -rf /dockyard-root`;
+  });
+  const script = ['set -e', 'mkdir -p /snapshot', ...keys.map((k) => `cp -a ${quote(`/dockyard-from/${k}`)} ${quote(`/snapshot/${k}`)}`), ...roots].join('\n');
   const helper = await engine.createContainer(`${name}-snapshot-${randomBytes(3).toString('hex')}`, {
     Image: helperImage,
     Entrypoint: ['/bin/sh', '-c'],
@@ -293,7 +309,9 @@ export async function snapshotEnvironment(name: string, tag: string, o: Snapshot
   const committed: Array<[string, string]> = [];
   try {
     await capture(engine, name, cs, helper, commits, `${project}:${tag}`, committed);
-    const id = await engine.commitContainer(helper, { repo: ref, tag, pause: false, message: `dockyard snapshot of ${name}`, changes: committed.length ? [`LABEL ${committed.map(([svc, cid]) => `"${SNAPSHOT.container}${svc}"="${cid}"`).join(' ')}`] : [] });
+    const more = committed.map(([svc, cid]) => `"${SNAPSHOT.container}${svc}"="${cid}"`);
+    if (keys.length && (await engine.statPath(helper, '/dockyard-root'))) more.push(`"${SNAPSHOT.roots}"="1"`);
+    const id = await engine.commitContainer(helper, { repo: ref, tag, pause: false, message: `dockyard snapshot of ${name}`, changes: more.length ? [`LABEL ${more.join(' ')}`] : [] });
     // the containers' images named after the snapshot once it exists (unnamed until then: a failed capture leaves no names behind)
     await Promise.all(committed.map(([svc, cid]) => engine.tagImage(cid, containerRepo(project, svc), tag)));
     if (previous && previous.Id !== id && !(await snapshotUsers(engine)).has(previous.Id)) await removeImages(engine, infoOf(imageRow(previous), new Map())).catch(() => undefined);
@@ -420,30 +438,75 @@ export async function snapshotDifferences(engine: Engine, snap: SnapshotInfo, pr
 }
 
 /**
- * Creates a project's named volumes as copies of a snapshot's: each volume created empty, then a
- * container created (not started) from the snapshot image with it mounted, which has the engine
- * copy the image's content into it; one such container per volume, all at once. `labels` go on
- * those containers (each is removed at once).
+ * Creates a project's named volumes as copies of a snapshot's, all at once. On an overlay2 engine
+ * (and a snapshot that holds its volumes' roots), each is an overlay: the snapshot image's layer
+ * (read-only, shared by every fork) under an upper volume of the fork's own, so nothing is copied
+ * and a fork costs the same whatever the data's size; the upper volume's root takes the volume's
+ * owner and mode from the image. Otherwise, or with DOCKYARD_SNAPSHOT_RESTORE=copy, or for a
+ * volume with another driver or options, each volume is created empty, then a container created
+ * (not started) from the snapshot image with it mounted, which has the engine copy the image's
+ * content into it. `labels` go on those containers (each is removed at once).
  */
-export async function restoreVolumes(engine: Engine, snap: SnapshotInfo, project: Project, labels: Record<string, string> = {}): Promise<string[]> {
+export async function restoreVolumes(engine: Engine, snap: SnapshotInfo, project: Project, labels: Record<string, string> = {}, o: { keeper?: string } = {}): Promise<string[]> {
   const keys = snap.volumes.filter((k) => project.volumes[k] && !project.volumes[k]!.external);
-  await Promise.all(
+  if (!keys.length) return [];
+  const layer = await overlayLayer(engine, snap);
+  const overlays = await Promise.all(
     keys.map(async (k) => {
-      const body = volumeBody(project, k) as { DriverOpts?: Record<string, string> } & Record<string, unknown>;
+      const body = volumeBody(project, k) as { Name: string; Driver?: string; DriverOpts?: Record<string, string> } & Record<string, unknown>;
       // a tmpfs volume would lose what is copied as soon as the copying container lets it go
       if (body.DriverOpts?.type === 'tmpfs') delete body.DriverOpts;
+      const lower = layer && `${layer}/snapshot/${k}`;
+      if (lower && (body.Driver ?? 'local') === 'local' && !body.DriverOpts && !/[,:]/.test(lower)) return restoreOverlay(engine, snap, project.name, k, body, lower, labels).then(() => true);
       await engine.createVolume(body);
-      const id = await engine.createContainer(`${project.name}-restore-${randomBytes(4).toString('hex')}`, {
-        Image: snap.id,
-        Cmd: ['true'],
-        Labels: { ...labels, [LABEL.project]: project.name },
-        NetworkDisabled: true,
-        HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: project.volumes[k]!.name, Target: `/snapshot/${k}` }] },
-      });
-      await engine.removeContainer(id, { force: true });
+      await createdFrom(engine, snap, project.name, body.Name, `/snapshot/${k}`, labels);
+      return false;
     }),
   );
+  if (o.keeper && overlays.includes(true)) {
+    await engine.createContainer(`${o.keeper}-snapshot-keeper-${randomBytes(3).toString('hex')}`, {
+      Image: snap.id,
+      Cmd: ['true'],
+      Labels: { [LEASE_NAME]: o.keeper, [SNAPSHOT.keeper]: o.keeper },
+      NetworkDisabled: true,
+      HostConfig: { NetworkMode: 'none' },
+    });
+  }
   return keys;
+}
+
+/** Where the snapshot image's top layer is on the engine's host, when a restore can lay overlays on it. */
+async function overlayLayer(engine: Engine, snap: SnapshotInfo): Promise<string | undefined> {
+  if (process.env.DOCKYARD_SNAPSHOT_RESTORE === 'copy') return undefined;
+  const img = await engine.inspectImage(snap.id);
+  if (img?.Config?.Labels?.[SNAPSHOT.roots] !== '1' || img.GraphDriver?.Name !== 'overlay2') return undefined;
+  return img.GraphDriver.Data?.UpperDir || undefined;
+}
+
+/** A container created (never started) from the snapshot image with a volume mounted at `target`, and removed: the engine copies the image's content there into the empty volume. */
+async function createdFrom(engine: Engine, snap: SnapshotInfo, project: string, volume: string, target: string, labels: Record<string, string>): Promise<void> {
+  const id = await engine.createContainer(`${project}-restore-${randomBytes(4).toString('hex')}`, {
+    Image: snap.id,
+    Cmd: ['true'],
+    Labels: { ...labels, [LABEL.project]: project },
+    NetworkDisabled: true,
+    HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: target }] },
+  });
+  await engine.removeContainer(id, { force: true });
+}
+
+/**
+ * A volume as an overlay of the snapshot's layer (`lower`): an upper and a work volume of its own
+ * (labelled with the project, so that a release removes them, and with the volume they serve), the
+ * upper one's root given the volume's owner and mode from the image's /dockyard-root/<key>.
+ */
+async function restoreOverlay(engine: Engine, snap: SnapshotInfo, project: string, key: string, body: { Name: string } & Record<string, unknown>, lower: string, labels: Record<string, string>): Promise<void> {
+  const [upper, work] = [`${body.Name}-upper`, `${body.Name}-work`];
+  const mine = { [LABEL.project]: project, [SNAPSHOT.layerOf]: body.Name };
+  await Promise.all([engine.createVolume({ Name: upper, Labels: mine }).then(() => createdFrom(engine, snap, project, upper, `/dockyard-root/${key}`, labels)), engine.createVolume({ Name: work, Labels: mine })]);
+  const [u, w] = await Promise.all([engine.inspectVolume(upper), engine.inspectVolume(work)]);
+  if (!u?.Mountpoint || !w?.Mountpoint) throw new DockyardError('ENGINE', `volume ${!u?.Mountpoint ? upper : work} has no mount point`, { hint: 'DOCKYARD_SNAPSHOT_RESTORE=copy restores by copying' });
+  await engine.createVolume({ ...body, Driver: 'local', DriverOpts: { type: 'overlay', device: 'overlay', o: `lowerdir=${lower},upperdir=${u.Mountpoint},workdir=${w.Mountpoint}` } });
 }
 
 /**
@@ -472,7 +535,10 @@ export async function useSnapshotContainers(engine: Engine, snap: SnapshotInfo, 
 export async function removeSnapshot(name: string, o: { engine?: Engine | string; force?: boolean } = {}): Promise<SnapshotInfo> {
   const engine = await defaultEngine(o.engine);
   const snap = await resolveSnapshot(name, { engine });
-  if (snap.usedBy.length && !o.force) throw new DockyardError('USAGE', `snapshot ${snap.tag} is in use by ${snap.usedBy.join(', ')} (reset restores from it)`, { hint: 'release those leases first, or --force' });
+  if (snap.usedBy.length && !o.force) throw new DockyardError('USAGE', `snapshot ${snap.tag} is in use by ${snap.usedBy.join(', ')} (their volumes are overlays of it, and reset restores from it)`, { hint: 'release those leases first, or --force (those forks then lose their volumes\' data)' });
+  // forced: the containers that keep it for live forks go first
+  const keepers = (await engine.listContainers([SNAPSHOT.keeper], true)).filter((c) => c.imageId === snap.id);
+  await Promise.all(keepers.map((c) => engine.removeContainer(c.id, { force: true })));
   await removeImages(engine, snap, o.force);
   return snap;
 }
@@ -511,7 +577,7 @@ async function removeImageAndNames(engine: Engine, id: string): Promise<void> {
 export async function gcSnapshots(o: { engine?: Engine | string; keep?: string[]; olderThanMs?: number } = {}): Promise<SnapshotInfo[]> {
   const engine = await defaultEngine(o.engine);
   // a capture's helper lives seconds; restores' containers carry the label too (from the image) and live less
-  const leftovers = await engine.listContainers([SNAPSHOT.helper], true);
+  const leftovers = (await engine.listContainers([SNAPSHOT.helper], true)).filter((c) => !c.labels[SNAPSHOT.keeper]);
   await Promise.all(leftovers.filter((c) => c.state !== 'running' && c.state !== 'paused' && Date.now() / 1000 - c.created > 600).map((c) => engine.removeContainer(c.id, { force: true, volumes: true }).catch(() => undefined)));
   const now = Date.now();
   const all = await listSnapshots({ engine });

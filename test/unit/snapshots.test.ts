@@ -86,9 +86,10 @@ describe('forks of a snapshot that holds containers', () => {
     await expect(useSnapshotContainers(stub({ inspectImage: async () => undefined }), snap({ containers: { db: 'sha256:0123456789abcdef' } }), project())).rejects.toThrow(/holds service db's container as image 0123456789ab, which is gone/);
   });
 
-  it('restores each volume through a container of its own, external ones left out', async () => {
+  it('restores each volume through a container of its own, external ones left out (an engine that is not overlay2: copies)', async () => {
     const created: Array<{ Image: string; Mounts: unknown[] }> = [];
     const engine = stub({
+      inspectImage: async (id: string) => ({ Id: id, Config: { Labels: { 'dev.dockyard.snapshot.roots': '1' } }, GraphDriver: { Name: 'vfs' } }),
       createVolume: async () => undefined,
       createContainer: async (_n: string, body: { Image: string; HostConfig: { Mounts: unknown[] } }) => (created.push({ Image: body.Image, Mounts: body.HostConfig.Mounts }), `c${created.length}`),
       removeContainer: async () => undefined,
@@ -100,5 +101,27 @@ describe('forks of a snapshot that holds containers', () => {
       [{ Type: 'volume', Source: 'dy-2_data', Target: '/snapshot/data' }],
     ]);
     expect(created.every((c) => c.Image === 'sha256:main')).toBe(true);
+  });
+
+  it('on overlay2, each volume is an overlay of the snapshot\'s layer over upper and work volumes of its own; nothing copied', async () => {
+    const volumes: Array<Record<string, any>> = [];
+    const mounts: unknown[] = [];
+    const engine = stub({
+      inspectImage: async (id: string) => ({ Id: id, Config: { Labels: { 'dev.dockyard.snapshot.roots': '1' } }, GraphDriver: { Name: 'overlay2', Data: { UpperDir: '/var/lib/docker/overlay2/abc/diff' } } }),
+      createVolume: async (b: Record<string, unknown>) => void volumes.push(b),
+      inspectVolume: async (name: string) => ({ Name: name, Labels: {}, Mountpoint: `/var/lib/docker/volumes/${name}/_data` }),
+      createContainer: async (_n: string, body: { HostConfig: { Mounts: unknown[] } }) => (mounts.push(...body.HostConfig.Mounts), 'c'),
+      removeContainer: async () => undefined,
+    });
+    await restoreVolumes(engine, snap({ volumes: ['data'] }), project());
+    expect(volumes.map((v) => v.Name).sort()).toEqual(['dy-2_data', 'dy-2_data-upper', 'dy-2_data-work']);
+    expect(volumes.find((v) => v.Name === 'dy-2_data')).toMatchObject({
+      Driver: 'local',
+      DriverOpts: { type: 'overlay', device: 'overlay', o: 'lowerdir=/var/lib/docker/overlay2/abc/diff/snapshot/data,upperdir=/var/lib/docker/volumes/dy-2_data-upper/_data,workdir=/var/lib/docker/volumes/dy-2_data-work/_data' },
+      Labels: { 'com.docker.compose.project': 'dy-2', 'com.docker.compose.volume': 'data' },
+    });
+    expect(volumes.find((v) => v.Name === 'dy-2_data-upper')!.Labels).toEqual({ 'com.docker.compose.project': 'dy-2', 'dev.dockyard.snapshot.layer-of': 'dy-2_data' });
+    // the only container: the one that gives the upper volume's root the volume's owner and mode
+    expect(mounts).toEqual([{ Type: 'volume', Source: 'dy-2_data-upper', Target: '/dockyard-root/data' }]);
   });
 });
