@@ -192,16 +192,6 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
     tr.innerHTML = '<td class="svc"><span class="dot"></span>' + esc(name) + "</td><td>" + stateCell + "</td><td>" + contCell + "</td><td>" + (ports.join(" ") || '<span class="sub">—</span>') + '</td><td class="mono">' + image + "</td><td>" + actions + "</td>";
     if (!batched) updateCounts();
   }
-  // container events mark their service; the rows are drawn once per frame (or after 100 ms where frames are not drawn)
-  var dirty = new Set(), rowsScheduled = false;
-  function markService(name) {
-    dirty.add(name);
-    if (rowsScheduled) return;
-    rowsScheduled = true;
-    var done = false;
-    var run = function () { if (done) return; done = true; rowsScheduled = false; var names = Array.from(dirty); dirty.clear(); names.forEach(function (n) { renderService(n, true); }); updateCounts(); };
-    requestAnimationFrame(run); setTimeout(run, 100);
-  }
   function renderAllServices() {
     var names = serviceNames();
     rows.forEach(function (tr, n) { if (names.indexOf(n) < 0) { tr.remove(); rows.delete(n); } });
@@ -383,8 +373,9 @@ button:hover { border-color:#8b949e; } button:disabled { opacity:.5; cursor:defa
   var es = new EventSource("/events?token=" + encodeURIComponent(TOKEN));
   var on = function (type, fn) { es.addEventListener(type, function (e) { fn(JSON.parse(e.data)); }); };
   on("snapshot", applySnapshot);
-  on("container", function (m) { var c = m.container, old = S.containers.get(c.id); S.containers.set(c.id, c); if (old && old.service !== c.service) markService(old.service); if (!c.oneoff) markService(c.service); });
-  on("removed", function (m) { var c = S.containers.get(m.id); if (!c) return; S.containers.delete(m.id); markService(c.service); });
+  // a container event re-renders its service's row at once: it is painted in the next frame
+  on("container", function (m) { var c = m.container, old = S.containers.get(c.id); S.containers.set(c.id, c); if (old && old.service !== c.service) renderService(old.service); if (!c.oneoff) renderService(c.service); });
+  on("removed", function (m) { var c = S.containers.get(m.id); if (!c) return; S.containers.delete(m.id); renderService(c.service); });
   on("logs", function (m) { queueLogs(m.lines, m.dropped); });
   on("activity", function (m) { onActivity(m.entry); });
   on("activity-removed", function (m) { if (S.activity.delete(m.id)) renderActivity(); });
