@@ -655,7 +655,7 @@ export async function resetEnvironment(name: string, o: ResetOptions = {}): Prom
   await useSnapshotContainers(engine, snap, handle.model);
   const names = [...new Set(services.map((c) => c.labels[LABEL.service]!).filter((s) => handle.model.services[s]))];
   // the snapshot's volumes are restored under new names while the old containers are removed; the
-  // old volumes go while the services start (removing a volume's files takes as long as copying them)
+  // old volumes go once the services are up (removing a volume's files takes as long as copying them)
   const restored = snap.volumes.filter((k) => handle.model.volumes[k] && !handle.model.volumes[k]!.external);
   for (const k of restored) handle.model.volumes[k]!.name = `${name}_${k}-${randomBytes(3).toString('hex')}`;
   await Promise.all([Promise.all(cs.map((c) => engine.removeContainer(c.id, { force: true, volumes: true }))), restoreVolumes(engine, snap, handle.model)]);
