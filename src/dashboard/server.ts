@@ -13,6 +13,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ProjectHandle } from '../api/project.js';
 import type { ProgressEvent, Timeline } from '../converge/events.js';
 import type { WatchAction } from '../watch/watch.js';
+import { DockyardError } from '../errors.js';
 import { PAGE } from './page.js';
 import { ProjectView } from './view.js';
 import type { DashboardMessage, ViewOptions } from './view.js';
@@ -147,13 +148,20 @@ export async function serveDashboard(handle: ProjectHandle, o: DashboardOptions 
     return a.id;
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    // nothing of it stays open (its engine subscription would keep the process alive)
+    clearInterval(keepAlive);
+    view.close();
+    throw listenError(e, host, o.port ?? 0);
+  }
   port = (server.address() as AddressInfo).port;
   const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
@@ -192,6 +200,20 @@ function sendTo(c: Client, m: DashboardMessage, text: string, maxBacklog: number
     c.dropped = 0;
   }
   c.res.write(text);
+}
+
+/** Why the page could not listen, said for the user (a bad address or port is bad input). */
+function listenError(e: unknown, host: string, port: number): DockyardError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}${port ? `:${port}` : ''}`;
+  const why =
+    code === 'EADDRINUSE' ? `port ${port} is in use`
+    : code === 'EACCES' ? `port ${port} needs privileges this process has not`
+    : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine`
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `${host} is not a known host name`
+    : e instanceof Error ? e.message : String(e);
+  const hint = code === 'EADDRINUSE' || code === 'EACCES' ? 'choose another port, or none for a free one' : 'listen on 127.0.0.1 (the default), 0.0.0.0, or an address of this machine';
+  return new DockyardError('INVALID_VALUE', `the dashboard cannot listen on ${where}: ${why}`, { hint, cause: e });
 }
 
 function same(a: string, b: string): boolean {
