@@ -106,6 +106,9 @@ interface Wanted {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A task in one of these states runs no container any more. */
+const FINAL_TASK_STATES = new Set(['complete', 'shutdown', 'failed', 'rejected', 'orphaned', 'remove']);
+
 /** Retries a removal the engine refuses for a moment (endpoints and containers of removed tasks go a bit after them). */
 async function removeSoon(remove: () => Promise<void>): Promise<void> {
   for (let i = 0; ; i++) {
@@ -749,10 +752,7 @@ export async function removeStack(engineOrContext: Engine | string | undefined, 
   await requireSwarm(engine);
   const label = [`${STACK_LABEL}=${stack}`];
   const removed: string[] = [];
-  const services = await engine.listSwarm('services', { label });
-  const configs = await engine.listSwarm('configs', { label });
-  const secrets = await engine.listSwarm('secrets', { label });
-  const networks = await engine.listNetworks(label);
+  const [services, configs, secrets, networks] = await Promise.all([engine.listSwarm('services', { label }), engine.listSwarm('configs', { label }), engine.listSwarm('secrets', { label }), engine.listNetworks(label)]);
   if (!services.length && !configs.length && !secrets.length && !networks.length) throw new DockyardError('MISSING_REFERENCE', `no stack named "${stack}"`, { hint: 'dockyard deploy ls lists them' });
   // on a Swarm of several nodes: which other nodes hold the stack's named volumes (the tasks made
   // them there), and which nodes are not ready (their engines remove their tasks when they return)
@@ -766,31 +766,38 @@ export async function removeStack(engineOrContext: Engine | string | undefined, 
     }
   }
   const left: string[] = [];
-  for (const s of services) {
-    await engine.removeSwarm('services', s.ID);
-    removed.push(`service ${s.Spec.Name}`);
-    say(`service ${s.Spec.Name} removed`);
-  }
-  // the tasks' containers must be gone before their configs, secrets and networks can go; a node
-  // that is not ready cannot say so (its engine removes them when it comes back)
+  // as docker stack rm does: the services at once, then their configs, secrets and networks (the
+  // manager lets them go once no service uses them, while the tasks are still stopping), then the
+  // wait for the tasks' containers to be gone
+  await Promise.all(
+    services.map(async (s) => {
+      await engine.removeSwarm('services', s.ID);
+      say(`service ${s.Spec.Name} removed`);
+    }),
+  );
+  removed.push(...services.map((s) => `service ${s.Spec.Name}`));
+  const gone = async (what: string, remove: () => Promise<void>) => {
+    await removeSoon(remove);
+    say(`${what} removed`);
+    return what;
+  };
+  removed.push(
+    ...(await Promise.all([
+      ...configs.map((x) => gone(`config ${x.Spec.Name}`, () => engine.removeSwarm('configs', x.ID))),
+      ...secrets.map((x) => gone(`secret ${x.Spec.Name}`, () => engine.removeSwarm('secrets', x.ID))),
+      ...networks.map((n) => gone(`network ${n.Name}`, () => engine.removeNetwork(n.Name))),
+    ])),
+  );
+  // every task stopped (as docker stack rm --detach=false waits: its state final, its container
+  // stopped; the engine removes the container just after, and a volume waits for that below); a
+  // node that is not ready cannot say so (its engine removes them when it comes back)
   const deadline = Date.now() + 60_000;
   const reachable = (t: Record<string, any>) => !t.NodeID || !byId.has(t.NodeID) || byId.get(t.NodeID)!.state === 'ready';
-  while (!engine.dryRun && (await engine.listSwarm('tasks', { label })).some((t) => services.some((s) => s.ID === t.ServiceID) && reachable(t)) && Date.now() < deadline) await sleep(300);
+  const stopping = (t: Record<string, any>) => services.some((s) => s.ID === t.ServiceID) && reachable(t) && !FINAL_TASK_STATES.has(String(t.Status?.State));
+  while (!engine.dryRun && (await engine.listSwarm('tasks', { label })).some(stopping) && Date.now() < deadline) await sleep(200);
   const away = nodes.filter((n) => n.state !== 'ready').map((n) => n.name);
   if (away.length && services.length) {
     left.push(`${away.join(', ')} ${away.length > 1 ? 'are' : 'is'} not ready: ${away.length > 1 ? 'their engines remove' : 'its engine removes'} this stack's containers there when ${away.length > 1 ? 'they come' : 'it comes'} back`);
-  }
-  for (const [kind, list] of [['configs', configs], ['secrets', secrets]] as const) {
-    for (const x of list) {
-      await engine.removeSwarm(kind, x.ID);
-      removed.push(`${kind.slice(0, -1)} ${x.Spec.Name}`);
-      say(`${kind.slice(0, -1)} ${x.Spec.Name} removed`);
-    }
-  }
-  for (const n of networks) {
-    await removeSoon(() => engine.removeNetwork(n.Name));
-    removed.push(`network ${n.Name}`);
-    say(`network ${n.Name} removed`);
   }
   if (o.volumes) {
     // named volumes hold data: removed only when asked (docker stack rm never removes them)

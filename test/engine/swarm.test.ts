@@ -10,6 +10,9 @@ import './setup.js';
 import { BASE, docker, dockerJson, useProjects } from '../helpers/engine.js';
 import { startRegistry } from '../helpers/registry.js';
 
+// a macrotask turn between long synchronous steps (see test/engine/setup.ts)
+const turn = () => new Promise<void>((r) => setTimeout(r, 0));
+
 const project = useProjects(afterEach);
 const stacks: string[] = [];
 
@@ -165,7 +168,9 @@ describe('deploy (Swarm)', () => {
     const image = () => docker('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', `${p.name}_app`);
     try {
       const d1 = pushed('one');
+      await turn();
       const first = p.ok(['deploy']);
+      await turn();
       expect(image()).toBe(`${ref}@${d1}`);
       expect(docker('service', 'inspect', '--format', '{{index .Spec.Labels "com.docker.stack.image"}}', `${p.name}_app`)).toBe(ref);
       // an image no registry knows is deployed by its name, and said so
@@ -173,11 +178,14 @@ describe('deploy (Swarm)', () => {
       expect(docker('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', `${p.name}_local`)).toBe(BASE);
       // the tag moves: changed keeps what runs (the reference is the same), always follows it
       const d2 = pushed('two');
+      await turn();
       expect(d2).not.toBe(d1);
       p.ok(['deploy', '--resolve-image', 'changed']);
       expect(image()).toBe(`${ref}@${d1}`);
+      await turn();
       p.ok(['deploy']);
       expect(image()).toBe(`${ref}@${d2}`);
+      await turn();
       const task = docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${p.name}_app`);
       expect(docker('exec', task, 'cat', '/which')).toBe('two');
       p.ok(['deploy', '--resolve-image', 'never']);
