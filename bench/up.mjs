@@ -8,7 +8,7 @@ import { COMPOSE_V1, DOCKYARD, RUNS, figure, line, median, note, run, sideBySide
 const IMAGE = process.env.DOCKYARD_TEST_IMAGE ?? 'dockyard-test/busybox:latest';
 
 function docker(...args) {
-  return execFileSync('docker', args, { encoding: 'utf8' }).trim();
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 function cleanup(project) {
@@ -69,8 +69,9 @@ function engineFloor(n, tag) {
     const t1 = Date.now();
     await Promise.all(ids.map(async (id) => { await e.stopContainer(id); await e.removeContainer(id, { force: true }); }));
     const t2 = Date.now();
-    await removeNetwork(net);
-    return { up: (t1 - t0) / 1000, down: (t2 - t1) / 1000 };`);
+    // not counted; a network Docker 20.10 holds with phantom endpoints is left (and said so)
+    const left = await removeNetwork(net).then(() => false, (err) => { if (!/active endpoints/.test(String(err))) throw err; return true; });
+    return { up: (t1 - t0) / 1000, down: (t2 - t1) / 1000, left };`);
 }
 
 /**
@@ -135,6 +136,7 @@ export async function benchUp(which = 'all') {
 
 async function bench30() {
   const dir30 = tmpDir('up-30');
+  const phantoms = {};
   writeFileSync(join(dir30, 'docker-compose.yml'), independent(30));
   // 30 independent services: up -d, up -d again (nothing to do), down; with each tool and with the
   // engine alone (raw API), interleaved, each warmed once
@@ -145,7 +147,12 @@ async function bench30() {
       const up = run(cmd, ['-p', project, 'up', '-d'], { cwd: dir30 });
       // the same again: everything is running and current, nothing to do
       const noop = run(cmd, ['-p', project, 'up', '-d'], { cwd: dir30 });
-      const down = run(cmd, ['-p', project, 'down'], { cwd: dir30 });
+      // Docker 20.10 can keep a network with phantom endpoints after its last container is gone
+      // (until dockerd restarts): dockyard leaves it with a warning; docker-compose v1 fails on it
+      // after every container is removed. Counted either way (the work was done), and said so.
+      const down = run(cmd, ['-p', project, 'down'], { cwd: dir30, allowFail: true });
+      if (down.status !== 0 && !/active endpoints/.test(down.stderr)) throw new Error(`${cmd.join(' ')} -p ${project} down failed (${down.status}):\n${down.stderr.slice(-2000)}`);
+      if (down.status !== 0 || /active endpoints/.test(down.stderr)) phantoms[name] = (phantoms[name] ?? 0) + 1;
       return { up, noop, down };
     } finally {
       cleanup(project);
@@ -156,6 +163,7 @@ async function bench30() {
     base: tool('v1', COMPOSE_V1),
     floor: (i) => {
       const f = engineFloor(30, `${RUN_ID}${i < 0 ? 'w' : i}`);
+      if (f.left) phantoms.floor = (phantoms.floor ?? 0) + 1;
       return { up: f.up, down: f.down };
     },
   });
@@ -165,6 +173,7 @@ async function bench30() {
   figure({ id: 'up.30.noop', name: 'up -d again, 30 running and current (no-op)', value: r.ours.noop.seconds, baseline: r.base.noop.seconds, unit: 's', runs: RUNS, mark: { max: 0.3, of: 'baseline' }, samples: { dockyard: r.ours.noop.samples, baseline: r.base.noop.samples } });
   figure({ id: 'down.30', name: 'down, 30 services', value: r.ours.down.seconds, baseline: r.base.down.seconds, floor: r.floor.down.seconds, unit: 's', runs: RUNS, mark: { max: 1.15, of: 'floor' }, samples: { dockyard: r.ours.down.samples, baseline: r.base.down.samples, floor: r.floor.down.samples } });
   note(`engine floor: raw API, no tool, all at once: network + create+start 30 ${fmtS(r.floor.up.seconds)}, stop+remove 30 ${fmtS(r.floor.down.seconds)}; dockyard spends ${fmtS(r.ours.up.seconds - r.floor.up.seconds)} / ${fmtS(r.ours.down.seconds - r.floor.down.seconds)} above it, docker-compose v1 ${fmtS(r.base.up.seconds - r.floor.up.seconds)} / ${fmtS(r.base.down.seconds - r.floor.down.seconds)}`);
+  if (Object.keys(phantoms).length) note(`networks the engine kept with phantom endpoints after down (a Docker 20.10 fault, cleared by restarting dockerd; the rounds count, the work being done): ${Object.entries(phantoms).map(([k, v]) => `${k === 'dy' ? 'dockyard' : k === 'v1' ? 'docker-compose v1' : 'raw API'} ${v}`).join(', ')}`);
   // the fastest this engine did the same work in this run, through the raw API or through dockyard
   const best = { up: Math.min(r.floor.up.seconds, r.ours.up.seconds), down: Math.min(r.floor.down.seconds, r.ours.down.seconds) };
   note(`a tool that added nothing to the engine's fastest run of this work would be ${(best.up / r.base.up.seconds).toFixed(2)}x (up) and ${(best.down / r.base.down.seconds).toFixed(2)}x (down) of docker-compose v1 on this engine`);
