@@ -54,8 +54,22 @@ if ! engine_answers; then
   command -v dockerd >/dev/null || need_pkgs+=(docker.io)
   if [ ${#need_pkgs[@]} -gt 0 ]; then apt_install $(printf '%s\n' "${need_pkgs[@]}" | sort -u); need_pkgs=(); fi
   log "starting dockerd in the background (log: /var/log/dockyard-dockerd.log)"
-  setsid dockerd >/var/log/dockyard-dockerd.log 2>&1 < /dev/null &
-  for i in $(seq 1 60); do engine_answers && break; sleep 1; done
+  start_dockerd() {
+    setsid dockerd >/var/log/dockyard-dockerd.log 2>&1 < /dev/null &
+    for i in $(seq 1 60); do engine_answers && return 0; kill -0 $! 2>/dev/null || return 1; sleep 1; done
+    return 1
+  }
+  if ! start_dockerd; then
+    # Docker 20.10 can die at start in libnetwork's reservePools on a network store that an earlier
+    # crash or a network it held with phantom endpoints left inconsistent: set the store aside
+    # (the networks it described are gone; containers keep their data) and start once more
+    store=/var/lib/docker/network/files/local-kv.db
+    if grep -q 'reservePools' /var/log/dockyard-dockerd.log && [[ -f $store ]]; then
+      log "dockerd died reading its network store (a Docker 20.10 fault); moving $store aside and starting again"
+      mv "$store" "$store.broken-$(date +%s)"
+      start_dockerd || true
+    fi
+  fi
   engine_answers || { log "dockerd did not answer within 60 s; its log:"; tail -20 /var/log/dockyard-dockerd.log >&2; exit 3; }
   log "engine is up"
 fi
