@@ -96,19 +96,20 @@ const notes = [];
  * Records one figure. `value` in `unit` ('s', 'ms', 'x', 'MB', 'MB/s', '%', 'count');
  * `baseline` (docker-compose v1) and `floor` (the engine's raw API doing the same work) in the same
  * unit where there are; `mark`, the pass mark: { max } or { min } on the value, or
- * { max, of: 'baseline' | 'floor' } on the ratio value / baseline (or floor).
+ * { max, of: 'baseline' | 'floor' } on the ratio value / baseline (or floor). `baselineName`: the
+ * baseline when it is not docker-compose v1 (the Swarm bench's is `docker stack`).
  */
-export function figure({ id, name, value, unit, mark, baseline, floor, runs, detail, samples }) {
+export function figure({ id, name, value, unit, mark, baseline, baselineName, floor, runs, detail, samples }) {
   // samples: each side's counted runs, in seconds ({ dockyard: [...], baseline: [...], floor: [...] })
   const round = (xs) => xs?.map((x) => (Number.isFinite(x) ? +x.toPrecision(4) : null));
-  const f = { id, name, value, unit, runs, baseline, floor, mark, detail, samples: samples && Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(v)])) };
+  const f = { id, name, value, unit, runs, baseline, baselineName, floor, mark, detail, samples: samples && Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(v)])) };
   f.ok = passes(f);
   figures.push(f);
   const side = (label, v) => (v === undefined ? '' : `   ${label} ${formatValue(v, unit)}`);
   const ratio = mark?.of ? `   ratio ${(value / (mark.of === 'floor' ? floor : baseline)).toFixed(2)}x` : '';
   console.log(
-    `${name.padEnd(52)} dockyard ${formatValue(value, unit)}${side('docker-compose v1', baseline)}${side('engine floor', floor)}${ratio}` +
-      `${mark ? `   (pass mark ${formatMark(mark, unit)})${f.ok ? '  ok' : '  MISSED'}` : ''}${detail ? `\n    ${detail}` : ''}`,
+    `${name.padEnd(52)} dockyard ${formatValue(value, unit)}${side(baselineName ?? 'docker-compose v1', baseline)}${side('engine floor', floor)}${ratio}` +
+      `${mark ? `   (pass mark ${formatMark(mark, unit, baselineName)})${f.ok ? '  ok' : '  MISSED'}` : ''}${detail ? `\n    ${detail}` : ''}`,
   );
   return f;
 }
@@ -148,10 +149,10 @@ export function formatValue(v, unit) {
   }
 }
 
-export function formatMark(mark, unit) {
+export function formatMark(mark, unit, baselineName = 'docker-compose v1') {
   const op = mark.max !== undefined ? '≤' : '≥';
   const n = mark.max ?? mark.min;
-  if (mark.of) return `${op} ${+n.toFixed(2)}x ${mark.of === 'floor' ? 'engine floor' : 'docker-compose v1'}`;
+  if (mark.of) return `${op} ${+n.toFixed(2)}x ${mark.of === 'floor' ? 'engine floor' : baselineName}`;
   const num = +n.toPrecision(3);
   return `${op} ${unit === 'count' ? num : unit === '%' || unit === 'x' ? `${num}${unit}` : `${num} ${unit}`}`;
 }

@@ -98,7 +98,7 @@ writeFileSync(
       runs: RUNS,
       commit,
       machine,
-      figures: figures.map((f) => ({ ...f, value: finite(f.value), baseline: finite(f.baseline), floor: finite(f.floor), text: formatValue(f.value, f.unit), markText: f.mark && formatMark(f.mark, f.unit) })),
+      figures: figures.map((f) => ({ ...f, value: finite(f.value), baseline: finite(f.baseline), floor: finite(f.floor), text: formatValue(f.value, f.unit), markText: f.mark && formatMark(f.mark, f.unit, f.baselineName) })),
       notes,
       errors,
     },

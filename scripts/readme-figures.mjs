@@ -54,13 +54,13 @@ const okText = (f) => (f.ok === true ? 'ok' : f.ok === false ? '**missed**' : ''
 function table() {
   const m = res.machine ?? {};
   const rows = res.figures.map((f) =>
-    [f.name, val(f.value, f.unit), f.baseline === undefined ? '' : val(f.baseline, f.unit), f.floor === undefined ? '' : val(f.floor, f.unit), f.markText ?? '', okText(f)].join(' | '),
+    [f.name, val(f.value, f.unit), f.baseline === undefined ? '' : `${val(f.baseline, f.unit)}${f.baselineName ? ` (${f.baselineName})` : ''}`, f.floor === undefined ? '' : val(f.floor, f.unit), f.markText ?? '', okText(f)].join(' | '),
   );
   const missed = res.figures.filter((f) => f.ok === false).length;
   return [
     `From the \`npm run bench\` run of ${res.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} (commit ${res.commit ?? '?'}; ${m.cores} cores, Docker Engine ${m.engine?.version ?? '?'}, docker-compose ${m.composeV1 ?? '?'}, Node ${m.node ?? '?'}): medians of ${res.runs} runs, each side warmed once first, the sides interleaved run by run; ${res.figures.length} figures, ${missed} missed their pass mark${res.errors?.length ? `; failed benches: ${res.errors.map((e) => e.bench).join(', ')}` : ''}. The engine floor is the raw Engine API doing the same work with no tool around it.`,
     '',
-    '| figure | dockyard | docker-compose v1 | engine floor | pass mark | ok |',
+    '| figure | dockyard | docker-compose v1 (or the baseline named) | engine floor | pass mark | ok |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r} |`),
   ].join('\n');
