@@ -11,9 +11,11 @@ const project = useProjects(afterEach);
 const IMG = '${DOCKYARD_BASE_IMAGE}';
 const sleeper = (extra = '') => `    image: ${IMG}\n    init: true\n    command: ["sleep", "600"]\n${extra}`;
 const state = (c: string) => docker('inspect', '--format', '{{.State.Status}}', c);
+// a macrotask turn between long synchronous steps (see test/engine/setup.ts)
+const turn = () => new Promise<void>((r) => setTimeout(r, 0));
 
 describe('pause, unpause, scale, wait, create', () => {
-  it('pauses and unpauses; scales services up and down; create makes containers without starting them', () => {
+  it('pauses and unpauses; scales services up and down; create makes containers without starting them', async () => {
     const p = project({ 'compose.yaml': `services:\n  web:\n${sleeper()}  worker:\n${sleeper()}` });
     p.ok(['up', '-d']);
     p.ok(['pause', 'web']);
@@ -22,18 +24,22 @@ describe('pause, unpause, scale, wait, create', () => {
     expect(p.ok(['ps', '--filter', 'status=paused', '--format', '{{.Service}}']).stdout).toBe('web\n');
     p.ok(['unpause']);
     expect(state(`${p.name}-web-1`)).toBe('running');
+    await turn();
     p.ok(['scale', 'web=3', 'worker=0']);
     expect(p.containers().map((c) => c.name)).toEqual([`${p.name}-web-1`, `${p.name}-web-2`, `${p.name}-web-3`]);
     expect(p.run(['scale', 'web']).code).toBe(2);
+    await turn();
     p.ok(['stop']);
     p.ok(['start', '--wait', '--wait-timeout', '30s', 'web']);
     expect(state(`${p.name}-web-3`)).toBe('running');
     // an orphan goes with kill --remove-orphans
     p.writeFile('compose.yaml', `services:\n  web:\n${sleeper()}  worker:\n${sleeper()}  extra:\n${sleeper()}`);
+    await turn();
     p.ok(['up', '-d', 'extra']);
     p.writeFile('compose.yaml', `services:\n  web:\n${sleeper()}  worker:\n${sleeper()}`);
     p.ok(['kill', '--remove-orphans', 'worker']);
     expect(p.containers().some((c) => c.service === 'extra')).toBe(false);
+    await turn();
     p.ok(['down']);
     p.ok(['create', 'worker']);
     expect(p.containers().map((c) => `${c.name}:${c.state}`)).toEqual([`${p.name}-worker-1:created`]);
