@@ -6,12 +6,12 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Engine tests mostly wait on the engine (containers starting, health checks, builds), so on
-    // these 2 cores 3 files at once finish sooner than one per core (the default): vitest took
-    // 1,006 s with 2 workers on a quiet machine, 610 s with 4 (a clean clone, CI's way). With 4,
-    // the load (about 12) stretched synchronous CLI tests enough for vitest to report one
-    // "Timeout calling onTaskUpdate" in that run; 3 is the compromise. DOCKYARD_TEST_WORKERS overrides it.
-    maxWorkers: Number(process.env.DOCKYARD_TEST_WORKERS) || 3,
-    minWorkers: 1,
+    // One test file per core (vitest's default), unless DOCKYARD_TEST_WORKERS says more. More would
+    // finish sooner (engine tests mostly wait on the engine): a clean-clone CI run took 10m45s with
+    // 4 workers against about 16.5 min with 2. But at the load they make (about 12 on 2 cores)
+    // vitest reported "Timeout calling onTaskUpdate" (1 with 4 workers, 2 with 3), an unhandled
+    // error that fails the run although every test passed, and the heartbeat in
+    // test/engine/setup.ts saw no test block a worker for 60 s: the cause is not found yet.
+    ...(Number(process.env.DOCKYARD_TEST_WORKERS) > 0 ? { maxWorkers: Number(process.env.DOCKYARD_TEST_WORKERS), minWorkers: 1 } : {}),
   },
 });

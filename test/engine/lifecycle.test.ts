@@ -3,6 +3,9 @@ import './setup.js';
 import { execFileSync } from 'node:child_process';
 import { docker, TestProject, useProjects } from '../helpers/engine.js';
 
+// a macrotask turn between long synchronous steps (see test/engine/setup.ts)
+const turn = () => new Promise<void>((r) => setTimeout(r, 0));
+
 const project = useProjects(afterEach);
 
 const IMG = '${DOCKYARD_BASE_IMAGE}';
@@ -64,18 +67,20 @@ describe('simple lifecycle (compose-spec conformance)', () => {
     expect(p.containers()).toEqual([]);
   }, 120_000);
 
-  it('recreates only changed services, keeps unchanged ones, and honours restart: true', () => {
+  it('recreates only changed services, keeps unchanged ones, and honours restart: true', async () => {
     const files = (tag: string) => ({
       'compose.yaml': `services:\n  db:\n${sleeper(`    environment: {TAG: "${tag}"}\n`)}  api:\n${sleeper('    depends_on:\n      db: {condition: service_started, restart: true}\n')}  other:\n${sleeper()}`,
     });
     const p = project(files('1'));
     p.ok(['up', '-d']);
     const ids1 = Object.fromEntries(p.containers().map((c) => [c.service, c.id]));
+    await turn();
     p.ok(['up', '-d']);
     const ids2 = Object.fromEntries(p.containers().map((c) => [c.service, c.id]));
     expect(ids2).toEqual(ids1);
     // change db: db is recreated, api (restart: true) too, other is left alone
     const q = new TestProject(files('2'));
+    await turn();
     const changed = p.run(['-f', `${q.dir}/compose.yaml`, '--project-directory', p.dir, 'up', '-d']);
     expect(changed.code).toBe(0);
     const ids3 = Object.fromEntries(p.containers().map((c) => [c.service, c.id]));
@@ -84,9 +89,11 @@ describe('simple lifecycle (compose-spec conformance)', () => {
     expect(ids3.other).toBe(ids1.other);
     expect(changed.stderr).toMatch(/Recreat/);
     // --no-recreate keeps containers whose configuration changed (back to TAG=1 here)
+    await turn();
     p.ok(['up', '-d', '--no-recreate']);
     expect(Object.fromEntries(p.containers().map((c) => [c.service, c.id]))).toEqual(ids3);
     // --force-recreate replaces an unchanged one
+    await turn();
     p.ok(['up', '-d', '--force-recreate', 'other']);
     expect(p.containers().find((c) => c.service === 'other')!.id).not.toBe(ids1.other);
   }, 120_000);
