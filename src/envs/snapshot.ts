@@ -661,6 +661,12 @@ export async function pullSnapshot(ref: string, o: { engine?: Engine | string; o
     throw new DockyardError('USAGE', `${ref} is not a dockyard snapshot (it has no ${SNAPSHOT.tag} label)`, { hint: 'push snapshots with dockyard env snapshots push TAG --registry HOST' });
   }
   const snap = infoOf(imageRow(img), new Map());
+  // the labels come from the registry: they name what is tagged here, so they must be names
+  const bad = normalizeProjectName(snap.project) !== snap.project || !snap.project ? `project "${snap.project}"` : !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(snap.tag) ? `tag "${snap.tag}"` : !Object.values(snap.containers).every((id) => /^sha256:[0-9a-f]{64}$/.test(id)) ? 'a container image id' : undefined;
+  if (bad) {
+    if (!had) await engine.removeImage(ref).catch(() => undefined);
+    throw new DockyardError('USAGE', `${ref} is not a snapshot dockyard can use: its labels give an invalid ${bad}`, { hint: 'push snapshots with dockyard env snapshots push TAG --registry HOST' });
+  }
   const { containers } = remoteRefs(snap, repo, regTag);
   await Promise.all(
     containers.map(async (c) => {

@@ -55,6 +55,20 @@ describe('snapshot names and checks', () => {
     await expect(pullSnapshot('reg.example/dockyard-snapshot/shop@sha256:abc', { engine: stub() })).rejects.toThrow(/names an image by digest/);
   });
 
+  it('pull refuses an image whose labels name no valid project or tag (they come from the registry), and removes what it pulled', async () => {
+    for (const labels of [{ 'dev.dockyard.snapshot.tag': 'seeded', 'dev.dockyard.snapshot.project': '../Other' }, { 'dev.dockyard.snapshot.tag': 'a:b', 'dev.dockyard.snapshot.project': 'shop' }]) {
+      const removed: string[] = [];
+      let pulled = false;
+      const engine = stub({
+        inspectImage: async () => (pulled ? { Id: 'sha256:x', RepoTags: [], Created: new Date(0).toISOString(), Config: { Labels: labels } } : undefined),
+        pullImage: async () => void (pulled = true),
+        removeImage: async (r: string) => void removed.push(r),
+      });
+      await expect(pullSnapshot('reg.example/dockyard-snapshot/shop:seeded', { engine })).rejects.toThrow(/labels give an invalid (project|tag)/);
+      expect(removed).toEqual(['reg.example/dockyard-snapshot/shop:seeded']);
+    }
+  });
+
   it('a capture names the services it has no container of, with the ones it has', async () => {
     const db = { id: 'c1', name: 'dy-1-db-1', image: 'busybox', imageId: 'sha256:bb', state: 'running', created: 0, ports: [], labels: { 'com.docker.compose.service': 'db', 'com.docker.compose.container-number': '1', 'dev.dockyard.lease': 'dy-1' } };
     const engine = stub({ listContainers: async () => [db], listVolumes: async () => [] });
